@@ -1,0 +1,49 @@
+//! The Tauri desktop shell (feature `gui`): window, plugins and commands. Every command is a
+//! thin call into [`crate::Holdfast`]; nothing here knows about SQLite or the keyring.
+
+mod commands;
+
+use std::process::ExitCode;
+
+use tauri::Manager;
+
+use crate::{logging, Holdfast, Home};
+
+/// Runs the desktop app until its window closes.
+pub fn run() -> ExitCode {
+    match try_run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn try_run() -> anyhow::Result<()> {
+    let home = Home::from_env()?;
+    home.ensure()?;
+    let _log = logging::init(&home, "info")?;
+    let hf = tauri::async_runtime::block_on(Holdfast::open(home))?;
+    tracing::info!(home = %hf.home().root().display(), "desktop app starting");
+    tauri::Builder::default()
+        // A second start focuses the running window instead of opening another on the same data.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            if let Some(w) = app.get_webview_window("main") {
+                let _ = w.unminimize();
+                let _ = w.show();
+                let _ = w.set_focus();
+            }
+        }))
+        .manage(hf)
+        .invoke_handler(tauri::generate_handler![
+            commands::list_templates,
+            commands::get_template,
+            commands::add_template,
+            commands::edit_template,
+            commands::remove_template,
+        ])
+        .run(tauri::generate_context!())?;
+    Ok(())
+}

@@ -1,0 +1,95 @@
+//! The command line: argument parsing and output. Each subcommand is a thin call into the core.
+
+mod output;
+mod template;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use holdfast::{Error, Holdfast, Home};
+
+/// Exit status for bad input (also what clap uses for bad arguments).
+pub const EXIT_INVALID: u8 = 2;
+/// Exit status when the named template does not exist.
+pub const EXIT_NOT_FOUND: u8 = 3;
+/// Exit status for any other failure.
+pub const EXIT_FAILURE: u8 = 1;
+
+/// Holdfast: per-account browser environments with a fixed exit and a checked clock.
+#[derive(Debug, Parser)]
+#[command(name = "holdfast", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage environment templates.
+    #[command(subcommand)]
+    Template(template::TemplateCommand),
+    /// Open the desktop app (the default when no subcommand is given).
+    App,
+}
+
+/// Parses the arguments and runs the subcommand.
+pub fn run(cli: Cli) -> ExitCode {
+    let home = match Home::from_env() {
+        Ok(h) => h,
+        Err(e) => return report(&e.into()),
+    };
+    if let Err(e) = home.ensure() {
+        return report(&e.into());
+    }
+    // Keep stderr quiet by default: command output goes to stdout and may be piped to jq.
+    let _log = match holdfast::logging::init(&home, "warn") {
+        Ok(guard) => Some(guard),
+        Err(e) => {
+            eprintln!("warning: file logging disabled: {e}");
+            None
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return report(&anyhow::Error::new(e).context("cannot start the async runtime")),
+    };
+    let result = runtime.block_on(async {
+        let hf = Holdfast::open(home).await?;
+        let out = match cli.command {
+            Command::Template(cmd) => template::run(&hf, cmd).await,
+            Command::App => Err(anyhow::anyhow!("unreachable: `app` is handled by main")),
+        };
+        hf.close().await;
+        out
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => report(&e),
+    }
+}
+
+/// Prints an error as `error[code]: message` and maps it to an exit status.
+fn report(e: &anyhow::Error) -> ExitCode {
+    match e.downcast_ref::<Error>() {
+        Some(core) => {
+            eprintln!("error[{}]: {core}", core.code().as_str());
+            let code = core.code();
+            if code.is_validation() {
+                ExitCode::from(EXIT_INVALID)
+            } else if code == holdfast::ErrorCode::TemplateNotFound {
+                ExitCode::from(EXIT_NOT_FOUND)
+            } else {
+                ExitCode::from(EXIT_FAILURE)
+            }
+        }
+        None => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! `holdfast template …`
+
+use std::io::BufRead;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+
+use holdfast::{Holdfast, TemplateDraft, TemplatePatch};
+
+use super::output;
+
+/// Template subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TemplateCommand {
+    /// Add a template.
+    Add {
+        /// Unique name (1–64 characters, no '/', '\' or control characters).
+        name: String,
+        #[command(flatten)]
+        fields: Fields,
+    },
+    /// List templates.
+    List {
+        /// Print a JSON array (stable format, see README).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one template.
+    Show {
+        name: String,
+        /// Print a JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change fields of a template; only the flags given are changed.
+    Edit {
+        name: String,
+        /// New name.
+        #[arg(long, value_name = "NAME")]
+        rename: Option<String>,
+        #[command(flatten)]
+        fields: Fields,
+        /// Remove all start URLs.
+        #[arg(long, conflicts_with = "start_urls")]
+        clear_start_urls: bool,
+        /// Remove all tags.
+        #[arg(long, conflicts_with = "tags")]
+        clear_tags: bool,
+        /// Remove the pinned egress IP.
+        #[arg(long, conflicts_with = "pin")]
+        clear_pin: bool,
+    },
+    /// Remove a template and its keyring entry; its browser profile is kept unless --purge.
+    Rm {
+        name: String,
+        /// Also delete the browser profile (cookies, storage) of the template.
+        #[arg(long)]
+        purge: bool,
+    },
+}
+
+/// Fields shared by `add` and `edit`.
+#[derive(Debug, Args)]
+pub struct Fields {
+    /// Exit: `direct`, `http://[user[:pass]@]host:port` or `socks5://[user[:pass]@]host:port`.
+    #[arg(long, value_name = "URL")]
+    exit: Option<String>,
+    /// Read the exit password from the first line of stdin (keeps it out of shell history).
+    #[arg(long)]
+    exit_password_stdin: bool,
+    /// IANA time zone, e.g. Europe/Berlin (default UTC).
+    #[arg(long, value_name = "TZ")]
+    timezone: Option<String>,
+    /// BCP 47 language tag, e.g. de-DE (default en-US).
+    #[arg(long, value_name = "TAG")]
+    locale: Option<String>,
+    /// A URL opened at launch (http/https); repeat for several.
+    #[arg(long = "start-url", value_name = "URL")]
+    start_urls: Vec<String>,
+    /// A tag; repeat for several.
+    #[arg(long = "tag", value_name = "T")]
+    tags: Vec<String>,
+    /// Account label (e.g. the login it holds).
+    #[arg(long, value_name = "LABEL")]
+    account: Option<String>,
+    /// Free-form notes.
+    #[arg(long, value_name = "TEXT")]
+    notes: Option<String>,
+    /// Pinned egress IP of the exit.
+    #[arg(long, value_name = "IP")]
+    pin: Option<String>,
+}
+
+impl Fields {
+    fn password(&self) -> Result<Option<String>> {
+        if !self.exit_password_stdin {
+            return Ok(None);
+        }
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the exit password from stdin")?;
+        Ok(Some(line.trim_end_matches(['\r', '\n']).to_owned()))
+    }
+}
+
+fn non_empty(v: Vec<String>) -> Option<Vec<String>> {
+    (!v.is_empty()).then_some(v)
+}
+
+/// Runs one template subcommand.
+pub async fn run(hf: &Holdfast, cmd: TemplateCommand) -> Result<()> {
+    match cmd {
+        TemplateCommand::Add { name, fields } => {
+            let draft = TemplateDraft {
+                name,
+                exit_password: fields.password()?,
+                exit: fields.exit.unwrap_or_else(|| "direct".into()),
+                account: fields.account,
+                pinned_egress_ip: fields.pin,
+                timezone: fields.timezone,
+                locale: fields.locale,
+                start_urls: non_empty(fields.start_urls),
+                tags: non_empty(fields.tags),
+                notes: fields.notes,
+            };
+            let t = hf.add_template(draft).await?;
+            println!("added template {:?} ({})", t.name, t.id);
+        }
+        TemplateCommand::List { json } => {
+            let list = hf.list_templates().await?;
+            if json {
+                output::json(&list)?;
+            } else {
+                output::table(&list)?;
+            }
+        }
+        TemplateCommand::Show { name, json } => {
+            let t = hf.template(&name).await?;
+            if json {
+                output::json(&t)?;
+            } else {
+                output::detail(&t)?;
+            }
+        }
+        TemplateCommand::Edit {
+            name,
+            rename,
+            fields,
+            clear_start_urls,
+            clear_tags,
+            clear_pin,
+        } => {
+            let patch = TemplatePatch {
+                name: rename,
+                exit_password: fields.password()?,
+                exit: fields.exit,
+                account: fields.account,
+                pinned_egress_ip: if clear_pin {
+                    Some(String::new())
+                } else {
+                    fields.pin
+                },
+                timezone: fields.timezone,
+                locale: fields.locale,
+                start_urls: if clear_start_urls {
+                    Some(Vec::new())
+                } else {
+                    non_empty(fields.start_urls)
+                },
+                tags: if clear_tags {
+                    Some(Vec::new())
+                } else {
+                    non_empty(fields.tags)
+                },
+                notes: fields.notes,
+            };
+            let t = hf.edit_template(&name, patch).await?;
+            println!("updated template {:?}", t.name);
+        }
+        TemplateCommand::Rm { name, purge } => {
+            let r = hf.remove_template(&name, purge).await?;
+            println!("removed template {:?}", r.template.name);
+            if r.profile_kept {
+                println!(
+                    "browser profile kept at {} (delete it with --purge)",
+                    r.profile_dir.display()
+                );
+            } else if purge {
+                println!("browser profile deleted");
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,254 @@
+//! The one error type of the core. Every variant has a stable snake_case code that the UI, the
+//! CLI (exit status) and the HTTP API switch on; messages are for people and never hold a secret.
+
+use serde::Serialize;
+use ts_rs::TS;
+
+/// Result type of the core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Stable error codes. Adding a variant is fine; renaming one breaks scripts and the UI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum ErrorCode {
+    InvalidName,
+    DuplicateName,
+    InvalidTimezone,
+    InvalidLocale,
+    InvalidExit,
+    InvalidPort,
+    UnsupportedScheme,
+    InvalidStartUrl,
+    InvalidEgressIp,
+    InvalidText,
+    TemplateNotFound,
+    KeyringUnavailable,
+    KeyringError,
+    StoreError,
+    IoError,
+    HomeUnavailable,
+}
+
+impl ErrorCode {
+    /// The code as it appears on the wire and in CLI output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidName => "invalid_name",
+            Self::DuplicateName => "duplicate_name",
+            Self::InvalidTimezone => "invalid_timezone",
+            Self::InvalidLocale => "invalid_locale",
+            Self::InvalidExit => "invalid_exit",
+            Self::InvalidPort => "invalid_port",
+            Self::UnsupportedScheme => "unsupported_scheme",
+            Self::InvalidStartUrl => "invalid_start_url",
+            Self::InvalidEgressIp => "invalid_egress_ip",
+            Self::InvalidText => "invalid_text",
+            Self::TemplateNotFound => "template_not_found",
+            Self::KeyringUnavailable => "keyring_unavailable",
+            Self::KeyringError => "keyring_error",
+            Self::StoreError => "store_error",
+            Self::IoError => "io_error",
+            Self::HomeUnavailable => "home_unavailable",
+        }
+    }
+
+    /// Bad input from the caller (CLI exit status 2); nothing was changed.
+    pub fn is_validation(self) -> bool {
+        matches!(
+            self,
+            Self::InvalidName
+                | Self::DuplicateName
+                | Self::InvalidTimezone
+                | Self::InvalidLocale
+                | Self::InvalidExit
+                | Self::InvalidPort
+                | Self::UnsupportedScheme
+                | Self::InvalidStartUrl
+                | Self::InvalidEgressIp
+                | Self::InvalidText
+        )
+    }
+}
+
+/// Errors of the core. Values quoted in messages are user input with any password removed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid name {value:?}: {reason}")]
+    InvalidName { value: String, reason: &'static str },
+
+    #[error("name {value:?} is already used by another template")]
+    DuplicateName { value: String },
+
+    #[error("invalid timezone {value:?}: not an IANA time zone name (e.g. Europe/Berlin)")]
+    InvalidTimezone { value: String },
+
+    #[error("invalid locale {value:?}: {reason}")]
+    InvalidLocale { value: String, reason: String },
+
+    #[error("invalid exit {value:?}: {reason}")]
+    InvalidExit { value: String, reason: &'static str },
+
+    #[error("invalid exit port {value:?}: must be a number from 1 to 65535")]
+    InvalidPort { value: String },
+
+    #[error(
+        "unsupported exit scheme {value:?}: use direct, http://host:port or socks5://host:port"
+    )]
+    UnsupportedScheme { value: String },
+
+    #[error("invalid start URL {value:?}: {reason}")]
+    InvalidStartUrl { value: String, reason: &'static str },
+
+    #[error("invalid pinned egress IP {value:?}: not an IPv4 or IPv6 address")]
+    InvalidEgressIp { value: String },
+
+    #[error("invalid {field} {value:?}: {reason}")]
+    InvalidText {
+        field: &'static str,
+        value: String,
+        reason: &'static str,
+    },
+
+    #[error("no template named {name:?}")]
+    TemplateNotFound { name: String },
+
+    #[error(
+        "the OS keyring is not available ({detail}); proxy passwords are kept only there. \
+         Start a Secret Service provider (e.g. gnome-keyring or KeePassXC) in a desktop session \
+         with a D-Bus session bus and unlock it, or use an exit without a password"
+    )]
+    KeyringUnavailable { detail: String },
+
+    #[error("keyring error: {detail}")]
+    Keyring { detail: String },
+
+    #[error("database error: {0}")]
+    Store(#[from] sqlx::Error),
+
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+
+    #[error("{action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("no data directory: set HOLDFAST_HOME or HOME")]
+    HomeUnavailable,
+}
+
+impl Error {
+    /// The stable code of this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::InvalidName { .. } => ErrorCode::InvalidName,
+            Self::DuplicateName { .. } => ErrorCode::DuplicateName,
+            Self::InvalidTimezone { .. } => ErrorCode::InvalidTimezone,
+            Self::InvalidLocale { .. } => ErrorCode::InvalidLocale,
+            Self::InvalidExit { .. } => ErrorCode::InvalidExit,
+            Self::InvalidPort { .. } => ErrorCode::InvalidPort,
+            Self::UnsupportedScheme { .. } => ErrorCode::UnsupportedScheme,
+            Self::InvalidStartUrl { .. } => ErrorCode::InvalidStartUrl,
+            Self::InvalidEgressIp { .. } => ErrorCode::InvalidEgressIp,
+            Self::InvalidText { .. } => ErrorCode::InvalidText,
+            Self::TemplateNotFound { .. } => ErrorCode::TemplateNotFound,
+            Self::KeyringUnavailable { .. } => ErrorCode::KeyringUnavailable,
+            Self::Keyring { .. } => ErrorCode::KeyringError,
+            Self::Store(_) | Self::Migrate(_) => ErrorCode::StoreError,
+            Self::Io { .. } => ErrorCode::IoError,
+            Self::HomeUnavailable => ErrorCode::HomeUnavailable,
+        }
+    }
+
+    /// The input field this error is about, as named in `TemplateDraft`, if any.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            Self::InvalidName { .. } | Self::DuplicateName { .. } => Some("name"),
+            Self::InvalidTimezone { .. } => Some("timezone"),
+            Self::InvalidLocale { .. } => Some("locale"),
+            Self::InvalidExit { .. }
+            | Self::InvalidPort { .. }
+            | Self::UnsupportedScheme { .. } => Some("exit"),
+            Self::InvalidStartUrl { .. } => Some("start_urls"),
+            Self::InvalidEgressIp { .. } => Some("pinned_egress_ip"),
+            Self::InvalidText { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    /// Wraps an I/O error with what was being done and where.
+    pub fn io(
+        action: &'static str,
+        path: impl Into<std::path::PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        Self::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// The serialisable form that crosses the Tauri, HTTP and `--json` boundaries.
+    pub fn payload(&self) -> ErrorPayload {
+        ErrorPayload {
+            code: self.code(),
+            field: self.field().map(str::to_owned),
+            message: self.to_string(),
+        }
+    }
+}
+
+/// An error as the UI and scripts see it: switch on `code`, show `message` next to `field`.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct ErrorPayload {
+    pub code: ErrorCode,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl From<Error> for ErrorPayload {
+    fn from(e: Error) -> Self {
+        e.payload()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_serialize_as_their_stable_strings() {
+        for code in [
+            ErrorCode::InvalidName,
+            ErrorCode::DuplicateName,
+            ErrorCode::KeyringUnavailable,
+            ErrorCode::StoreError,
+        ] {
+            let json = serde_json::to_string(&code).unwrap();
+            assert_eq!(
+                json,
+                format!("\"{}\"", code.as_str()),
+                "wire form must equal as_str()"
+            );
+        }
+    }
+
+    #[test]
+    fn validation_errors_name_their_field() {
+        let e = Error::InvalidTimezone {
+            value: "Mars/Base".into(),
+        };
+        let p = e.payload();
+        assert_eq!(p.field.as_deref(), Some("timezone"));
+        assert!(
+            p.message.contains("Mars/Base"),
+            "message must quote the bad value"
+        );
+        assert!(p.code.is_validation());
+    }
+}

@@ -1,0 +1,54 @@
+//! Logs: `tracing` to stderr and to a daily-rotated file under `HOLDFAST_HOME/logs`.
+//! Nothing logged may hold a secret: passwords travel only as `Secret`, whose Debug is redacted.
+
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_appender::rolling::{RollingFileAppender, Rotation};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{fmt, EnvFilter, Layer};
+
+use crate::error::{Error, Result};
+use crate::home::Home;
+
+/// Environment variable with a `tracing` filter for stderr (e.g. `debug`, `holdfast=trace`).
+pub const LOG_ENV: &str = "HOLDFAST_LOG";
+/// How many daily log files are kept.
+pub const KEEP_FILES: usize = 14;
+
+/// Flushes the file log when dropped; keep it alive for the life of the process.
+#[must_use = "dropping the guard stops file logging"]
+pub struct LogGuard {
+    _file: WorkerGuard,
+}
+
+/// Installs the global subscriber. `stderr_default` is the stderr level when `HOLDFAST_LOG` is
+/// unset (the CLI keeps stderr quiet; the file always gets `info`).
+pub fn init(home: &Home, stderr_default: &str) -> Result<LogGuard> {
+    let dir = home.logs_dir();
+    let appender = RollingFileAppender::builder()
+        .rotation(Rotation::DAILY)
+        .filename_prefix("holdfast")
+        .filename_suffix("log")
+        .max_log_files(KEEP_FILES)
+        .build(&dir)
+        .map_err(|e| Error::io("cannot open log file in", &dir, std::io::Error::other(e)))?;
+    let (file_writer, guard) = tracing_appender::non_blocking(appender);
+    let stderr_filter =
+        EnvFilter::try_from_env(LOG_ENV).unwrap_or_else(|_| EnvFilter::new(stderr_default));
+    let file_filter = EnvFilter::new("info,sqlx=warn");
+    // A second init in one process (tests) keeps the first subscriber; that is fine.
+    let _ = tracing_subscriber::registry()
+        .with(
+            fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(stderr_filter),
+        )
+        .with(
+            fmt::layer()
+                .with_ansi(false)
+                .with_writer(file_writer)
+                .with_filter(file_filter),
+        )
+        .try_init();
+    Ok(LogGuard { _file: guard })
+}

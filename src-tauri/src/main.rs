@@ -1,0 +1,41 @@
+//! Entry point: the desktop app when started without a subcommand (or with `app`), else the CLI.
+//! CLI paths never touch GTK, so they work on a headless server.
+
+// No console window for the GUI on Windows.
+#![cfg_attr(
+    all(not(debug_assertions), feature = "gui"),
+    windows_subsystem = "windows"
+)]
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let wants_app =
+        std::env::args_os().len() <= 1 || std::env::args_os().nth(1).is_some_and(|a| a == "app");
+    if wants_app {
+        return app();
+    }
+    cli::run(cli::Cli::parse())
+}
+
+#[cfg(feature = "gui")]
+fn app() -> ExitCode {
+    holdfast::app::run()
+}
+
+#[cfg(not(feature = "gui"))]
+fn app() -> ExitCode {
+    // Parsing with no subcommand prints usage and exits 2; `app` explains the missing feature.
+    if std::env::args_os().len() <= 1 {
+        cli::Cli::parse();
+    }
+    eprintln!(
+        "error: this holdfast binary was built without the desktop app \
+         (rebuild with `--features gui`, or run ./scripts/run.sh)"
+    );
+    ExitCode::from(cli::EXIT_FAILURE)
+}

@@ -1,0 +1,219 @@
+//! Test harness: a temp `HOLDFAST_HOME` per test, the real `holdfast` binary, and a private
+//! D-Bus session with a real gnome-keyring for tests that need the OS keyring.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// One isolated Holdfast home. Commands run against it never reach the user's real keyring:
+/// unless a `KeyringSession` is attached, the session bus points at a socket that does not exist.
+pub struct TestHome {
+    dir: TempDir,
+    bus: Option<String>,
+}
+
+impl TestHome {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+            bus: None,
+        }
+    }
+
+    /// A home whose commands use this private keyring.
+    pub fn with_keyring(keyring: &KeyringSession) -> Self {
+        let mut h = Self::new();
+        h.bus = Some(keyring.address.clone());
+        h
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `holdfast` with this home and no way to the user's real session bus.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_holdfast"));
+        let no_bus = format!("unix:path={}/no-such-bus", self.path().display());
+        c.env("HOLDFAST_HOME", self.path())
+            .env(
+                "DBUS_SESSION_BUS_ADDRESS",
+                self.bus.as_deref().unwrap_or(&no_bus),
+            )
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .env_remove("HOLDFAST_LOG")
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// Runs `holdfast ARGS…` to completion.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().expect("run holdfast")
+    }
+
+    /// Runs `holdfast ARGS…` with `stdin` fed to it.
+    pub fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = self
+            .cmd()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn holdfast");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write stdin");
+        child.wait_with_output().expect("wait holdfast")
+    }
+
+    /// Runs a command that must succeed; returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "`holdfast {}` failed ({}): {}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 stdout")
+    }
+
+    /// `template list --json`, parsed.
+    pub fn list_json(&self) -> Vec<Value> {
+        let out = self.ok(&["template", "list", "--json"]);
+        match serde_json::from_str(&out).expect("list --json is JSON") {
+            Value::Array(a) => a,
+            other => panic!("list --json must be an array, got {other}"),
+        }
+    }
+
+    /// `template show NAME --json`, parsed.
+    pub fn show_json(&self, name: &str) -> Value {
+        serde_json::from_str(&self.ok(&["template", "show", name, "--json"])).expect("show --json")
+    }
+
+    /// Every file under the home, recursively (database, WAL, logs, profiles).
+    pub fn files(&self) -> Vec<PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = entry.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else {
+                    out.push(p);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.path(), &mut out);
+        out
+    }
+}
+
+/// Text of a finished command's stderr.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A private session bus with a real, unlocked gnome-keyring (Secret Service) in a temp dir.
+/// Killed on drop; nothing of it touches the user's own keyring.
+pub struct KeyringSession {
+    dir: TempDir,
+    pub address: String,
+    dbus: Child,
+    keyring: Child,
+    // Held open so that a late write by a daemon never meets a closed pipe (SIGPIPE).
+    _pipes: Vec<BufReader<ChildStdout>>,
+}
+
+impl KeyringSession {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let socket = dir.path().join("bus");
+        let mut dbus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .arg(format!("--address=unix:path={}", socket.display()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon (apt: dbus) must be installed");
+        // dbus-daemon prints its address once it accepts connections.
+        let (address, dbus_out) = first_line(&mut dbus, "dbus-daemon");
+        let mut keyring = Command::new("gnome-keyring-daemon")
+            .args(["--foreground", "--unlock", "--components=secrets"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &address)
+            .env("HOME", dir.path())
+            .env("XDG_DATA_HOME", dir.path().join("data"))
+            // With XDG_RUNTIME_DIR set it uses the standard socket and prints no ready line.
+            .env_remove("XDG_RUNTIME_DIR")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gnome-keyring-daemon (apt: gnome-keyring) must be installed");
+        {
+            // The unlock password of the new login keyring, then EOF.
+            let mut stdin = keyring.stdin.take().expect("stdin");
+            stdin.write_all(b"test-unlock").expect("unlock keyring");
+        }
+        // It prints its control socket once the secrets component is up on the bus.
+        let (ready, keyring_out) = first_line(&mut keyring, "gnome-keyring-daemon");
+        assert!(
+            ready.starts_with("GNOME_KEYRING_CONTROL"),
+            "keyring not ready: {ready}"
+        );
+        Self {
+            dir,
+            address,
+            dbus,
+            keyring,
+            _pipes: vec![dbus_out, keyring_out],
+        }
+    }
+
+    /// Looks an item up with libsecret's `secret-tool`, a client independent of Holdfast.
+    pub fn lookup(&self, service: &str, username: &str) -> Option<String> {
+        let out = Command::new("secret-tool")
+            .args(["lookup", "service", service, "username", username])
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .output()
+            .expect("secret-tool (apt: libsecret-tools) must be installed");
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// The keyring's files on disk.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+}
+
+impl Drop for KeyringSession {
+    fn drop(&mut self) {
+        for child in [&mut self.keyring, &mut self.dbus] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn first_line(child: &mut Child, what: &str) -> (String, BufReader<ChildStdout>) {
+    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    reader
+        .read_line(&mut line)
+        .unwrap_or_else(|e| panic!("{what} did not start: {e}"));
+    assert!(!line.is_empty(), "{what} exited before it was ready");
+    (line.trim().to_owned(), reader)
+}

@@ -1,0 +1,133 @@
+//! Proxy passwords live in the real OS keyring (Secret Service via gnome-keyring on a private
+//! bus) and nowhere else: not in SQLite (nor its WAL), not in logs, not in command output.
+
+mod common;
+
+use common::{stderr, KeyringSession, TestHome};
+
+fn assert_nowhere_in_home(h: &TestHome, secret: &str) {
+    let files = h.files();
+    assert!(
+        files.iter().any(|f| f.ends_with("holdfast.db-wal")),
+        "the WAL must be among the files checked"
+    );
+    assert!(
+        files.iter().any(|f| f.starts_with(h.path().join("logs"))),
+        "the logs must be among the files checked"
+    );
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        let found = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
+        assert!(!found, "the password must not appear in {}", f.display());
+    }
+}
+
+#[test]
+fn password_is_in_the_keyring_and_nowhere_in_sqlite_or_logs() {
+    let keyring = KeyringSession::start();
+    let h = TestHome::with_keyring(&keyring);
+    let inline = "Inline-S3cret-7f3a";
+    let piped = "Piped-S3cret-91bc";
+
+    let exit = format!("http://alice:{inline}@127.0.0.1:3128");
+    let mut add = h.cmd();
+    // Verbose logging, to give a leak every chance to show.
+    add.env("HOLDFAST_LOG", "trace")
+        .args(["template", "add", "inline", "--exit", &exit]);
+    let out = add.output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = h.run_with_stdin(
+        &[
+            "template",
+            "add",
+            "piped",
+            "--exit",
+            "socks5://bob@127.0.0.1:1080",
+            "--exit-password-stdin",
+        ],
+        &format!("{piped}\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    for (name, pw) in [("inline", inline), ("piped", piped)] {
+        let t = h.show_json(name);
+        assert_eq!(t["exit_has_password"], true);
+        let id = t["id"].as_str().unwrap();
+        assert_eq!(
+            keyring.lookup("holdfast", &format!("exit:{id}")).as_deref(),
+            Some(pw),
+            "another Secret Service client reads the password of {name}"
+        );
+    }
+    let listing = h.ok(&["template", "list", "--json"]);
+    assert!(
+        !listing.contains(inline) && !listing.contains(piped),
+        "list output has no password"
+    );
+    assert_nowhere_in_home(&h, inline);
+    assert_nowhere_in_home(&h, piped);
+}
+
+#[test]
+fn edit_replaces_or_clears_and_rm_deletes_the_keyring_entry() {
+    let keyring = KeyringSession::start();
+    let h = TestHome::with_keyring(&keyring);
+    h.ok(&[
+        "template",
+        "add",
+        "t",
+        "--exit",
+        "http://u:first@127.0.0.1:3128",
+    ]);
+    let id = h.show_json("t")["id"].as_str().unwrap().to_owned();
+    let account = format!("exit:{id}");
+
+    let out = h.run_with_stdin(
+        &["template", "edit", "t", "--exit-password-stdin"],
+        "second\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        keyring.lookup("holdfast", &account).as_deref(),
+        Some("second")
+    );
+
+    h.ok(&["template", "edit", "t", "--exit", "http://u@127.0.0.2:3128"]);
+    assert_eq!(
+        keyring.lookup("holdfast", &account).as_deref(),
+        Some("second"),
+        "same username on a new host keeps the password"
+    );
+
+    h.ok(&[
+        "template",
+        "edit",
+        "t",
+        "--exit",
+        "http://other@127.0.0.2:3128",
+    ]);
+    assert_eq!(
+        keyring.lookup("holdfast", &account),
+        None,
+        "another username drops the old password"
+    );
+    assert_eq!(h.show_json("t")["exit_has_password"], false);
+
+    h.ok(&[
+        "template",
+        "edit",
+        "t",
+        "--exit",
+        "http://other:third@127.0.0.2:3128",
+    ]);
+    assert_eq!(
+        keyring.lookup("holdfast", &account).as_deref(),
+        Some("third")
+    );
+    h.ok(&["template", "rm", "t"]);
+    assert_eq!(
+        keyring.lookup("holdfast", &account),
+        None,
+        "rm deletes the keyring entry"
+    );
+}
