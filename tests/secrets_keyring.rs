@@ -4,6 +4,25 @@
 mod common;
 
 use common::{stderr, KeyringSession, TestHome};
+use sqlx::Connection;
+
+/// Opens the home's database and keeps the connection: while it is open, the CLI's clean close
+/// cannot checkpoint and delete the WAL, so every frame the CLI wrote stays on disk to search.
+fn hold_wal_open(h: &TestHome) -> (tokio::runtime::Runtime, sqlx::SqliteConnection) {
+    h.ok(&["template", "list"]); // creates the database in WAL mode
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // Explicit WAL: sqlx's default options would switch the database back to a rollback journal.
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(h.path().join("holdfast.db"))
+        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
+    let conn = rt
+        .block_on(sqlx::SqliteConnection::connect_with(&options))
+        .unwrap();
+    (rt, conn)
+}
 
 fn assert_nowhere_in_home(h: &TestHome, secret: &str) {
     let files = h.files();
@@ -26,6 +45,7 @@ fn assert_nowhere_in_home(h: &TestHome, secret: &str) {
 fn password_is_in_the_keyring_and_nowhere_in_sqlite_or_logs() {
     let keyring = KeyringSession::start();
     let h = TestHome::with_keyring(&keyring);
+    let _wal = hold_wal_open(&h);
     let inline = "Inline-S3cret-7f3a";
     let piped = "Piped-S3cret-91bc";
 
@@ -66,6 +86,15 @@ fn password_is_in_the_keyring_and_nowhere_in_sqlite_or_logs() {
     );
     assert_nowhere_in_home(&h, inline);
     assert_nowhere_in_home(&h, piped);
+    // Control: the same search does find what is stored (the username), so it is not vacuous.
+    let db_bytes: Vec<u8> = ["holdfast.db", "holdfast.db-wal"]
+        .iter()
+        .flat_map(|f| std::fs::read(h.path().join(f)).unwrap())
+        .collect();
+    assert!(
+        db_bytes.windows(5).any(|w| w == b"alice"),
+        "the username is stored, so the search sees data"
+    );
 }
 
 #[test]

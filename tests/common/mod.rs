@@ -125,59 +125,83 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// Child processes killed (and reaped) on drop, even when a test panics half-way through setup.
+#[derive(Default)]
+pub struct Children(Vec<Child>);
+
+impl Children {
+    pub fn push(&mut self, child: Child) -> &mut Child {
+        self.0.push(child);
+        self.0.last_mut().expect("just pushed")
+    }
+}
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for child in self.0.iter_mut().rev() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// A private session bus with a real, unlocked gnome-keyring (Secret Service) in a temp dir.
-/// Killed on drop; nothing of it touches the user's own keyring.
+/// Stopped on drop; nothing of it touches the user's own keyring.
 pub struct KeyringSession {
-    dir: TempDir,
     pub address: String,
-    dbus: Child,
-    keyring: Child,
     // Held open so that a late write by a daemon never meets a closed pipe (SIGPIPE).
     _pipes: Vec<BufReader<ChildStdout>>,
+    // Dropped before `dir`: the daemons stop before their directory goes.
+    _children: Children,
+    dir: TempDir,
 }
 
 impl KeyringSession {
     pub fn start() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
+        let mut children = Children::default();
         let socket = dir.path().join("bus");
-        let mut dbus = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
-            .arg(format!("--address=unix:path={}", socket.display()))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dbus-daemon (apt: dbus) must be installed");
+        let dbus = children.push(
+            Command::new("dbus-daemon")
+                .args(["--session", "--nofork", "--print-address=1"])
+                .arg(format!("--address=unix:path={}", socket.display()))
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("dbus-daemon (apt: dbus) must be installed"),
+        );
         // dbus-daemon prints its address once it accepts connections.
-        let (address, dbus_out) = first_line(&mut dbus, "dbus-daemon");
-        let mut keyring = Command::new("gnome-keyring-daemon")
-            .args(["--foreground", "--unlock", "--components=secrets"])
-            .env("DBUS_SESSION_BUS_ADDRESS", &address)
-            .env("HOME", dir.path())
-            .env("XDG_DATA_HOME", dir.path().join("data"))
-            // With XDG_RUNTIME_DIR set it uses the standard socket and prints no ready line.
-            .env_remove("XDG_RUNTIME_DIR")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("gnome-keyring-daemon (apt: gnome-keyring) must be installed");
+        let (address, dbus_out) = first_line(dbus, "dbus-daemon");
+        let keyring = children.push(
+            Command::new("gnome-keyring-daemon")
+                .args(["--foreground", "--unlock", "--components=secrets"])
+                .env("DBUS_SESSION_BUS_ADDRESS", &address)
+                .env("HOME", dir.path())
+                .env("XDG_DATA_HOME", dir.path().join("data"))
+                // With XDG_RUNTIME_DIR set it uses the standard socket and prints no ready line.
+                .env_remove("XDG_RUNTIME_DIR")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("gnome-keyring-daemon (apt: gnome-keyring) must be installed"),
+        );
         {
             // The unlock password of the new login keyring, then EOF.
             let mut stdin = keyring.stdin.take().expect("stdin");
             stdin.write_all(b"test-unlock").expect("unlock keyring");
         }
         // It prints its control socket once the secrets component is up on the bus.
-        let (ready, keyring_out) = first_line(&mut keyring, "gnome-keyring-daemon");
+        let (ready, keyring_out) = first_line(keyring, "gnome-keyring-daemon");
         assert!(
             ready.starts_with("GNOME_KEYRING_CONTROL"),
             "keyring not ready: {ready}"
         );
         Self {
-            dir,
             address,
-            dbus,
-            keyring,
             _pipes: vec![dbus_out, keyring_out],
+            _children: children,
+            dir,
         }
     }
 
@@ -196,15 +220,6 @@ impl KeyringSession {
     /// The keyring's files on disk.
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
-    }
-}
-
-impl Drop for KeyringSession {
-    fn drop(&mut self) {
-        for child in [&mut self.keyring, &mut self.dbus] {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
     }
 }
 

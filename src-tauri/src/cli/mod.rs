@@ -16,9 +16,15 @@ pub const EXIT_NOT_FOUND: u8 = 3;
 /// Exit status for any other failure.
 pub const EXIT_FAILURE: u8 = 1;
 
+/// `--version` says whether the desktop app is built in (the `gui` feature).
+#[cfg(feature = "gui")]
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (desktop app included)");
+#[cfg(not(feature = "gui"))]
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (CLI only)");
+
 /// Holdfast: per-account browser environments with a fixed exit and a checked clock.
 #[derive(Debug, Parser)]
-#[command(name = "holdfast", version, about, long_about = None)]
+#[command(name = "holdfast", version = VERSION, about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -29,7 +35,7 @@ pub struct Cli {
 pub enum Command {
     /// Manage environment templates.
     #[command(subcommand)]
-    Template(template::TemplateCommand),
+    Template(Box<template::TemplateCommand>),
     /// Open the desktop app (the default when no subcommand is given).
     App,
 }
@@ -61,7 +67,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = runtime.block_on(async {
         let hf = Holdfast::open(home).await?;
         let out = match cli.command {
-            Command::Template(cmd) => template::run(&hf, cmd).await,
+            Command::Template(cmd) => template::run(&hf, *cmd).await,
             Command::App => Err(anyhow::anyhow!("unreachable: `app` is handled by main")),
         };
         hf.close().await;

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs inside `dbus-run-session` from scripts/test.sh, with XDG dirs pointing into $SENTINEL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n\033[1;34m==> %s\033[0m\n' "$*"; }
+
+# The sentinel keyring: a real, unlocked Secret Service on this private bus. A test that forgot
+# its own keyring would write here, and the check below catches it.
+mkdir -p "$SENTINEL/home"
+printf sentinel | HOME="$SENTINEL/home" XDG_RUNTIME_DIR= gnome-keyring-daemon --daemonize --unlock --components=secrets >/dev/null
+
+step "Rust tests (also regenerates the TypeScript bindings)"
+cargo nextest run --locked --no-fail-fast
+
+step "TypeScript bindings are up to date"
+if [ -n "$(git status --porcelain -- ui/src/bindings)" ]; then
+  echo "FAIL: ui/src/bindings differ from what the Rust types generate; run 'cargo test' and commit them:" >&2
+  git status --porcelain -- ui/src/bindings >&2
+  git --no-pager diff --stat -- ui/src/bindings >&2
+  exit 1
+fi
+echo "ok: bindings match the Rust types"
+
+step "end-to-end: the real app under Xvfb through tauri-driver + WebKitWebDriver"
+cargo build --locked --features gui --bin holdfast --example seed_templates
+.venv-e2e/bin/pytest -q tests/e2e
+
+step "hermeticity: nothing written to the sentinel data dir or keyring"
+leaks=0
+if [ -e "$XDG_DATA_HOME/holdfast" ]; then
+  echo "FAIL: a test used the default data dir ($XDG_DATA_HOME/holdfast) instead of its own HOLDFAST_HOME" >&2
+  leaks=1
+fi
+if secret-tool search --all service holdfast 2>&1 | grep -q .; then
+  echo "FAIL: a test wrote to the session keyring instead of its own private one:" >&2
+  secret-tool search --all service holdfast >&2 || true
+  leaks=1
+fi
+[ "$leaks" = 0 ] && echo "ok: sentinel data dir and keyring untouched"
+exit "$leaks"

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing, then lint, types, unit, integration and
+# end-to-end tests. Fails if any step fails, if the checked-in TypeScript bindings are stale,
+# or if a test wrote outside its temp dirs (the user's data dir or keyring).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+export PATH="$HOME/.cargo/bin:$PATH"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+step() { printf '\n\033[1;34m==> %s\033[0m\n' "$*"; }
+
+step "setup"
+scripts/setup.sh test
+
+step "rustfmt"
+cargo fmt --all -- --check
+
+step "UI: typecheck, lint, unit tests, build"
+(cd ui && npm run -s typecheck && npm run -s lint && npm run -s test && npm run -s build)
+
+step "clippy (core and CLI, then with the desktop shell)"
+cargo clippy --all-targets --locked -- -D warnings
+cargo clippy --all-targets --locked --features gui -- -D warnings
+
+# Everything below runs in a sentinel environment: a private session bus with its own keyring,
+# and XDG dirs in a temp dir. Tests must use their own HOLDFAST_HOME and private keyrings; any
+# write that lands in the sentinel's data dir or keyring is a hermeticity failure.
+sentinel=$(mktemp -d /tmp/holdfast-sentinel.XXXXXX)
+real_data="${XDG_DATA_HOME:-$HOME/.local/share}/holdfast"
+snapshot() { [ -e "$real_data" ] && find "$real_data" -printf '%p %s %T@\n' | sort || echo absent; }
+before=$(snapshot)
+cleanup() { rm -rf "$sentinel"; }
+trap cleanup EXIT
+
+step "tests (in a sentinel session: private bus, keyring and XDG dirs)"
+env -u HOLDFAST_HOME -u DISPLAY XDG_DATA_HOME="$sentinel/data" XDG_CONFIG_HOME="$sentinel/config" \
+  XDG_CACHE_HOME="$sentinel/cache" SENTINEL="$sentinel" \
+  dbus-run-session -- bash "$root/scripts/test-in-session.sh"
+
+step "hermeticity: nothing written to the user's data dir"
+after=$(snapshot)
+if [ "$before" != "$after" ]; then
+  echo "FAIL: tests changed $real_data" >&2
+  diff <(echo "$before") <(echo "$after") >&2 || true
+  exit 1
+fi
+echo "ok: $real_data unchanged"
+echo
+echo "all checks passed"

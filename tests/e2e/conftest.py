@@ -1,0 +1,218 @@
+"""Fixtures for end-to-end tests of the real Holdfast window.
+
+Each test gets: its own HOLDFAST_HOME, its own X server (Xvfb), its own D-Bus session with a real
+unlocked gnome-keyring, and its own tauri-driver (which drives WebKitWebDriver, which starts the
+app). Everything is stopped when the test ends.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.options import ArgOptions
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("HOLDFAST_BIN", ROOT / "target" / "debug" / "holdfast"))
+SEED = ROOT / "target" / "debug" / "examples" / "seed_templates"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Procs:
+    """Child processes to stop at teardown, newest first."""
+
+    items: list[subprocess.Popen] = field(default_factory=list)
+
+    def add(self, p: subprocess.Popen) -> subprocess.Popen:
+        self.items.append(p)
+        return p
+
+    def stop(self) -> None:
+        for p in reversed(self.items):
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+
+
+def start_xvfb(procs: Procs) -> str:
+    # -displayfd: Xvfb picks a free display and writes its number once it accepts clients.
+    r, w = os.pipe()
+    procs.add(
+        subprocess.Popen(
+            ["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+            pass_fds=[w],
+            stderr=subprocess.DEVNULL,
+        )
+    )
+    os.close(w)
+    with os.fdopen(r) as f:
+        number = f.readline().strip()
+    assert number, "Xvfb did not start"
+    return f":{number}"
+
+
+def start_session_bus(procs: Procs, tmp: Path) -> str:
+    dbus = procs.add(
+        subprocess.Popen(
+            ["dbus-daemon", "--session", "--nofork", "--print-address=1", f"--address=unix:path={tmp}/bus"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+    )
+    assert dbus.stdout is not None
+    address = dbus.stdout.readline().strip()
+    assert address, "dbus-daemon did not start"
+    env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
+    env.update(DBUS_SESSION_BUS_ADDRESS=address, HOME=str(tmp), XDG_DATA_HOME=str(tmp / "data"))
+    keyring = procs.add(
+        subprocess.Popen(
+            ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+    )
+    assert keyring.stdin is not None and keyring.stdout is not None
+    keyring.stdin.write("e2e-unlock")
+    keyring.stdin.close()
+    ready = keyring.stdout.readline()
+    assert ready.startswith("GNOME_KEYRING_CONTROL"), f"keyring not ready: {ready!r}"
+    return address
+
+
+@dataclass
+class AppEnv:
+    """One isolated home plus the environment the app and the CLI run with."""
+
+    home: Path
+    env: dict[str, str]
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        out = subprocess.run([str(BIN), *args], env=self.env, capture_output=True, text=True, timeout=60)
+        if check:
+            assert out.returncode == 0, f"holdfast {' '.join(args)} failed: {out.stderr}"
+        return out
+
+    def list_json(self) -> list[dict]:
+        return json.loads(self.cli("template", "list", "--json").stdout)
+
+    def secret(self, username: str) -> str | None:
+        out = subprocess.run(
+            ["secret-tool", "lookup", "service", "holdfast", "username", username],
+            env=self.env,
+            capture_output=True,
+            text=True,
+        )
+        return out.stdout if out.returncode == 0 else None
+
+    def seed(self, n: int) -> None:
+        subprocess.run([str(SEED), str(n)], env=self.env, check=True, capture_output=True, timeout=300)
+
+
+@pytest.fixture
+def app_env(request):
+    procs = Procs()
+    tmp = Path(tempfile.mkdtemp(prefix="holdfast-e2e-"))
+    try:
+        display = start_xvfb(procs)
+        bus = start_session_bus(procs, tmp)
+        env = dict(os.environ)
+        env.pop("XDG_RUNTIME_DIR", None)
+        env.update(
+            HOLDFAST_HOME=str(tmp / "home"),
+            DISPLAY=display,
+            DBUS_SESSION_BUS_ADDRESS=bus,
+            # No desktop portal or accessibility bus to activate on the private session bus.
+            GTK_USE_PORTAL="0",
+            NO_AT_BRIDGE="1",
+            # Software rendering: no GPU under Xvfb.
+            WEBKIT_DISABLE_COMPOSITING_MODE="1",
+            LIBGL_ALWAYS_SOFTWARE="1",
+        )
+        yield AppEnv(home=tmp / "home", env=env), procs
+    finally:
+        procs.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def wait_http(url: str, proc: subprocess.Popen, timeout: float = 20.0) -> None:
+    """Polls until tauri-driver answers; there is no readiness event to wait on."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "tauri-driver exited"
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"{url} did not answer in {timeout}s")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def desktop_binary():
+    """Fails at once, not by a WebDriver hang, when the binary lacks the desktop app."""
+    version = subprocess.run([str(BIN), "--version"], capture_output=True, text=True, check=True).stdout
+    if "desktop app included" not in version:
+        pytest.fail(f"{BIN} is a CLI-only build ({version.strip()}): cargo build --features gui")
+
+
+@pytest.fixture
+def open_app(app_env):
+    """Returns a function that starts the app window and gives a WebDriver for it."""
+    env, procs = app_env
+    drivers: list[webdriver.Remote] = []
+
+    def start() -> webdriver.Remote:
+        port, native = free_port(), free_port()
+        driver_proc = procs.add(
+            subprocess.Popen(
+                [
+                    "tauri-driver",
+                    "--port",
+                    str(port),
+                    "--native-port",
+                    str(native),
+                    "--native-driver",
+                    shutil.which("WebKitWebDriver") or "/usr/bin/WebKitWebDriver",
+                ],
+                env=env.env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        wait_http(f"http://127.0.0.1:{port}/status", driver_proc)
+        opts = ArgOptions()
+        opts.set_capability("browserName", "wry")
+        opts.set_capability("tauri:options", {"application": str(BIN)})
+        d = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=opts)
+        drivers.append(d)
+        return d
+
+    yield env, start
+    for d in drivers:
+        try:
+            d.quit()
+        except Exception:  # the app may already be gone; teardown must still stop processes
+            pass

@@ -1,0 +1,158 @@
+import { useCallback, useEffect, useMemo, useState } from "react";
+import { api } from "./api";
+import type { ErrorPayload } from "./bindings/ErrorPayload";
+import type { Template } from "./bindings/Template";
+import { TemplateEditor, type EditorMode } from "./components/TemplateEditor";
+import { TemplateList } from "./components/TemplateList";
+import { toErrorPayload } from "./errors";
+
+/** Case-insensitive match on name, account, exit and tags. */
+function matches(t: Template, q: string): boolean {
+  if (q === "") return true;
+  const needle = q.toLowerCase();
+  return (
+    t.name.toLowerCase().includes(needle) ||
+    t.account.toLowerCase().includes(needle) ||
+    t.exit.toLowerCase().includes(needle) ||
+    t.tags.some((tag) => tag.toLowerCase().includes(needle))
+  );
+}
+
+export function App() {
+  const [templates, setTemplates] = useState<Template[] | null>(null);
+  const [loadError, setLoadError] = useState<ErrorPayload | null>(null);
+  const [query, setQuery] = useState("");
+  const [mode, setMode] = useState<EditorMode | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  const reload = useCallback(async () => {
+    try {
+      setTemplates(await api.listTemplates());
+      setLoadError(null);
+    } catch (e) {
+      setLoadError(toErrorPayload(e));
+    }
+  }, []);
+
+  useEffect(() => {
+    // Initial load: an external fetch whose result is written into state once it arrives.
+    let live = true;
+    api
+      .listTemplates()
+      .then((list) => live && setTemplates(list))
+      .catch((e: unknown) => live && setLoadError(toErrorPayload(e)));
+    return () => {
+      live = false;
+    };
+  }, []);
+
+  const visible = useMemo(() => (templates ?? []).filter((t) => matches(t, query.trim())), [templates, query]);
+  const selectedId = mode?.kind === "edit" ? mode.template.id : null;
+
+  const onSaved = async (t: Template, verb: string) => {
+    await reload();
+    setMode({ kind: "edit", template: t });
+    setNotice(`${verb} “${t.name}”.`);
+  };
+
+  const onRemoved = async (message: string) => {
+    await reload();
+    setMode(null);
+    setNotice(message);
+  };
+
+  return (
+    <div className="app">
+      <header className="topbar">
+        <div className="brand">
+          <span className="logo" aria-hidden="true">
+            ⚓
+          </span>
+          <div>
+            <h1>Holdfast</h1>
+            <p className="subtitle">Per-account browser environments</p>
+          </div>
+        </div>
+        <div className="actions">
+          <input
+            className="search"
+            type="search"
+            placeholder="Filter by name, account, exit or tag"
+            value={query}
+            onChange={(e) => setQuery(e.target.value)}
+            data-testid="search"
+            aria-label="Filter templates"
+          />
+          <button
+            className="primary"
+            onClick={() => {
+              setNotice(null);
+              setMode({ kind: "new" });
+            }}
+            data-testid="add-template"
+          >
+            + New template
+          </button>
+        </div>
+      </header>
+
+      {notice && (
+        <div className="notice" role="status" data-testid="notice">
+          {notice}
+          <button className="link" onClick={() => setNotice(null)} aria-label="Dismiss">
+            ×
+          </button>
+        </div>
+      )}
+      {loadError && (
+        <div className="banner error" role="alert" data-testid="load-error">
+          Could not load templates: {loadError.message}
+        </div>
+      )}
+
+      <main className="content">
+        <section className="list-pane" aria-label="Templates">
+          <div className="list-head">
+            <span>
+              {templates === null ? "Loading…" : `${visible.length} of ${templates.length} templates`}
+            </span>
+          </div>
+          {templates !== null && templates.length === 0 ? (
+            <div className="empty" data-testid="empty-state">
+              <h2>No environments yet</h2>
+              <p>
+                A template keeps one account in its own browser profile, behind one fixed exit, with a
+                timezone and locale that fit it.
+              </p>
+              <button className="primary" onClick={() => setMode({ kind: "new" })}>
+                Create the first template
+              </button>
+            </div>
+          ) : (
+            <TemplateList
+              templates={visible}
+              selectedId={selectedId}
+              onSelect={(t) => {
+                setNotice(null);
+                setMode({ kind: "edit", template: t });
+              }}
+            />
+          )}
+        </section>
+        <section className="detail-pane" aria-label="Editor">
+          {mode ? (
+            <TemplateEditor
+              key={mode.kind === "edit" ? mode.template.id + mode.template.updated_at : "new"}
+              mode={mode}
+              onSaved={onSaved}
+              onRemoved={onRemoved}
+              onCancel={() => setMode(null)}
+            />
+          ) : (
+            <div className="placeholder">Select a template to edit it, or create a new one.</div>
+          )}
+        </section>
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,24 @@
+/** Typed wrappers over the Tauri commands (see src-tauri/src/app/commands.rs). */
+import { invoke } from "@tauri-apps/api/core";
+import type { Removal } from "./bindings/Removal";
+import type { Template } from "./bindings/Template";
+import type { TemplateDraft } from "./bindings/TemplateDraft";
+import type { TemplatePatch } from "./bindings/TemplatePatch";
+import { toErrorPayload } from "./errors";
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    // Commands reject with an ErrorPayload; normalise anything else to one.
+    throw toErrorPayload(e);
+  }
+}
+
+export const api = {
+  listTemplates: () => call<Template[]>("list_templates"),
+  getTemplate: (name: string) => call<Template>("get_template", { name }),
+  addTemplate: (draft: TemplateDraft) => call<Template>("add_template", { draft }),
+  editTemplate: (name: string, patch: TemplatePatch) => call<Template>("edit_template", { name, patch }),
+  removeTemplate: (name: string, purge: boolean) => call<Removal>("remove_template", { name, purge }),
+};

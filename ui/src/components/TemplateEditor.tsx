@@ -1,0 +1,210 @@
+import { useState, type ReactNode } from "react";
+import { api } from "../api";
+import type { ErrorPayload } from "../bindings/ErrorPayload";
+import type { Template } from "../bindings/Template";
+import { fieldForCode, toErrorPayload, type FormField } from "../errors";
+import { draftFromForm, emptyForm, formFromTemplate, patchFromForm, type FormState } from "../form";
+
+/** Creating a template, or editing a stored one. */
+export type EditorMode = { kind: "new" } | { kind: "edit"; template: Template };
+
+interface Props {
+  mode: EditorMode;
+  onSaved: (t: Template, verb: string) => Promise<void>;
+  onRemoved: (message: string) => Promise<void>;
+  onCancel: () => void;
+}
+
+// Offer the zones the engine knows as suggestions; the core still validates the value.
+const TIMEZONES: string[] = (() => {
+  try {
+    return Intl.supportedValuesOf("timeZone");
+  } catch {
+    return [];
+  }
+})();
+
+export function TemplateEditor({ mode, onSaved, onRemoved, onCancel }: Props) {
+  const [form, setForm] = useState<FormState>(() =>
+    mode.kind === "edit" ? formFromTemplate(mode.template) : emptyForm(),
+  );
+  const [fieldErrors, setFieldErrors] = useState<Partial<Record<FormField, string>>>({});
+  const [formError, setFormError] = useState<ErrorPayload | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const [purge, setPurge] = useState(false);
+
+  const set = (key: keyof FormState) => (e: { target: { value: string } }) =>
+    setForm((f) => ({ ...f, [key]: e.target.value }));
+
+  const showError = (e: unknown) => {
+    const p = toErrorPayload(e);
+    const field = fieldForCode(p.code, p.field);
+    if (field) {
+      setFieldErrors({ [field]: p.message });
+      setFormError(null);
+    } else {
+      setFieldErrors({});
+      setFormError(p);
+    }
+  };
+
+  const save = async (ev: React.FormEvent) => {
+    ev.preventDefault();
+    setBusy(true);
+    try {
+      const saved =
+        mode.kind === "new"
+          ? await api.addTemplate(draftFromForm(form))
+          : await api.editTemplate(mode.template.name, patchFromForm(form));
+      setFieldErrors({});
+      setFormError(null);
+      await onSaved(saved, mode.kind === "new" ? "Added" : "Saved");
+    } catch (e) {
+      showError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const remove = async () => {
+    if (mode.kind !== "edit") return;
+    setBusy(true);
+    try {
+      const r = await api.removeTemplate(mode.template.name, purge);
+      await onRemoved(
+        r.profile_kept
+          ? `Removed “${r.template.name}”. Its browser profile is kept at ${r.profile_dir}.`
+          : `Removed “${r.template.name}”.`,
+      );
+    } catch (e) {
+      showError(e);
+      setBusy(false);
+    }
+  };
+
+  const field = (name: FormField, label: string, input: ReactNode, hint?: string) => (
+    <label className={"field" + (fieldErrors[name] ? " invalid" : "")}>
+      <span className="label">{label}</span>
+      {input}
+      {fieldErrors[name] ? (
+        <span className="field-error" role="alert" data-testid={`error-${name}`}>
+          {fieldErrors[name]}
+        </span>
+      ) : (
+        hint && <span className="hint">{hint}</span>
+      )}
+    </label>
+  );
+
+  const hasPassword = mode.kind === "edit" && mode.template.exit_has_password;
+
+  return (
+    <form className="editor" onSubmit={save} noValidate data-testid="editor">
+      <h2>{mode.kind === "new" ? "New template" : mode.template.name}</h2>
+      {formError && (
+        <div className="banner error" role="alert" data-testid="form-error">
+          {formError.message}
+        </div>
+      )}
+      <div className="grid">
+        {field("name", "Name", <input value={form.name} onChange={set("name")} data-testid="field-name" autoFocus />)}
+        {field(
+          "account",
+          "Account",
+          <input value={form.account} onChange={set("account")} data-testid="field-account" />,
+          "The login this environment holds.",
+        )}
+        {field(
+          "exit",
+          "Exit",
+          <input value={form.exit} onChange={set("exit")} data-testid="field-exit" spellCheck={false} />,
+          "direct, http://user@host:port or socks5://user@host:port",
+        )}
+        {field(
+          "exit_password",
+          "Exit password",
+          <input
+            type="password"
+            value={form.exitPassword}
+            onChange={set("exitPassword")}
+            data-testid="field-exit-password"
+            placeholder={hasPassword ? "•••••• (kept in keyring)" : ""}
+            autoComplete="new-password"
+          />,
+          "Stored in the OS keyring only.",
+        )}
+        {field(
+          "timezone",
+          "Timezone",
+          <input value={form.timezone} onChange={set("timezone")} list="tz-list" data-testid="field-timezone" />,
+          "IANA name, e.g. Europe/Berlin",
+        )}
+        {field(
+          "locale",
+          "Locale",
+          <input value={form.locale} onChange={set("locale")} data-testid="field-locale" />,
+          "BCP 47 tag, e.g. de-DE",
+        )}
+        {field(
+          "pinned_egress_ip",
+          "Pinned egress IP",
+          <input value={form.pinnedEgressIp} onChange={set("pinnedEgressIp")} data-testid="field-pin" />,
+          "The IP this exit must leave from (optional).",
+        )}
+        {field(
+          "tags",
+          "Tags",
+          <input value={form.tags} onChange={set("tags")} data-testid="field-tags" />,
+          "Comma-separated.",
+        )}
+      </div>
+      {field(
+        "start_urls",
+        "Start URLs",
+        <textarea rows={3} value={form.startUrls} onChange={set("startUrls")} data-testid="field-start-urls" />,
+        "One http(s) URL per line.",
+      )}
+      {field("notes", "Notes", <textarea rows={3} value={form.notes} onChange={set("notes")} data-testid="field-notes" />)}
+      <datalist id="tz-list">
+        {TIMEZONES.map((tz) => (
+          <option key={tz} value={tz} />
+        ))}
+      </datalist>
+
+      <div className="buttons">
+        <button type="submit" className="primary" disabled={busy} data-testid="save">
+          {mode.kind === "new" ? "Add template" : "Save changes"}
+        </button>
+        <button type="button" onClick={onCancel} disabled={busy}>
+          Cancel
+        </button>
+        {mode.kind === "edit" && !confirmDelete && (
+          <button type="button" className="danger" onClick={() => setConfirmDelete(true)} data-testid="delete">
+            Delete…
+          </button>
+        )}
+      </div>
+      {mode.kind === "edit" && confirmDelete && (
+        <div className="confirm" data-testid="confirm-delete">
+          <p>
+            Delete “{mode.template.name}” and its keyring entry? The browser profile (cookies, storage) is kept unless
+            you tick the box.
+          </p>
+          <label className="check">
+            <input type="checkbox" checked={purge} onChange={(e) => setPurge(e.target.checked)} /> Also delete the
+            browser profile
+          </label>
+          <div className="buttons">
+            <button type="button" className="danger" onClick={remove} disabled={busy} data-testid="confirm-delete-yes">
+              Delete
+            </button>
+            <button type="button" onClick={() => setConfirmDelete(false)} disabled={busy}>
+              Keep
+            </button>
+          </div>
+        </div>
+      )}
+    </form>
+  );
+}

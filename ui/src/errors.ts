@@ -1,0 +1,83 @@
+/** Maps core errors (by stable code, never by message text) to the form field they belong to. */
+import type { ErrorCode } from "./bindings/ErrorCode";
+import type { ErrorPayload } from "./bindings/ErrorPayload";
+
+/** Fields of the template form that can carry an error. */
+export type FormField =
+  | "name"
+  | "account"
+  | "exit"
+  | "exit_password"
+  | "pinned_egress_ip"
+  | "timezone"
+  | "locale"
+  | "start_urls"
+  | "tags"
+  | "notes";
+
+const FORM_FIELDS: readonly FormField[] = [
+  "name",
+  "account",
+  "exit",
+  "exit_password",
+  "pinned_egress_ip",
+  "timezone",
+  "locale",
+  "start_urls",
+  "tags",
+  "notes",
+];
+
+/** The form field an error code belongs to; `null` for errors shown above the form. */
+export function fieldForCode(code: ErrorCode, field: string | null): FormField | null {
+  switch (code) {
+    case "invalid_name":
+    case "duplicate_name":
+      return "name";
+    case "invalid_timezone":
+      return "timezone";
+    case "invalid_locale":
+      return "locale";
+    case "invalid_exit":
+    case "invalid_port":
+    case "unsupported_scheme":
+      return "exit";
+    case "invalid_start_url":
+      return "start_urls";
+    case "invalid_egress_ip":
+      return "pinned_egress_ip";
+    case "keyring_unavailable":
+      return "exit_password";
+    case "invalid_text":
+      // One code for several free-text fields; the payload names which.
+      return FORM_FIELDS.find((f) => f === field) ?? null;
+    case "template_not_found":
+    case "keyring_error":
+    case "store_error":
+    case "io_error":
+    case "home_unavailable":
+      return null;
+    default:
+      return assertNever(code);
+  }
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unhandled error code ${String(x)}`);
+}
+
+/** Whether a thrown value is an error payload from the core. */
+export function isErrorPayload(e: unknown): e is ErrorPayload {
+  return (
+    typeof e === "object" &&
+    e !== null &&
+    typeof (e as { code?: unknown }).code === "string" &&
+    typeof (e as { message?: unknown }).message === "string"
+  );
+}
+
+/** Turns anything thrown by a command into an error payload. */
+export function toErrorPayload(e: unknown): ErrorPayload {
+  if (isErrorPayload(e)) return e;
+  return { code: "io_error", field: null, message: e instanceof Error ? e.message : String(e) };
+}

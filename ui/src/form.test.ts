@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import { draftFromForm, emptyForm, formFromTemplate, patchFromForm } from "./form";
+import type { Template } from "./bindings/Template";
+
+const stored: Template = {
+  id: "0b6c0f9e-0000-4000-8000-000000000000",
+  name: "shop-eu",
+  account: "alice",
+  exit: "socks5://alice@127.0.0.1:1080",
+  exit_has_password: true,
+  pinned_egress_ip: null,
+  timezone: "Europe/Berlin",
+  locale: "de-DE",
+  start_urls: ["https://a.example/", "https://b.example/"],
+  tags: ["eu", "shop"],
+  notes: "",
+  created_at: "2026-01-01T00:00:00Z",
+  updated_at: "2026-01-01T00:00:00Z",
+};
+
+describe("form conversion", () => {
+  it("splits start URLs by line and tags by comma", () => {
+    const d = draftFromForm({ ...emptyForm(), name: "x", startUrls: " https://a/ \n\nhttps://b/", tags: "a, ,b" });
+    expect(d.start_urls).toEqual(["https://a/", "https://b/"]);
+    expect(d.tags).toEqual(["a", "b"]);
+  });
+
+  it("never sends an empty password (that would mean: keep the stored one)", () => {
+    expect(draftFromForm(emptyForm()).exit_password).toBeUndefined();
+    expect(patchFromForm({ ...emptyForm(), exitPassword: "pw" }).exit_password).toBe("pw");
+  });
+
+  it("round-trips a stored template through the form", () => {
+    const p = patchFromForm(formFromTemplate(stored));
+    expect(p).toMatchObject({
+      name: "shop-eu",
+      exit: "socks5://alice@127.0.0.1:1080",
+      start_urls: stored.start_urls,
+      tags: stored.tags,
+      pinned_egress_ip: "",
+    });
+    expect(p.exit_password).toBeUndefined();
+  });
+});

@@ -1,0 +1,87 @@
+/** The template form's state, and its conversion to the core's draft and patch types. */
+import type { Template } from "./bindings/Template";
+import type { TemplateDraft } from "./bindings/TemplateDraft";
+import type { TemplatePatch } from "./bindings/TemplatePatch";
+
+/** What the editor's inputs hold: lists as text (one URL per line, comma-separated tags). */
+export interface FormState {
+  name: string;
+  account: string;
+  exit: string;
+  exitPassword: string;
+  pinnedEgressIp: string;
+  timezone: string;
+  locale: string;
+  startUrls: string;
+  tags: string;
+  notes: string;
+}
+
+/** An empty form for a new template, with the core's defaults shown. */
+export function emptyForm(): FormState {
+  return {
+    name: "",
+    account: "",
+    exit: "direct",
+    exitPassword: "",
+    pinnedEgressIp: "",
+    timezone: "UTC",
+    locale: "en-US",
+    startUrls: "",
+    tags: "",
+    notes: "",
+  };
+}
+
+/** The form filled from a stored template (the password stays in the keyring). */
+export function formFromTemplate(t: Template): FormState {
+  return {
+    name: t.name,
+    account: t.account,
+    exit: t.exit,
+    exitPassword: "",
+    pinnedEgressIp: t.pinned_egress_ip ?? "",
+    timezone: t.timezone,
+    locale: t.locale,
+    startUrls: t.start_urls.join("\n"),
+    tags: t.tags.join(", "),
+    notes: t.notes,
+  };
+}
+
+/** Non-empty lines, trimmed. */
+export function splitLines(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+/** Comma-separated tags, trimmed, empties dropped. */
+export function splitTags(text: string): string[] {
+  return text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+/** A draft for `add_template`. Validation is the core's job; this only reshapes. */
+export function draftFromForm(f: FormState): TemplateDraft {
+  return {
+    name: f.name,
+    account: f.account,
+    exit: f.exit,
+    exit_password: f.exitPassword === "" ? undefined : f.exitPassword,
+    pinned_egress_ip: f.pinnedEgressIp,
+    timezone: f.timezone,
+    locale: f.locale,
+    start_urls: splitLines(f.startUrls),
+    tags: splitTags(f.tags),
+    notes: f.notes,
+  };
+}
+
+/** A patch for `edit_template` that sets every field the form shows. */
+export function patchFromForm(f: FormState): TemplatePatch {
+  return { ...draftFromForm(f) };
+}
