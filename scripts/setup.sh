@@ -21,7 +21,7 @@ APP_PKGS=(build-essential pkg-config file libssl-dev libwebkit2gtk-4.1-dev libgt
   nodejs npm python3 xvfb xauth)
 # Tests: a real X server, the WebKit WebDriver, a real keyring on a private bus, screenshots,
 # and the benchmark's tools.
-TEST_PKGS=(webkit2gtk-driver gnome-keyring libsecret-tools dbus dbus-bin x11-apps imagemagick
+TEST_PKGS=(webkit2gtk-driver gnome-keyring libsecret-tools dbus dbus-daemon x11-apps imagemagick
   python3-venv sqlite3 hyperfine)
 
 pkgs=("${APP_PKGS[@]}")
@@ -44,7 +44,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   command -v apt-get >/dev/null || die "apt-get not found; install these packages by hand: ${missing[*]}"
   log "installing apt packages: ${missing[*]}"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 # Rust: the toolchain comes from rustup.

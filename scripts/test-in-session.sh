@@ -13,6 +13,13 @@ printf sentinel | HOME="$SENTINEL/home" XDG_RUNTIME_DIR= gnome-keyring-daemon --
 step "Rust tests (also regenerates the TypeScript bindings)"
 cargo nextest run --locked --no-fail-fast
 
+step "the default build is CLI-only: no GTK or WebKit linked"
+if ldd target/debug/holdfast | grep -E 'libgtk|libwebkit|libjavascriptcore'; then
+  echo "FAIL: the default (no gui feature) holdfast binary links GUI libraries" >&2
+  exit 1
+fi
+echo "ok: $(ldd target/debug/holdfast | wc -l) shared libraries, none of them GTK/WebKit"
+
 step "TypeScript bindings are up to date"
 if [ -n "$(git status --porcelain -- ui/src/bindings)" ]; then
   echo "FAIL: ui/src/bindings differ from what the Rust types generate; run 'cargo test' and commit them:" >&2

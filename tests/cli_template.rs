@@ -353,3 +353,22 @@ fn human_list_shows_an_empty_state_and_rows() {
         "{out}"
     );
 }
+
+#[test]
+fn without_holdfast_home_the_platform_data_dir_is_used() {
+    let h = TestHome::new();
+    let data = h.path().join("xdg-data");
+    let out = h
+        .cmd()
+        .env_remove("HOLDFAST_HOME")
+        .env("HOME", h.path())
+        .env("XDG_DATA_HOME", &data)
+        .args(["template", "add", "x", "--exit", "direct"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        data.join("holdfast").join("holdfast.db").is_file(),
+        "with HOLDFAST_HOME unset the database goes to $XDG_DATA_HOME/holdfast"
+    );
+}

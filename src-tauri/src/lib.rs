@@ -69,8 +69,32 @@ impl Holdfast {
 
     /// All templates, by name.
     pub async fn list_templates(&self) -> Result<Vec<Template>> {
-        let mut conn = self.store.pool().acquire().await?;
-        templates::list(&mut conn).await
+        let mut list = Vec::new();
+        self.each_template(|t| {
+            list.push(t);
+            Ok::<_, Error>(())
+        })
+        .await?;
+        Ok(list)
+    }
+
+    /// Calls `visit` with each template, by name. Memory holds one page, not the whole list.
+    pub async fn each_template<E: From<Error>>(
+        &self,
+        visit: impl FnMut(Template) -> Result<(), E>,
+    ) -> Result<usize, E> {
+        let mut conn = self.store.pool().acquire().await.map_err(Error::from)?;
+        templates::for_each(&mut conn, visit).await
+    }
+
+    /// Calls `visit` with pages of templates in their JSON form (each a non-empty JSON array of
+    /// the objects `Template` serialises to), by name: for output that streams without decoding.
+    pub async fn each_template_json_page<E: From<Error>>(
+        &self,
+        visit: impl FnMut(&str) -> Result<(), E>,
+    ) -> Result<usize, E> {
+        let mut conn = self.store.pool().acquire().await.map_err(Error::from)?;
+        templates::for_each_json_page(&mut conn, visit).await
     }
 
     /// One template by name (case-insensitive).

@@ -6,12 +6,15 @@ What the window writes is read back with the CLI on the same HOLDFAST_HOME: one 
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
+
+from conftest import BIN
 
 WAIT = 20
 
@@ -140,3 +143,13 @@ def test_list_of_10000_templates_stays_responsive(open_app):
     print(f"\n10k list: loaded {loaded:.2f}s, scroll to end {scrolled * 1000:.0f} ms, filter {filtered * 1000:.0f} ms")
     assert scrolled < 2.0, f"scrolling to the end took {scrolled:.2f}s"
     assert filtered < 2.0, f"filtering took {filtered:.2f}s"
+
+
+def test_cli_of_the_desktop_build_runs_without_a_display(app_env):
+    env, _ = app_env
+    headless = {k: v for k, v in env.env.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    out = subprocess.run(
+        [str(BIN), "template", "add", "headless", "--exit", "direct"], env=headless, capture_output=True, text=True
+    )
+    assert out.returncode == 0, f"the CLI must not need GTK or a display: {out.stderr}"
+    assert "Failed to initialize GTK" not in out.stderr

@@ -50,7 +50,8 @@ pub fn run(cli: Cli) -> ExitCode {
         return report(&e.into());
     }
     // Keep stderr quiet by default: command output goes to stdout and may be piped to jq.
-    let _log = match holdfast::logging::init(&home, "warn") {
+    // sqlx's slow-statement warnings go to the log file, not into a script's stderr.
+    let _log = match holdfast::logging::init(&home, "warn,sqlx=error") {
         Ok(guard) => Some(guard),
         Err(e) => {
             eprintln!("warning: file logging disabled: {e}");

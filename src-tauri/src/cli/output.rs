@@ -10,21 +10,80 @@ use holdfast::Template;
 /// Writes `value` as JSON plus a newline, buffered (10,000 templates are one write burst).
 pub fn json<T: Serialize>(value: &T) -> Result<()> {
     let mut out = BufWriter::new(io::stdout().lock());
-    serde_json::to_writer(&mut out, value)?;
-    out.write_all(b"\n")?;
-    out.flush()?;
-    Ok(())
+    let written = serde_json::to_writer(&mut out, value)
+        .map_err(io::Error::from)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    quiet_on_closed_pipe(written)
+}
+
+/// Writes a JSON array element by element, so a long list streams to stdout.
+pub struct JsonArray<W: Write> {
+    out: W,
+    first: bool,
+}
+
+impl JsonArray<BufWriter<io::StdoutLock<'static>>> {
+    /// An array on buffered stdout.
+    pub fn stdout() -> Self {
+        Self {
+            out: BufWriter::with_capacity(1 << 16, io::stdout().lock()),
+            first: true,
+        }
+    }
+}
+
+impl<W: Write> JsonArray<W> {
+    /// Appends the elements of `page`, a non-empty JSON array as text.
+    pub fn extend(&mut self, page: &str) -> io::Result<()> {
+        let inner = page
+            .strip_prefix('[')
+            .and_then(|p| p.strip_suffix(']'))
+            .ok_or_else(|| io::Error::other("a page is not a JSON array"))?;
+        self.out.write_all(if self.first { b"[" } else { b"," })?;
+        self.first = false;
+        self.out.write_all(inner.as_bytes())
+    }
+
+    /// Closes the array (an empty one if nothing was pushed) and flushes.
+    pub fn finish(mut self) -> Result<()> {
+        let end: &[u8] = if self.first { b"[]\n" } else { b"]\n" };
+        quiet_on_closed_pipe(self.out.write_all(end).and_then(|()| self.out.flush()))
+    }
+}
+
+/// Maps a write error to a CLI error, treating a closed pipe as the reader's choice.
+pub fn write_err(e: io::Error) -> anyhow::Error {
+    anyhow::Error::new(e).context("cannot write to stdout")
+}
+
+/// Whether the error is a reader closing the pipe early.
+pub fn is_closed_pipe(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<io::Error>()
+        .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+}
+
+/// A reader that stopped early (`| head`, `| jq -e …`) is not an error of ours.
+fn quiet_on_closed_pipe(r: io::Result<()>) -> Result<()> {
+    match r {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }
 
 /// A compact table of templates.
 pub fn table(list: &[Template]) -> Result<()> {
+    quiet_on_closed_pipe(write_table(list))
+}
+
+fn write_table(list: &[Template]) -> io::Result<()> {
     let mut out = BufWriter::new(io::stdout().lock());
     if list.is_empty() {
         writeln!(
             out,
             "no templates yet: add one with `holdfast template add NAME --exit URL`"
         )?;
-        return Ok(out.flush()?);
+        return out.flush();
     }
     let width = |f: &dyn Fn(&Template) -> usize, title: &str| {
         list.iter().map(f).max().unwrap_or(0).max(title.len())
@@ -50,11 +109,15 @@ pub fn table(list: &[Template]) -> Result<()> {
             t.tags.join(",")
         )?;
     }
-    Ok(out.flush()?)
+    out.flush()
 }
 
 /// All fields of one template, one per line.
 pub fn detail(t: &Template) -> Result<()> {
+    quiet_on_closed_pipe(write_detail(t))
+}
+
+fn write_detail(t: &Template) -> io::Result<()> {
     let mut out = BufWriter::new(io::stdout().lock());
     let none = "-";
     writeln!(out, "name:        {}", t.name)?;
@@ -104,5 +167,5 @@ pub fn detail(t: &Template) -> Result<()> {
     if !t.notes.is_empty() {
         writeln!(out, "notes:\n{}", t.notes)?;
     }
-    Ok(out.flush()?)
+    out.flush()
 }

@@ -129,11 +129,18 @@ pub async fn run(hf: &Holdfast, cmd: TemplateCommand) -> Result<()> {
             println!("added template {:?} ({})", t.name, t.id);
         }
         TemplateCommand::List { json } => {
-            let list = hf.list_templates().await?;
             if json {
-                output::json(&list)?;
+                // Streamed a page at a time, in the JSON form the store already built.
+                let mut array = output::JsonArray::stdout();
+                let streamed = hf
+                    .each_template_json_page(|page| array.extend(page).map_err(output::write_err))
+                    .await;
+                match streamed {
+                    Err(e) if !output::is_closed_pipe(&e) => return Err(e),
+                    _ => array.finish()?,
+                }
             } else {
-                output::table(&list)?;
+                output::table(&hf.list_templates().await?)?;
             }
         }
         TemplateCommand::Show { name, json } => {

@@ -33,8 +33,12 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
+        // One connection. SQLite serialises writers anyway, and sqlx returns a released
+        // connection to the pool from a spawned task: with more than one allowed, the next
+        // query often finds none idle and opens another (~5 ms per CLI command).
+        // Never hold a connection while acquiring another: with one, that would wait forever.
         let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+            .max_connections(1)
             .min_connections(0)
             .connect_with(options)
             .await?;

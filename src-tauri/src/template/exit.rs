@@ -5,7 +5,7 @@ use std::fmt;
 use std::net::Ipv6Addr;
 
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, Result};
 use crate::secrets::Secret;
@@ -201,6 +201,23 @@ impl fmt::Display for Exit {
 impl Serialize for Exit {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         s.collect_str(self)
+    }
+}
+
+/// Reads the shown form back (as stored; it never holds a password).
+impl<'de> Deserialize<'de> for Exit {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        match Exit::parse(&s) {
+            Ok(ParsedExit {
+                exit,
+                password: None,
+            }) => Ok(exit),
+            Ok(_) => Err(serde::de::Error::custom(
+                "a stored exit must not hold a password",
+            )),
+            Err(e) => Err(serde::de::Error::custom(e)),
+        }
     }
 }
 

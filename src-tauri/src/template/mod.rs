@@ -18,7 +18,8 @@ pub const DEFAULT_TIMEZONE: &str = "UTC";
 pub const DEFAULT_LOCALE: &str = "en-US";
 
 /// A stored template. Serialised as the stable `--json` and UI form; never holds a password.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+/// The store builds this same form in SQL (`store::templates`); a test keeps the two identical.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct Template {
     pub id: String,

@@ -2,6 +2,7 @@
 
 /**
  * A stored template. Serialised as the stable `--json` and UI form; never holds a password.
+ * The store builds this same form in SQL (`store::templates`); a test keeps the two identical.
  */
 export type Template = { id: string, name: string, account: string, 
 /**
