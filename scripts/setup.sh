@@ -21,7 +21,7 @@ APP_PKGS=(build-essential pkg-config file libssl-dev libwebkit2gtk-4.1-dev libgt
   nodejs npm python3 xvfb xauth)
 # Tests: a real X server, the WebKit WebDriver, a real keyring on a private bus, screenshots,
 # and the benchmark's tools.
-TEST_PKGS=(webkit2gtk-driver gnome-keyring libsecret-tools dbus dbus-daemon x11-apps imagemagick
+TEST_PKGS=(webkit2gtk-driver gnome-keyring libsecret-tools dbus x11-apps imagemagick
   python3-venv sqlite3 hyperfine)
 
 pkgs=("${APP_PKGS[@]}")

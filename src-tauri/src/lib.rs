@@ -70,21 +70,13 @@ impl Holdfast {
     /// All templates, by name.
     pub async fn list_templates(&self) -> Result<Vec<Template>> {
         let mut list = Vec::new();
-        self.each_template(|t| {
+        let mut conn = self.store.pool().acquire().await?;
+        templates::for_each(&mut conn, |t| {
             list.push(t);
             Ok::<_, Error>(())
         })
         .await?;
         Ok(list)
-    }
-
-    /// Calls `visit` with each template, by name. Memory holds one page, not the whole list.
-    pub async fn each_template<E: From<Error>>(
-        &self,
-        visit: impl FnMut(Template) -> Result<(), E>,
-    ) -> Result<usize, E> {
-        let mut conn = self.store.pool().acquire().await.map_err(Error::from)?;
-        templates::for_each(&mut conn, visit).await
     }
 
     /// Calls `visit` with pages of templates in their JSON form (each a non-empty JSON array of

@@ -247,7 +247,7 @@ mod tests {
             draft("plain", "direct"),
             TemplateDraft {
                 account: Some("ünïcødé \"quoted\" \\ back".into()),
-                notes: Some("line one\nline\ttwo \u{1F600}".into()),
+                notes: Some("line one\r\nline\ttwo \u{1F600} </script>".into()),
                 tags: Some(vec!["a\"b".into(), "ß".into()]),
                 start_urls: Some(vec!["https://ex.example/a?b=c&d=\"e\"".into()]),
                 pinned_egress_ip: Some("2001:db8::1".into()),
