@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use holdfast::Template;
 
-/// Writes `value` as JSON plus a newline, buffered (10,000 templates are one write burst).
+/// Writes `value` as JSON plus a newline (one object, e.g. `template show --json`).
 pub fn json<T: Serialize>(value: &T) -> Result<()> {
     let mut out = BufWriter::new(io::stdout().lock());
     let written = serde_json::to_writer(&mut out, value)
@@ -45,14 +45,14 @@ impl<W: Write> JsonArray<W> {
         self.out.write_all(inner.as_bytes())
     }
 
-    /// Closes the array (an empty one if nothing was pushed) and flushes.
+    /// Closes the array (`[]` if no page was added) and flushes.
     pub fn finish(mut self) -> Result<()> {
         let end: &[u8] = if self.first { b"[]\n" } else { b"]\n" };
         quiet_on_closed_pipe(self.out.write_all(end).and_then(|()| self.out.flush()))
     }
 }
 
-/// Maps a write error to a CLI error, treating a closed pipe as the reader's choice.
+/// Wraps a stdout write error for the CLI; `is_closed_pipe` still recognises it.
 pub fn write_err(e: io::Error) -> anyhow::Error {
     anyhow::Error::new(e).context("cannot write to stdout")
 }
