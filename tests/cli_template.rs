@@ -372,3 +372,38 @@ fn without_holdfast_home_the_platform_data_dir_is_used() {
         "with HOLDFAST_HOME unset the database goes to $XDG_DATA_HOME/holdfast"
     );
 }
+
+#[test]
+fn a_reader_that_closed_the_pipe_is_not_an_error() {
+    let h = TestHome::new();
+    h.ok(&["template", "add", "piped", "--exit", "direct"]);
+    for args in [
+        &["template", "list", "--json"][..],
+        &["template", "list"],
+        &["template", "show", "piped", "--json"],
+        &["template", "show", "piped"],
+    ] {
+        // The read end is gone before the child starts: every write fails with EPIPE.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = h
+            .cmd()
+            .args(args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "`{}` after `| head`-style close: {}",
+            args.join(" "),
+            stderr(&out)
+        );
+        assert!(
+            stderr(&out).is_empty(),
+            "nothing is reported: {}",
+            stderr(&out)
+        );
+    }
+}

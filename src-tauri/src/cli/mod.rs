@@ -82,6 +82,14 @@ pub fn run(cli: Cli) -> ExitCode {
 
 /// Prints an error as `error[code]: message` and maps it to an exit status.
 fn report(e: &anyhow::Error) -> ExitCode {
+    // A reader that stopped early (`| head`, `| jq -e …`) chose to: not an error of ours.
+    let closed_pipe = e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    });
+    if closed_pipe {
+        return ExitCode::SUCCESS;
+    }
     match e.downcast_ref::<Error>() {
         Some(core) => {
             eprintln!("error[{}]: {core}", core.code().as_str());

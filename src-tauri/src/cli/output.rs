@@ -2,19 +2,16 @@
 
 use std::io::{self, BufWriter, Write};
 
-use anyhow::Result;
 use serde::Serialize;
 
 use holdfast::Template;
 
 /// Writes `value` as JSON plus a newline (one object, e.g. `template show --json`).
-pub fn json<T: Serialize>(value: &T) -> Result<()> {
+pub fn json<T: Serialize>(value: &T) -> io::Result<()> {
     let mut out = BufWriter::new(io::stdout().lock());
-    let written = serde_json::to_writer(&mut out, value)
-        .map_err(io::Error::from)
-        .and_then(|()| out.write_all(b"\n"))
-        .and_then(|()| out.flush());
-    quiet_on_closed_pipe(written)
+    serde_json::to_writer(&mut out, value).map_err(io::Error::from)?;
+    out.write_all(b"\n")?;
+    out.flush()
 }
 
 /// Writes a JSON array element by element, so a long list streams to stdout.
@@ -46,37 +43,15 @@ impl<W: Write> JsonArray<W> {
     }
 
     /// Closes the array (`[]` if no page was added) and flushes.
-    pub fn finish(mut self) -> Result<()> {
+    pub fn finish(mut self) -> io::Result<()> {
         let end: &[u8] = if self.first { b"[]\n" } else { b"]\n" };
-        quiet_on_closed_pipe(self.out.write_all(end).and_then(|()| self.out.flush()))
-    }
-}
-
-/// Wraps a stdout write error for the CLI; `is_closed_pipe` still recognises it.
-pub fn write_err(e: io::Error) -> anyhow::Error {
-    anyhow::Error::new(e).context("cannot write to stdout")
-}
-
-/// Whether the error is a reader closing the pipe early.
-pub fn is_closed_pipe(e: &anyhow::Error) -> bool {
-    e.downcast_ref::<io::Error>()
-        .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
-}
-
-/// A reader that stopped early (`| head`, `| jq -e …`) is not an error of ours.
-fn quiet_on_closed_pipe(r: io::Result<()>) -> Result<()> {
-    match r {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        other => Ok(other?),
+        self.out.write_all(end)?;
+        self.out.flush()
     }
 }
 
 /// A compact table of templates.
-pub fn table(list: &[Template]) -> Result<()> {
-    quiet_on_closed_pipe(write_table(list))
-}
-
-fn write_table(list: &[Template]) -> io::Result<()> {
+pub fn table(list: &[Template]) -> io::Result<()> {
     let mut out = BufWriter::new(io::stdout().lock());
     if list.is_empty() {
         writeln!(
@@ -113,11 +88,7 @@ fn write_table(list: &[Template]) -> io::Result<()> {
 }
 
 /// All fields of one template, one per line.
-pub fn detail(t: &Template) -> Result<()> {
-    quiet_on_closed_pipe(write_detail(t))
-}
-
-fn write_detail(t: &Template) -> io::Result<()> {
+pub fn detail(t: &Template) -> io::Result<()> {
     let mut out = BufWriter::new(io::stdout().lock());
     let none = "-";
     writeln!(out, "name:        {}", t.name)?;

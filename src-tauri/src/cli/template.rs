@@ -132,13 +132,9 @@ pub async fn run(hf: &Holdfast, cmd: TemplateCommand) -> Result<()> {
             if json {
                 // Streamed a page at a time, in the JSON form the store already built.
                 let mut array = output::JsonArray::stdout();
-                let streamed = hf
-                    .each_template_json_page(|page| array.extend(page).map_err(output::write_err))
-                    .await;
-                match streamed {
-                    Err(e) if !output::is_closed_pipe(&e) => return Err(e),
-                    _ => array.finish()?,
-                }
+                hf.each_template_json_page(|page| Ok::<_, anyhow::Error>(array.extend(page)?))
+                    .await?;
+                array.finish()?;
             } else {
                 output::table(&hf.list_templates().await?)?;
             }
