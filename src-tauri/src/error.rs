@@ -28,6 +28,11 @@ pub enum ErrorCode {
     StoreError,
     IoError,
     HomeUnavailable,
+    ExitUnreachable,
+    ExitAuthFailed,
+    EgressProbeFailed,
+    InvalidSetting,
+    RelayFailed,
 }
 
 impl ErrorCode {
@@ -50,6 +55,11 @@ impl ErrorCode {
             Self::StoreError => "store_error",
             Self::IoError => "io_error",
             Self::HomeUnavailable => "home_unavailable",
+            Self::ExitUnreachable => "exit_unreachable",
+            Self::ExitAuthFailed => "exit_auth_failed",
+            Self::EgressProbeFailed => "egress_probe_failed",
+            Self::InvalidSetting => "invalid_setting",
+            Self::RelayFailed => "relay_failed",
         }
     }
 
@@ -67,6 +77,7 @@ impl ErrorCode {
                 | Self::InvalidStartUrl
                 | Self::InvalidEgressIp
                 | Self::InvalidText
+                | Self::InvalidSetting
         )
     }
 }
@@ -138,6 +149,25 @@ pub enum Error {
 
     #[error("no data directory: set HOLDFAST_HOME or HOME")]
     HomeUnavailable,
+
+    #[error("the exit is unreachable: {detail}")]
+    ExitUnreachable { detail: String },
+
+    #[error("the exit refused the credentials: {detail}")]
+    ExitAuthFailed { detail: String },
+
+    #[error("could not fetch the egress IP through the exit: {detail}")]
+    EgressProbe { detail: String },
+
+    #[error("invalid setting {key:?} = {value:?}: {reason}")]
+    InvalidSetting {
+        key: String,
+        value: String,
+        reason: String,
+    },
+
+    #[error("cannot start the relay: {0}")]
+    Relay(std::io::Error),
 }
 
 impl Error {
@@ -160,6 +190,11 @@ impl Error {
             Self::Store(_) | Self::Migrate(_) => ErrorCode::StoreError,
             Self::Io { .. } => ErrorCode::IoError,
             Self::HomeUnavailable => ErrorCode::HomeUnavailable,
+            Self::ExitUnreachable { .. } => ErrorCode::ExitUnreachable,
+            Self::ExitAuthFailed { .. } => ErrorCode::ExitAuthFailed,
+            Self::EgressProbe { .. } => ErrorCode::EgressProbeFailed,
+            Self::InvalidSetting { .. } => ErrorCode::InvalidSetting,
+            Self::Relay(_) => ErrorCode::RelayFailed,
         }
     }
 
@@ -175,6 +210,7 @@ impl Error {
             Self::InvalidStartUrl { .. } => Some("start_urls"),
             Self::InvalidEgressIp { .. } => Some("pinned_egress_ip"),
             Self::InvalidText { field, .. } => Some(field),
+            Self::InvalidSetting { .. } => Some("setting"),
             _ => None,
         }
     }

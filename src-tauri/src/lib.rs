@@ -1,10 +1,17 @@
 //! Holdfast core: per-account browser environments. Knows nothing of Tauri; the desktop shell
 //! (`app`, feature `gui`), the CLI and the local API are thin calls into [`Holdfast`].
 
+pub mod check;
 pub mod error;
+pub mod events;
+pub mod exit;
 pub mod home;
 pub mod logging;
+pub mod recorder;
+pub mod relay_session;
 pub mod secrets;
+pub mod settings;
+pub mod stats;
 pub mod store;
 pub mod template;
 
@@ -12,15 +19,23 @@ pub mod template;
 pub mod app;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use chrono::Utc;
 use serde::Serialize;
 use ts_rs::TS;
 
+pub use check::{CheckReport, EgressStatus, ExitStatus};
 pub use error::{Error, ErrorCode, ErrorPayload, Result};
 pub use home::Home;
+pub use relay_session::RelaySession;
+pub use settings::{SettingView, Settings};
+pub use stats::RelayStats;
 pub use template::{Template, TemplateDraft, TemplatePatch};
 
+use events::EventBus;
+use exit::{Dialer, Relay};
+use recorder::{Recorder, RecorderConfig};
 use secrets::{Secret, Secrets};
 use store::{templates, Store};
 use template::PasswordChange;
@@ -182,6 +197,215 @@ impl Holdfast {
             return Ok(None);
         }
         self.get_secret(&t.id).await
+    }
+
+    /// The settings in effect.
+    pub async fn settings(&self) -> Result<Settings> {
+        let mut conn = self.store.pool().acquire().await?;
+        Ok(Settings::from_stored(
+            store::settings::all(&mut conn).await?,
+        ))
+    }
+
+    /// Validates and stores a setting; returns every setting as now in effect.
+    pub async fn set_setting(&self, key: &str, value: &str) -> Result<Vec<SettingView>> {
+        let value = settings::validate(key, value)?;
+        let mut conn = self.store.pool().acquire().await?;
+        store::settings::set(&mut conn, key, &value).await?;
+        drop(conn);
+        Ok(self.settings().await?.view())
+    }
+
+    /// Puts a setting back to its default.
+    pub async fn unset_setting(&self, key: &str) -> Result<Vec<SettingView>> {
+        if !settings::is_known(key) {
+            // Same message as for `set` with an unknown key.
+            settings::validate(key, "")?;
+        }
+        let mut conn = self.store.pool().acquire().await?;
+        store::settings::unset(&mut conn, key).await?;
+        drop(conn);
+        Ok(self.settings().await?.view())
+    }
+
+    /// A relay for a template's exit, not yet recording (for `check` and tests).
+    pub async fn relay_for(&self, template: &Template, bus: Option<EventBus>) -> Result<Relay> {
+        let password = if template.exit_has_password {
+            self.get_secret(&template.id).await?
+        } else {
+            None
+        };
+        let settings = self.settings().await?;
+        let dialer = Dialer::new(template.exit.clone(), password, settings.relay(), bus);
+        Relay::start(Arc::new(dialer)).await.map_err(Error::Relay)
+    }
+
+    /// Fetches the egress IP through the template's exit, records it in the egress history (an
+    /// IP different from the last seen is stored as an `egress_changed` event) and compares it
+    /// with the pin. A failed probe is a report with `ok: false` and the error, not an `Err`.
+    pub async fn check(&self, name: &str) -> Result<CheckReport> {
+        let template = self.template(name).await?;
+        let settings = self.settings().await?;
+        let relay = self.relay_for(&template, None).await?;
+        let probe = exit::egress::probe(
+            relay.addr(),
+            &settings.echo_urls(),
+            settings.probe_timeout(),
+        )
+        .await;
+        let relay_failure = relay.dialer().last_failure();
+        relay.stop().await;
+        let mut conn = self.store.pool().acquire().await?;
+        match probe {
+            Ok(p) => {
+                let now = Utc::now();
+                let (status, moved) = check::record(&mut conn, &template, &p, now).await?;
+                if let Some((old, new)) = moved {
+                    let record = events::SessionRecord {
+                        template_id: template.id.clone(),
+                        session_id: "check".to_owned(),
+                        at: now,
+                        event: events::SessionEvent::EgressChanged { old, new },
+                    };
+                    store::events::insert_batch(&mut conn, &[record]).await?;
+                }
+                tracing::info!(template = %template.name, ip = %p.ip, changed = status.changed, "egress checked");
+                Ok(CheckReport {
+                    ok: !status.changed,
+                    egress: status,
+                    error: None,
+                })
+            }
+            Err(e) => {
+                let e = check::probe_error(e, relay_failure);
+                tracing::warn!(template = %template.name, "egress check failed: {e}");
+                let history = store::egress::history(&mut conn, &template.id, 2).await?;
+                let mut status =
+                    check::stored(&template, None, history.first().map(|c| c.ip.as_str()));
+                status.changed = false;
+                Ok(CheckReport {
+                    ok: false,
+                    egress: status,
+                    error: Some(e.payload()),
+                })
+            }
+        }
+    }
+
+    /// Pins a template's egress IP: the given one, or the one `check` sees now.
+    pub async fn pin(&self, name: &str, ip: Option<&str>) -> Result<Template> {
+        let ip = match ip {
+            Some(ip) => ip.to_owned(),
+            None => {
+                let report = self.check(name).await?;
+                match (report.egress.ip, report.error) {
+                    (Some(ip), _) => ip,
+                    (None, Some(e)) => return Err(Error::EgressProbe { detail: e.message }),
+                    (None, None) => {
+                        return Err(Error::EgressProbe {
+                            detail: "no IP seen".to_owned(),
+                        })
+                    }
+                }
+            }
+        };
+        if ip.trim().is_empty() {
+            return Err(Error::InvalidEgressIp { value: ip });
+        }
+        let patch = TemplatePatch {
+            pinned_egress_ip: Some(ip),
+            ..TemplatePatch::default()
+        };
+        self.edit_template(name, patch).await
+    }
+
+    /// The last seen egress of every template (no network), for lists.
+    pub async fn exit_statuses(&self) -> Result<Vec<ExitStatus>> {
+        let mut conn = self.store.pool().acquire().await?;
+        let checks = store::egress::latest_two_all(&mut conn).await?;
+        drop(conn);
+        let templates = self.list_templates().await?;
+        Ok(templates
+            .iter()
+            .map(|t| {
+                let mine: Vec<_> = checks.iter().filter(|c| c.template_id == t.id).collect();
+                ExitStatus {
+                    template_id: t.id.clone(),
+                    egress: check::stored(
+                        t,
+                        mine.first().copied(),
+                        mine.get(1).map(|c| c.ip.as_str()),
+                    ),
+                }
+            })
+            .collect())
+    }
+
+    /// Starts a recorded relay for a template: listening on 127.0.0.1, writing its metrics and
+    /// events, and re-probing the egress through itself.
+    pub async fn start_relay(&self, name: &str) -> Result<RelaySession> {
+        let template = self.template(name).await?;
+        let settings = self.settings().await?;
+        let session_id = uuid::Uuid::new_v4().to_string();
+        let bus = EventBus::new(&template.id, &session_id, 4096);
+        let relay = self.relay_for(&template, Some(bus.clone())).await?;
+        let recorder = Recorder::spawn(
+            self.store.clone(),
+            &bus,
+            relay.metrics().clone(),
+            RecorderConfig {
+                template_id: template.id.clone(),
+                session_id,
+                exit_url: template.exit.to_string(),
+                flush: settings.metrics_flush(),
+                retention: settings.retention(),
+            },
+        );
+        Ok(RelaySession::start(
+            self.store.clone(),
+            template,
+            relay,
+            bus,
+            recorder,
+            &settings,
+        ))
+    }
+
+    /// Connection-layer statistics of a template since `since`, per session and per exit.
+    pub async fn relay_stats(
+        &self,
+        name: &str,
+        since: chrono::DateTime<Utc>,
+    ) -> Result<RelayStats> {
+        let template = self.template(name).await?;
+        let since = store::egress::timestamp(since);
+        let mut conn = self.store.pool().acquire().await?;
+        let rows = store::metrics::of_template(&mut conn, &template.id, &since).await?;
+        Ok(stats::summarise(&template.name, &since, &rows))
+    }
+
+    /// Stored events of a template since `since`, optionally of one kind.
+    pub async fn events(
+        &self,
+        name: &str,
+        kind: Option<&str>,
+        since: chrono::DateTime<Utc>,
+    ) -> Result<Vec<store::events::StoredEvent>> {
+        let template = self.template(name).await?;
+        let since = store::egress::timestamp(since);
+        let mut conn = self.store.pool().acquire().await?;
+        store::events::of_template(&mut conn, &template.id, kind, &since).await
+    }
+
+    /// Egress history of a template, newest first.
+    pub async fn egress_history(
+        &self,
+        name: &str,
+        limit: i64,
+    ) -> Result<Vec<store::egress::EgressCheck>> {
+        let template = self.template(name).await?;
+        let mut conn = self.store.pool().acquire().await?;
+        store::egress::history(&mut conn, &template.id, limit).await
     }
 
     // The keyring client is blocking (D-Bus round trips, maybe an unlock prompt): keep it off

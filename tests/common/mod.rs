@@ -2,6 +2,8 @@
 //! D-Bus session with a real gnome-keyring for tests that need the OS keyring.
 #![allow(dead_code)]
 
+pub mod servers;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Output, Stdio};

@@ -1,6 +1,8 @@
 //! The command line: argument parsing and output. Each subcommand is a thin call into the core.
 
+mod exit;
 mod output;
+mod setting;
 mod template;
 
 use std::process::ExitCode;
@@ -36,9 +38,40 @@ pub enum Command {
     /// Manage environment templates.
     #[command(subcommand)]
     Template(Box<template::TemplateCommand>),
+    /// Fetch the egress IP through a template's exit and compare it with the pin.
+    Check {
+        name: String,
+        /// Print `{"egress": {...}, "ok": ..., "error": ...}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a template's relay in the foreground (until Ctrl-C / SIGTERM), printing its events.
+    Relay {
+        name: String,
+        /// Print JSON lines: first the relay address, then one per event.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Connection-layer metrics of a template's relays, per session and per exit.
+    Stats {
+        name: String,
+        /// How far back: 30s, 5m, 1h, 7d.
+        #[arg(long, default_value = "24h")]
+        since: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show and change settings.
+    #[command(subcommand)]
+    Setting(setting::SettingCommand),
     /// Open the desktop app (the default when no subcommand is given).
     App,
 }
+
+/// An error already shown to the user (e.g. inside `--json` output): exit 1, print nothing more.
+#[derive(Debug, thiserror::Error)]
+#[error("reported")]
+pub struct Reported;
 
 /// Parses the arguments and runs the subcommand.
 pub fn run(cli: Cli) -> ExitCode {
@@ -58,10 +91,14 @@ pub fn run(cli: Cli) -> ExitCode {
             None
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    // A relay serves many connections at once: give it every core. One-shot commands start
+    // faster on one thread.
+    let mut builder = if matches!(cli.command, Command::Relay { .. }) {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return report(&anyhow::Error::new(e).context("cannot start the async runtime")),
     };
@@ -69,6 +106,10 @@ pub fn run(cli: Cli) -> ExitCode {
         let hf = Holdfast::open(home).await?;
         let out = match cli.command {
             Command::Template(cmd) => template::run(&hf, *cmd).await,
+            Command::Check { name, json } => exit::check(&hf, &name, json).await,
+            Command::Relay { name, json } => exit::relay(&hf, &name, json).await,
+            Command::Stats { name, since, json } => exit::stats(&hf, &name, &since, json).await,
+            Command::Setting(cmd) => setting::run(&hf, cmd).await,
             Command::App => Err(anyhow::anyhow!("unreachable: `app` is handled by main")),
         };
         hf.close().await;
@@ -89,6 +130,9 @@ fn report(e: &anyhow::Error) -> ExitCode {
     });
     if closed_pipe {
         return ExitCode::SUCCESS;
+    }
+    if e.downcast_ref::<Reported>().is_some() {
+        return ExitCode::from(EXIT_FAILURE);
     }
     match e.downcast_ref::<Error>() {
         Some(core) => {

@@ -50,6 +50,12 @@ pub enum TemplateCommand {
         #[arg(long, conflicts_with = "pin")]
         clear_pin: bool,
     },
+    /// Pin the egress IP of a template: the given IP, or the one seen through its exit now.
+    Pin {
+        name: String,
+        /// The IP to pin; without it, `check` runs and its IP is pinned.
+        ip: Option<String>,
+    },
     /// Remove a template and its keyring entry; its browser profile is kept unless --purge.
     Rm {
         name: String,
@@ -182,6 +188,7 @@ pub async fn run(hf: &Holdfast, cmd: TemplateCommand) -> Result<()> {
             let t = hf.edit_template(&name, patch).await?;
             println!("updated template {:?}", t.name);
         }
+        TemplateCommand::Pin { name, ip } => super::exit::pin(hf, &name, ip.as_deref()).await?,
         TemplateCommand::Rm { name, purge } => {
             let r = hf.remove_template(&name, purge).await?;
             println!("removed template {:?}", r.template.name);

@@ -1,5 +1,9 @@
 //! SQLite through sqlx: one pool per open home, migrations embedded and applied on open.
 
+pub mod egress;
+pub mod events;
+pub mod metrics;
+pub mod settings;
 pub mod templates;
 
 use std::path::Path;

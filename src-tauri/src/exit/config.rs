@@ -1,0 +1,42 @@
+//! Timeouts and limits of the relay. Each network step has its own timeout.
+
+use std::time::Duration;
+
+/// How the relay treats connections to the exit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelayConfig {
+    /// TCP connect to the exit (or, for `direct`, to the target).
+    pub connect_timeout: Duration,
+    /// The proxy handshake after connect: CONNECT and its answer, or SOCKS5 greeting, auth and reply.
+    pub handshake_timeout: Duration,
+    /// From the first byte the browser sends on a tunnel to the first byte back.
+    pub first_byte_timeout: Duration,
+    /// A tunnel with no byte in either direction for this long is closed by the relay.
+    /// Below the 60 s that many proxies, NATs and load balancers use, so that Holdfast closes the
+    /// tunnel cleanly (the browser sees a FIN and reconnects) before a middlebox drops it silently
+    /// (the browser would see a reset, or a hang, on its next request).
+    pub idle_timeout: Duration,
+    /// TCP keepalive idle time on both legs: keeps NAT entries alive and finds dead peers.
+    pub keepalive: Duration,
+    /// At most this many dials to the exit in flight at once; more wait their turn.
+    pub max_concurrent_dials: usize,
+    /// First back-off delay after a failed dial; doubles per consecutive failure.
+    pub backoff_base: Duration,
+    /// Largest back-off delay.
+    pub backoff_cap: Duration,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            handshake_timeout: Duration::from_secs(10),
+            first_byte_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(50),
+            keepalive: Duration::from_secs(30),
+            max_concurrent_dials: 64,
+            backoff_base: Duration::from_millis(100),
+            backoff_cap: Duration::from_secs(10),
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! The recorder: subscribes to a session's events and takes its relay's metrics, and writes
+//! both to SQLite in batches (one transaction per flush, never a write per packet), pruning
+//! rows older than the retention limit.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+
+use crate::events::{EventBus, SessionEvent, SessionRecord};
+use crate::exit::RelayMetrics;
+use crate::store::{self, metrics::MetricsSource, Store};
+
+/// Events buffered before a flush is forced.
+const MAX_BUFFER: usize = 512;
+
+/// A running recorder; `stop` flushes what is left.
+#[derive(Debug)]
+pub struct Recorder {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+/// What the recorder writes for.
+#[derive(Debug, Clone)]
+pub struct RecorderConfig {
+    pub template_id: String,
+    pub session_id: String,
+    pub exit_url: String,
+    pub flush: Duration,
+    pub retention: chrono::Duration,
+}
+
+impl Recorder {
+    /// Starts recording `bus` and `metrics` into `store`.
+    pub fn spawn(
+        store: Store,
+        bus: &EventBus,
+        metrics: Arc<RelayMetrics>,
+        config: RecorderConfig,
+    ) -> Self {
+        let (stop, stopped) = watch::channel(false);
+        let rx = bus.subscribe();
+        let task = tokio::spawn(run(store, rx, metrics, config, stopped));
+        Self { stop, task }
+    }
+
+    /// Stops after a last flush.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+async fn run(
+    store: Store,
+    mut rx: broadcast::Receiver<SessionRecord>,
+    metrics: Arc<RelayMetrics>,
+    config: RecorderConfig,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut buffer: Vec<SessionRecord> = Vec::new();
+    let mut period_start = Utc::now();
+    let mut tick = tokio::time::interval(config.flush);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        let mut flush_metrics = false;
+        tokio::select! {
+            r = rx.recv() => match r {
+                Ok(record) => {
+                    // An egress change is what the guard acts on: write it at once.
+                    let urgent = matches!(record.event, SessionEvent::EgressChanged { .. });
+                    buffer.push(record);
+                    if !urgent && buffer.len() < MAX_BUFFER {
+                        continue;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(lost = n, "recorder fell behind; events lost");
+                    continue;
+                }
+                Err(broadcast::error::RecvError::Closed) => {
+                    flush(&store, &mut buffer, &metrics, &config, &mut period_start, true).await;
+                    return;
+                }
+            },
+            _ = tick.tick() => flush_metrics = true,
+            _ = crate::events::stopped(&mut stopped) => {
+                // Take what was published before the stop.
+                while let Ok(record) = rx.try_recv() {
+                    buffer.push(record);
+                }
+                flush(&store, &mut buffer, &metrics, &config, &mut period_start, true).await;
+                return;
+            }
+        }
+        flush(
+            &store,
+            &mut buffer,
+            &metrics,
+            &config,
+            &mut period_start,
+            flush_metrics,
+        )
+        .await;
+    }
+}
+
+async fn flush(
+    store: &Store,
+    buffer: &mut Vec<SessionRecord>,
+    metrics: &RelayMetrics,
+    config: &RecorderConfig,
+    period_start: &mut chrono::DateTime<Utc>,
+    with_metrics: bool,
+) {
+    let result = async {
+        let mut conn = store.pool().acquire().await?;
+        store::events::insert_batch(&mut conn, buffer).await?;
+        buffer.clear();
+        if with_metrics {
+            let now = Utc::now();
+            let delta = metrics.take();
+            if !delta.is_quiet() {
+                let src = MetricsSource {
+                    template_id: &config.template_id,
+                    session_id: &config.session_id,
+                    exit_url: &config.exit_url,
+                };
+                store::metrics::insert(&mut conn, &src, *period_start, now, &delta).await?;
+            }
+            *period_start = now;
+            let before = store::egress::timestamp(now - config.retention);
+            store::metrics::prune(&mut conn, &before).await?;
+            store::events::prune(&mut conn, &before).await?;
+        }
+        Ok::<_, crate::Error>(())
+    }
+    .await;
+    if let Err(e) = result {
+        // Keep the session running; the buffer is retried at the next flush.
+        tracing::warn!("recording session data failed: {e}");
+        if buffer.len() > MAX_BUFFER * 8 {
+            buffer.clear();
+        }
+    }
+}

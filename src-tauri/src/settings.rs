@@ -1,0 +1,309 @@
+//! Settings: a few named knobs stored in SQLite (`holdfast setting set KEY VALUE`), each with a
+//! default and validation; some have an environment override for scripts and tests.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use ts_rs::TS;
+
+use crate::error::{Error, Result};
+use crate::exit::egress::DEFAULT_ECHO_URLS;
+use crate::exit::RelayConfig;
+
+/// Environment variable that overrides `egress.echo_urls` (comma-separated).
+pub const ECHO_URLS_ENV: &str = "HOLDFAST_ECHO_URLS";
+
+/// What a setting holds.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    /// Comma-separated http(s) URLs.
+    Urls,
+    /// A whole number in `min..=max`.
+    Number { min: u64, max: u64 },
+}
+
+/// A known setting.
+struct Spec {
+    key: &'static str,
+    kind: Kind,
+    default: &'static str,
+    about: &'static str,
+}
+
+const SPECS: &[Spec] = &[
+    Spec {
+        key: "egress.echo_urls",
+        kind: Kind::Urls,
+        default: "",
+        about: "IP-echo URLs tried in order (plain-text IP or JSON `ip`); env HOLDFAST_ECHO_URLS overrides",
+    },
+    Spec {
+        key: "egress.probe_interval_secs",
+        kind: Kind::Number { min: 10, max: 86_400 },
+        default: "300",
+        about: "how often a running session re-checks its egress IP",
+    },
+    Spec {
+        key: "egress.probe_timeout_secs",
+        kind: Kind::Number { min: 1, max: 120 },
+        default: "10",
+        about: "time allowed per echo URL",
+    },
+    Spec {
+        key: "relay.connect_timeout_ms",
+        kind: Kind::Number { min: 100, max: 120_000 },
+        default: "10000",
+        about: "TCP connect to the exit",
+    },
+    Spec {
+        key: "relay.handshake_timeout_ms",
+        kind: Kind::Number { min: 100, max: 120_000 },
+        default: "10000",
+        about: "proxy handshake (CONNECT / SOCKS5) after connect",
+    },
+    Spec {
+        key: "relay.first_byte_timeout_ms",
+        kind: Kind::Number { min: 100, max: 600_000 },
+        default: "30000",
+        about: "first byte back after the browser's first byte on a tunnel",
+    },
+    Spec {
+        key: "relay.idle_timeout_secs",
+        kind: Kind::Number { min: 1, max: 86_400 },
+        default: "50",
+        about: "close a tunnel idle this long (keep below the exit's and NATs' idle timeouts)",
+    },
+    Spec {
+        key: "relay.max_concurrent_dials",
+        kind: Kind::Number { min: 1, max: 4096 },
+        default: "64",
+        about: "dials to one exit in flight at once",
+    },
+    Spec {
+        key: "metrics.flush_secs",
+        kind: Kind::Number { min: 1, max: 3600 },
+        default: "10",
+        about: "how often a running session writes its metrics",
+    },
+    Spec {
+        key: "metrics.retention_days",
+        kind: Kind::Number { min: 1, max: 3650 },
+        default: "30",
+        about: "metrics and events older than this are deleted",
+    },
+];
+
+/// One setting as shown by `holdfast setting list`.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct SettingView {
+    pub key: String,
+    pub value: String,
+    pub default: String,
+    /// Whether the value was set (stored), rather than the default.
+    pub is_set: bool,
+    pub about: String,
+}
+
+/// The settings in effect (stored values over defaults, environment over both).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    stored: Vec<(String, String)>,
+}
+
+impl Settings {
+    /// Settings from stored `(key, value)` pairs. Unknown or invalid stored values are ignored
+    /// (with a warning) in favour of the default: a bad row must not stop every session.
+    pub fn from_stored(stored: Vec<(String, String)>) -> Self {
+        let stored = stored
+            .into_iter()
+            .filter(|(k, v)| match validate(k, v) {
+                Ok(_) => true,
+                Err(e) => {
+                    tracing::warn!("ignoring stored setting: {e}");
+                    false
+                }
+            })
+            .collect();
+        Self { stored }
+    }
+
+    fn raw(&self, key: &str) -> &str {
+        self.stored
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .or_else(|| SPECS.iter().find(|s| s.key == key).map(|s| s.default))
+            .unwrap_or("")
+    }
+
+    fn number(&self, key: &str) -> u64 {
+        let fallback = SPECS
+            .iter()
+            .find(|s| s.key == key)
+            .and_then(|s| s.default.parse().ok())
+            .unwrap_or(0);
+        self.raw(key).trim().parse().unwrap_or(fallback)
+    }
+
+    /// IP-echo URLs: `HOLDFAST_ECHO_URLS`, else the setting, else public defaults.
+    pub fn echo_urls(&self) -> Vec<String> {
+        if let Ok(env) = std::env::var(ECHO_URLS_ENV) {
+            let urls = split_urls(&env);
+            if !urls.is_empty() {
+                return urls;
+            }
+        }
+        let urls = split_urls(self.raw("egress.echo_urls"));
+        if urls.is_empty() {
+            DEFAULT_ECHO_URLS.iter().map(|s| (*s).to_owned()).collect()
+        } else {
+            urls
+        }
+    }
+
+    /// How often a running session re-probes its egress.
+    pub fn probe_interval(&self) -> Duration {
+        Duration::from_secs(self.number("egress.probe_interval_secs"))
+    }
+
+    /// Time allowed per echo URL.
+    pub fn probe_timeout(&self) -> Duration {
+        Duration::from_secs(self.number("egress.probe_timeout_secs"))
+    }
+
+    /// How often metrics are flushed.
+    pub fn metrics_flush(&self) -> Duration {
+        Duration::from_secs(self.number("metrics.flush_secs"))
+    }
+
+    /// How long metrics and events are kept.
+    pub fn retention(&self) -> chrono::Duration {
+        chrono::Duration::days(i64::try_from(self.number("metrics.retention_days")).unwrap_or(30))
+    }
+
+    /// The relay's timeouts and limits.
+    pub fn relay(&self) -> RelayConfig {
+        let ms = |k| Duration::from_millis(self.number(k));
+        RelayConfig {
+            connect_timeout: ms("relay.connect_timeout_ms"),
+            handshake_timeout: ms("relay.handshake_timeout_ms"),
+            first_byte_timeout: ms("relay.first_byte_timeout_ms"),
+            idle_timeout: Duration::from_secs(self.number("relay.idle_timeout_secs")),
+            max_concurrent_dials: usize::try_from(self.number("relay.max_concurrent_dials"))
+                .unwrap_or(64),
+            ..RelayConfig::default()
+        }
+    }
+
+    /// Every known setting with its value in effect.
+    pub fn view(&self) -> Vec<SettingView> {
+        SPECS
+            .iter()
+            .map(|s| {
+                let stored = self.stored.iter().find(|(k, _)| k == s.key);
+                SettingView {
+                    key: s.key.to_owned(),
+                    value: stored.map_or(s.default, |(_, v)| v.as_str()).to_owned(),
+                    default: s.default.to_owned(),
+                    is_set: stored.is_some(),
+                    about: s.about.to_owned(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Checks a value for a key; returns the normalised value to store.
+pub fn validate(key: &str, value: &str) -> Result<String> {
+    let invalid = |reason: String| Error::InvalidSetting {
+        key: key.to_owned(),
+        value: value.to_owned(),
+        reason,
+    };
+    let Some(spec) = SPECS.iter().find(|s| s.key == key) else {
+        let known: Vec<_> = SPECS.iter().map(|s| s.key).collect();
+        return Err(invalid(format!(
+            "unknown setting; known: {}",
+            known.join(", ")
+        )));
+    };
+    match spec.kind {
+        Kind::Number { min, max } => {
+            let n: u64 = value
+                .trim()
+                .parse()
+                .map_err(|_| invalid(format!("expected a whole number from {min} to {max}")))?;
+            if !(min..=max).contains(&n) {
+                return Err(invalid(format!("must be from {min} to {max}")));
+            }
+            Ok(n.to_string())
+        }
+        Kind::Urls => {
+            let urls = split_urls(value);
+            for u in &urls {
+                let parsed =
+                    url::Url::parse(u).map_err(|e| invalid(format!("{u:?} is not a URL: {e}")))?;
+                if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+                    return Err(invalid(format!("{u:?} is not an http(s) URL")));
+                }
+            }
+            Ok(urls.join(","))
+        }
+    }
+}
+
+/// Whether `key` names a known setting.
+pub fn is_known(key: &str) -> bool {
+    SPECS.iter().any(|s| s.key == key)
+}
+
+fn split_urls(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_validated_and_normalised() {
+        assert_eq!(validate("relay.idle_timeout_secs", " 45 ").unwrap(), "45");
+        let e = validate("relay.idle_timeout_secs", "0").unwrap_err();
+        assert_eq!(e.code(), crate::ErrorCode::InvalidSetting);
+        assert!(e.to_string().contains("from 1 to"), "{e}");
+        assert!(validate("relay.nope", "1")
+            .unwrap_err()
+            .to_string()
+            .contains("known:"));
+        assert_eq!(
+            validate(
+                "egress.echo_urls",
+                "http://127.0.0.1:9/ip , https://e.example/"
+            )
+            .unwrap(),
+            "http://127.0.0.1:9/ip,https://e.example/"
+        );
+        assert!(validate("egress.echo_urls", "ftp://x/").is_err());
+    }
+
+    #[test]
+    fn stored_values_override_defaults_and_bad_rows_are_ignored() {
+        let s = Settings::from_stored(vec![
+            ("relay.idle_timeout_secs".into(), "20".into()),
+            ("relay.connect_timeout_ms".into(), "banana".into()),
+        ]);
+        let r = s.relay();
+        assert_eq!(r.idle_timeout, Duration::from_secs(20));
+        assert_eq!(
+            r.connect_timeout,
+            Duration::from_secs(10),
+            "bad row → default"
+        );
+        assert_eq!(s.probe_interval(), Duration::from_secs(300));
+    }
+}

@@ -1,0 +1,74 @@
+//! The `session_events` table: what happened in sessions, written in batches.
+
+use serde::Serialize;
+use sqlx::{Connection, SqliteConnection};
+use ts_rs::TS;
+
+use super::egress::timestamp;
+use crate::error::Result;
+use crate::events::SessionRecord;
+
+/// One stored event.
+#[derive(Debug, Clone, PartialEq, Serialize, TS, sqlx::FromRow)]
+#[ts(export)]
+pub struct StoredEvent {
+    pub template_id: String,
+    pub session_id: String,
+    pub at: String,
+    pub kind: String,
+    /// The event as JSON (its `kind` and fields).
+    #[ts(type = "unknown")]
+    #[sqlx(json)]
+    pub detail: serde_json::Value,
+}
+
+/// Writes a batch of events in one transaction.
+pub async fn insert_batch(conn: &mut SqliteConnection, batch: &[SessionRecord]) -> Result<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let mut tx = conn.begin().await?;
+    for r in batch {
+        let detail = serde_json::to_string(&r.event).unwrap_or_else(|_| "{}".to_owned());
+        sqlx::query(
+            "INSERT INTO session_events (template_id, session_id, at, kind, detail) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .bind(&r.template_id)
+        .bind(&r.session_id)
+        .bind(timestamp(r.at))
+        .bind(r.event.kind())
+        .bind(detail)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Events of a template (optionally one kind) since `since` (RFC 3339), oldest first.
+pub async fn of_template(
+    conn: &mut SqliteConnection,
+    template_id: &str,
+    kind: Option<&str>,
+    since: &str,
+) -> Result<Vec<StoredEvent>> {
+    Ok(sqlx::query_as(
+        "SELECT template_id, session_id, at, kind, detail FROM session_events \
+         WHERE template_id = ?1 AND (?2 IS NULL OR kind = ?2) AND at >= ?3 ORDER BY id",
+    )
+    .bind(template_id)
+    .bind(kind)
+    .bind(since)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Deletes events older than `before` (RFC 3339). Returns how many.
+pub async fn prune(conn: &mut SqliteConnection, before: &str) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM session_events WHERE at < ?1")
+        .bind(before)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}

@@ -1,0 +1,317 @@
+//! Real servers on loopback for relay tests: tinyproxy (HTTP, Basic auth) and dante (SOCKS5,
+//! username auth), each with its own outgoing address, and small origin servers that say which
+//! address a request came from.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+use super::Children;
+
+/// The system user dante checks SOCKS5 passwords against (created by `scripts/setup.sh test`).
+pub const SOCKS_USER: &str = "holdfast-test";
+/// Its password.
+pub const SOCKS_PASS: &str = "hf-socks-test-pw";
+/// tinyproxy's Basic auth user and password.
+pub const HTTP_USER: &str = "hfuser";
+pub const HTTP_PASS: &str = "hf-http-test-pw";
+
+/// A free port on 127.0.0.1 (for servers that cannot be told to take port 0).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// Waits until something accepts TCP on `port` (the server is ready).
+pub fn wait_listening(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start listening on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A real upstream proxy process, stopped on drop.
+pub struct Upstream {
+    pub port: u16,
+    pub outgoing: String,
+    children: Children,
+    dir: TempDir,
+}
+
+impl Upstream {
+    /// tinyproxy on 127.0.0.1:`port` (0: any free port) with Basic auth, leaving from `outgoing`.
+    pub fn tinyproxy(outgoing: &str, port: u16) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = if port == 0 { free_port() } else { port };
+        let conf = dir.path().join("tinyproxy.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "Port {port}\nListen 127.0.0.1\nBind {outgoing}\nTimeout 60\nMaxClients 2048\n\
+                 LogFile \"{d}/tinyproxy.log\"\nLogLevel Error\nPidFile \"{d}/tinyproxy.pid\"\n\
+                 Allow 127.0.0.1\nBasicAuth {HTTP_USER} {HTTP_PASS}\n",
+                d = dir.path().display()
+            ),
+        )
+        .expect("write tinyproxy.conf");
+        let mut children = Children::default();
+        children.push(
+            Command::new("tinyproxy")
+                .args(["-d", "-c"])
+                .arg(&conf)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("tinyproxy must be installed (scripts/setup.sh test)"),
+        );
+        wait_listening(port, "tinyproxy");
+        Self {
+            port,
+            outgoing: outgoing.to_owned(),
+            children,
+            dir,
+        }
+    }
+
+    /// dante on 127.0.0.1:`port` (0: any free port) with username auth, leaving from `outgoing`.
+    pub fn dante(outgoing: &str, port: u16) -> Self {
+        assert_socks_user();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = if port == 0 { free_port() } else { port };
+        let conf = dir.path().join("danted.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "logoutput: {d}/danted.log\ninternal: 127.0.0.1 port = {port}\nexternal: {outgoing}\n\
+                 clientmethod: none\nsocksmethod: username\nuser.privileged: root\n\
+                 user.unprivileged: nobody\n\
+                 client pass {{ from: 127.0.0.0/8 to: 0.0.0.0/0 }}\n\
+                 socks pass {{ from: 127.0.0.0/8 to: 0.0.0.0/0 command: connect }}\n",
+                d = dir.path().display()
+            ),
+        )
+        .expect("write danted.conf");
+        let mut children = Children::default();
+        children.push(
+            Command::new("danted")
+                .arg("-f")
+                .arg(&conf)
+                .arg("-p")
+                .arg(dir.path().join("danted.pid"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("danted must be installed (scripts/setup.sh test)"),
+        );
+        wait_listening(port, "danted");
+        Self {
+            port,
+            outgoing: outgoing.to_owned(),
+            children,
+            dir,
+        }
+    }
+
+    /// The exit URL with credentials, as a user would type it.
+    pub fn http_url(&self) -> String {
+        format!("http://{HTTP_USER}:{HTTP_PASS}@127.0.0.1:{}", self.port)
+    }
+
+    /// The SOCKS5 exit URL with credentials.
+    pub fn socks_url(&self) -> String {
+        format!("socks5://{SOCKS_USER}:{SOCKS_PASS}@127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the proxy (and, for dante, its worker processes) and waits until the port is dead.
+    pub fn kill(&mut self) {
+        // dante forks workers; kill the whole family by its pid file's parent and children.
+        let pid_file = self.dir.path().join("danted.pid");
+        if let Ok(pid) = std::fs::read_to_string(&pid_file) {
+            let _ = Command::new("pkill")
+                .args(["-KILL", "-P", pid.trim()])
+                .status();
+        }
+        self.children = Children::default();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            assert!(
+                Instant::now() < deadline,
+                "proxy on {} did not die",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+fn assert_socks_user() {
+    let ok = Command::new("id")
+        .arg(SOCKS_USER)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "system user {SOCKS_USER} is missing: run `scripts/setup.sh test` (dante checks SOCKS5 \
+         passwords against system users)"
+    );
+}
+
+/// An origin server on 127.0.0.1 that answers every request with the peer's IP, and counts
+/// connections per peer IP. Paths: `/ip` (plain text), `/json` (`{"ip": …}`), `/bytes/N`.
+/// With `close_after_response` it half-closes (FIN) after each response, like a server whose
+/// keep-alive is off or whose idle timeout fired.
+pub struct Origin {
+    pub port: u16,
+    peers: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl Origin {
+    pub fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    pub fn start_with(close_after_response: bool) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind origin");
+        let port = listener.local_addr().expect("addr").port();
+        let peers = Arc::new(Mutex::new(HashMap::new()));
+        let seen = peers.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let seen = seen.clone();
+                std::thread::spawn(move || serve(stream, &seen, close_after_response));
+            }
+        });
+        Self { port, peers }
+    }
+
+    /// Connections seen from each peer IP.
+    pub fn peers(&self) -> HashMap<String, usize> {
+        self.peers.lock().expect("lock").clone()
+    }
+
+    /// Connections seen from `ip`.
+    pub fn from(&self, ip: &str) -> usize {
+        self.peers().get(ip).copied().unwrap_or(0)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+fn serve(stream: TcpStream, seen: &Mutex<HashMap<String, usize>>, close_after_response: bool) {
+    let peer = stream
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    *seen.lock().expect("lock").entry(peer.clone()).or_default() += 1;
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut writer = stream;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+        let mut content_length = 0usize;
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                return;
+            }
+            if h == "\r\n" || h == "\n" {
+                break;
+            }
+            if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                content_length = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body_in = vec![0; content_length];
+        if reader.read_exact(&mut body_in).is_err() {
+            return;
+        }
+        let body: Vec<u8> = if path == "/json" {
+            format!("{{\"ip\": \"{peer}\"}}").into_bytes()
+        } else if let Some(n) = path.strip_prefix("/bytes/") {
+            vec![b'x'; n.parse().unwrap_or(0)]
+        } else {
+            peer.clone().into_bytes()
+        };
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n{}\r\n",
+            body.len(),
+            if close_after_response {
+                ""
+            } else {
+                "Connection: keep-alive\r\n"
+            }
+        );
+        if writer.write_all(head.as_bytes()).is_err() || writer.write_all(&body).is_err() {
+            return;
+        }
+        if close_after_response {
+            // FIN after the response, without saying so in a header: the peer learns only by
+            // reading EOF (or by a reset when it writes again).
+            let _ = writer.shutdown(Shutdown::Write);
+            // Drain until the peer goes, then close (a later write by it meets a reset).
+            let mut sink = [0u8; 1024];
+            while reader.read(&mut sink).unwrap_or(0) > 0 {}
+            return;
+        }
+    }
+}
+
+/// A TCP server that accepts and then says nothing (a black hole), counting connections.
+pub struct Silent {
+    pub port: u16,
+    pub accepted: Arc<Mutex<usize>>,
+    pub open: Arc<Mutex<usize>>,
+}
+
+impl Silent {
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind silent");
+        let port = listener.local_addr().expect("addr").port();
+        let accepted = Arc::new(Mutex::new(0));
+        let open = Arc::new(Mutex::new(0));
+        let (a, o) = (accepted.clone(), open.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                *a.lock().expect("lock") += 1;
+                *o.lock().expect("lock") += 1;
+                let o = o.clone();
+                std::thread::spawn(move || {
+                    let mut sink = [0u8; 1024];
+                    while stream.read(&mut sink).unwrap_or(0) > 0 {}
+                    *o.lock().expect("lock") -= 1;
+                });
+            }
+        });
+        Self {
+            port,
+            accepted,
+            open,
+        }
+    }
+}
