@@ -39,7 +39,7 @@ const SPECS: &[Spec] = &[
     },
     Spec {
         key: "egress.probe_interval_secs",
-        kind: Kind::Number { min: 10, max: 86_400 },
+        kind: Kind::Number { min: 1, max: 86_400 },
         default: "300",
         about: "how often a running session re-checks its egress IP",
     },

@@ -171,6 +171,26 @@ pub async fn stats(hf: &Holdfast, name: &str, since: &str, as_json: bool) -> Res
     Ok(())
 }
 
+/// `holdfast events NAME`: stored events, oldest first.
+pub async fn events(
+    hf: &Holdfast,
+    name: &str,
+    kind: Option<&str>,
+    since: &str,
+    as_json: bool,
+) -> Result<()> {
+    let since = Utc::now() - parse_duration(since)?;
+    let list = hf.events(name, kind, since).await?;
+    if as_json {
+        output::json(&list)?;
+    } else {
+        for e in &list {
+            println!("{}  {:<20} {}", e.at, e.kind, e.detail);
+        }
+    }
+    Ok(())
+}
+
 /// `30s`, `5m`, `1h`, `7d` (a bare number is seconds).
 pub fn parse_duration(s: &str) -> Result<chrono::Duration> {
     let s = s.trim();

@@ -61,6 +61,18 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Stored session events of a template (egress changes, relay failures, …).
+    Events {
+        name: String,
+        /// Only this kind (e.g. egress_changed, dial_failed).
+        #[arg(long)]
+        kind: Option<String>,
+        /// How far back: 30s, 5m, 1h, 7d.
+        #[arg(long, default_value = "24h")]
+        since: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Show and change settings.
     #[command(subcommand)]
     Setting(setting::SettingCommand),
@@ -109,6 +121,12 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Check { name, json } => exit::check(&hf, &name, json).await,
             Command::Relay { name, json } => exit::relay(&hf, &name, json).await,
             Command::Stats { name, since, json } => exit::stats(&hf, &name, &since, json).await,
+            Command::Events {
+                name,
+                kind,
+                since,
+                json,
+            } => exit::events(&hf, &name, kind.as_deref(), &since, json).await,
             Command::Setting(cmd) => setting::run(&hf, cmd).await,
             Command::App => Err(anyhow::anyhow!("unreachable: `app` is handled by main")),
         };

@@ -140,3 +140,57 @@ pub async fn prune(conn: &mut SqliteConnection, before: &str) -> Result<u64> {
         .await?;
     Ok(done.rows_affected())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    #[tokio::test]
+    async fn rows_round_trip_and_old_rows_are_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).await.unwrap();
+        let mut conn = store.pool().acquire().await.unwrap();
+        sqlx::query(
+            "INSERT INTO templates (id, name, exit_kind, exit_url, timezone, locale, created_at, updated_at) \
+             VALUES ('t1', 'a', 'direct', 'direct', 'UTC', 'en-US', 'x', 'x')",
+        )
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+        let src = MetricsSource {
+            template_id: "t1",
+            session_id: "s",
+            exit_url: "direct",
+        };
+        let mut d = MetricsDelta {
+            dial_attempts: 3,
+            dial_ok: 2,
+            ..MetricsDelta::default()
+        };
+        d.failures[Stage::MidStream.index()] = 1;
+        d.connect.record(std::time::Duration::from_millis(2));
+        let now = Utc::now();
+        let old = now - chrono::Duration::days(40);
+        insert(&mut conn, &src, old, old, &d).await.unwrap();
+        insert(&mut conn, &src, now, now, &d).await.unwrap();
+        let rows = of_template(&mut conn, "t1", "2000-01-01T00:00:00.000Z")
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].delta, d, "a stored row reads back as written");
+        let cut = timestamp(now - chrono::Duration::days(30));
+        assert_eq!(
+            prune(&mut conn, &cut).await.unwrap(),
+            1,
+            "only the 40-day-old row goes"
+        );
+        assert_eq!(
+            of_template(&mut conn, "t1", "2000-01-01T00:00:00.000Z")
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+}
