@@ -22,7 +22,7 @@ APP_PKGS=(build-essential pkg-config file libssl-dev libwebkit2gtk-4.1-dev libgt
 # Tests: a real X server, the WebKit WebDriver, a real keyring on a private bus, screenshots,
 # and the benchmark's tools.
 TEST_PKGS=(webkit2gtk-driver gnome-keyring libsecret-tools dbus x11-apps imagemagick
-  python3-venv sqlite3 hyperfine)
+  python3-venv sqlite3 hyperfine tinyproxy dante-server privoxy iproute2 procps)
 
 pkgs=("${APP_PKGS[@]}")
 [ "$what" = test ] && pkgs+=("${TEST_PKGS[@]}")
@@ -77,5 +77,12 @@ if [ "$what" = test ]; then
     python3 -m venv .venv-e2e
     .venv-e2e/bin/pip install -q --disable-pip-version-check -r tests/e2e/requirements.txt
   fi
+  # dante checks SOCKS5 passwords against system users: a login-less test user. SHA-512 rather
+  # than the default yescrypt, which would cost ~13 ms per tunnel in the relay tests.
+  if ! id holdfast-test >/dev/null 2>&1; then
+    log "creating the SOCKS5 test user holdfast-test (no home, no login shell)"
+    $SUDO useradd --no-create-home --shell /usr/sbin/nologin holdfast-test
+  fi
+  echo 'holdfast-test:hf-socks-test-pw' | $SUDO chpasswd -c SHA512
 fi
 log "ready ($what)"

@@ -16,6 +16,8 @@ mod gui {
         "add_template",
         "edit_template",
         "remove_template",
+        "exit_statuses",
+        "check_exit",
     ];
 
     pub fn build() {

@@ -5,6 +5,7 @@ What the window writes is read back with the CLI on the same HOLDFAST_HOME: one 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -153,3 +154,68 @@ def test_cli_of_the_desktop_build_runs_without_a_display(app_env):
     )
     assert out.returncode == 0, f"the CLI must not need GTK or a display: {out.stderr}"
     assert "Failed to initialize GTK" not in out.stderr
+
+
+def test_check_exit_in_the_window_shows_progress_and_the_egress_seen_through_tinyproxy(open_app, tmp_path):
+    """A real tinyproxy (Basic auth, leaving from 127.0.0.2) and an IP-echo server on loopback."""
+    import http.server
+    import socket
+    import threading
+
+    from conftest import free_port
+
+    class Echo(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's naming)
+            body = self.client_address[0].encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    echo = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=echo.serve_forever, daemon=True).start()
+    env, start = open_app
+    app = env
+    port = free_port()
+    conf = tmp_path / "tinyproxy.conf"
+    conf.write_text(
+        f"Port {port}\nListen 127.0.0.1\nBind 127.0.0.2\nTimeout 60\nAllow 127.0.0.1\n"
+        f'LogFile "{tmp_path}/tp.log"\nPidFile "{tmp_path}/tp.pid"\nBasicAuth e2e e2e-pw\n'
+    )
+    proxy = subprocess.Popen(["tinyproxy", "-d", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "tinyproxy did not start"
+                time.sleep(0.02)
+        app.env["HOLDFAST_ECHO_URLS"] = f"http://127.0.0.1:{echo.server_address[1]}/ip"
+        app.cli("template", "add", "proxied", "--exit", f"http://e2e:e2e-pw@127.0.0.1:{port}", "--pin", "127.0.0.9")
+        d = start()
+        row = tid(d, "template-row")
+        assert tid(d, "row-egress").get_attribute("data-state") == "unknown", "never checked yet"
+        row.click()
+        assert tid(d, "exit-pinned").text == "127.0.0.9"
+        tid(d, "check-exit").click()
+        result = tid(d, "check-result")
+        assert "127.0.0.2" in result.text and "differs" in result.text, result.text
+        assert tid(d, "exit-ip").text == "127.0.0.2", "the IP the echo server saw through tinyproxy"
+        assert tid(d, "exit-state").text == "egress changed"
+        WebDriverWait(d, WAIT).until(
+            lambda drv: drv.find_element(By.CSS_SELECTOR, '[data-testid="row-egress"]').get_attribute("data-state")
+            == "changed"
+        )
+        assert tid(d, "check-exit").is_enabled(), "the button is back after the check"
+        # The window's check went into the same egress history the CLI reads.
+        report = json.loads(app.cli("check", "proxied", "--json", check=False).stdout)
+        assert report["egress"]["previous"] == "127.0.0.2", report
+    finally:
+        proxy.kill()
+        proxy.wait()
+        echo.shutdown()

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { api } from "./api";
+import type { EgressStatus } from "./bindings/EgressStatus";
 import type { ErrorPayload } from "./bindings/ErrorPayload";
 import type { Template } from "./bindings/Template";
 import { TemplateEditor, type EditorMode } from "./components/TemplateEditor";
@@ -24,6 +25,16 @@ export function App() {
   const [query, setQuery] = useState("");
   const [mode, setMode] = useState<EditorMode | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [statuses, setStatuses] = useState<Map<string, EgressStatus>>(new Map());
+
+  const reloadStatuses = useCallback(async () => {
+    try {
+      const list = await api.exitStatuses();
+      setStatuses(new Map(list.map((s) => [s.template_id, s.egress])));
+    } catch {
+      // The list still works without statuses; the editor shows check errors itself.
+    }
+  }, []);
 
   const reload = useCallback(async () => {
     try {
@@ -41,6 +52,10 @@ export function App() {
       .listTemplates()
       .then((list) => live && setTemplates(list))
       .catch((e: unknown) => live && setLoadError(toErrorPayload(e)));
+    api
+      .exitStatuses()
+      .then((list) => live && setStatuses(new Map(list.map((s) => [s.template_id, s.egress]))))
+      .catch(() => undefined);
     return () => {
       live = false;
     };
@@ -51,6 +66,7 @@ export function App() {
 
   const onSaved = async (t: Template, verb: string) => {
     await reload();
+    await reloadStatuses();
     setMode({ kind: "edit", template: t });
     setNotice(`${verb} “${t.name}”.`);
   };
@@ -131,6 +147,7 @@ export function App() {
           ) : (
             <TemplateList
               templates={visible}
+              statuses={statuses}
               selectedId={selectedId}
               onSelect={(t) => {
                 setNotice(null);
@@ -147,6 +164,8 @@ export function App() {
               onSaved={onSaved}
               onRemoved={onRemoved}
               onCancel={() => setMode(null)}
+              status={mode.kind === "edit" ? (statuses.get(mode.template.id) ?? null) : null}
+              onChecked={reloadStatuses}
             />
           ) : (
             <div className="placeholder">Select a template to edit it, or create a new one.</div>

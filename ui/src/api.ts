@@ -1,5 +1,7 @@
 /** Typed wrappers over the Tauri commands (see src-tauri/src/app/commands.rs). */
 import { invoke } from "@tauri-apps/api/core";
+import type { CheckReport } from "./bindings/CheckReport";
+import type { ExitStatus } from "./bindings/ExitStatus";
 import type { Removal } from "./bindings/Removal";
 import type { Template } from "./bindings/Template";
 import type { TemplateDraft } from "./bindings/TemplateDraft";
@@ -21,4 +23,6 @@ export const api = {
   addTemplate: (draft: TemplateDraft) => call<Template>("add_template", { draft }),
   editTemplate: (name: string, patch: TemplatePatch) => call<Template>("edit_template", { name, patch }),
   removeTemplate: (name: string, purge: boolean) => call<Removal>("remove_template", { name, purge }),
+  exitStatuses: () => call<ExitStatus[]>("exit_statuses"),
+  checkExit: (name: string) => call<CheckReport>("check_exit", { name }),
 };

@@ -56,6 +56,11 @@ export function fieldForCode(code: ErrorCode, field: string | null): FormField |
     case "store_error":
     case "io_error":
     case "home_unavailable":
+    case "exit_unreachable":
+    case "exit_auth_failed":
+    case "egress_probe_failed":
+    case "invalid_setting":
+    case "relay_failed":
       return null;
     default:
       return assertNever(code);

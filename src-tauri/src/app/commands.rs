@@ -3,7 +3,10 @@
 
 use tauri::State;
 
-use crate::{ErrorPayload, Holdfast, Removal, Template, TemplateDraft, TemplatePatch};
+use crate::{
+    CheckReport, ErrorPayload, ExitStatus, Holdfast, Removal, Template, TemplateDraft,
+    TemplatePatch,
+};
 
 type CmdResult<T> = Result<T, ErrorPayload>;
 
@@ -43,4 +46,16 @@ pub async fn remove_template(
     purge: bool,
 ) -> CmdResult<Removal> {
     Ok(hf.remove_template(&name, purge).await?)
+}
+
+/// The last seen egress of every template (no network).
+#[tauri::command]
+pub async fn exit_statuses(hf: State<'_, Holdfast>) -> CmdResult<Vec<ExitStatus>> {
+    Ok(hf.exit_statuses().await?)
+}
+
+/// Fetches a template's egress IP through its exit now and records it.
+#[tauri::command]
+pub async fn check_exit(hf: State<'_, Holdfast>, name: String) -> CmdResult<CheckReport> {
+    Ok(hf.check(&name).await?)
 }

@@ -43,6 +43,8 @@ fn try_run() -> anyhow::Result<()> {
             commands::add_template,
             commands::edit_template,
             commands::remove_template,
+            commands::exit_statuses,
+            commands::check_exit,
         ])
         .run(tauri::generate_context!())?;
     Ok(())

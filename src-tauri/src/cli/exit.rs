@@ -75,17 +75,24 @@ pub async fn relay(hf: &Holdfast, name: &str, as_json: bool) -> Result<()> {
     }
     let stop = shutdown_signal();
     tokio::pin!(stop);
-    loop {
+    // Whatever ends the loop (a signal, or stdout closed by the reader), the session is
+    // stopped cleanly: tunnels closed, metrics flushed.
+    let ended = loop {
         tokio::select! {
             r = events.recv() => match r {
-                Ok(record) => print_event(&record, as_json)?,
+                Ok(record) => {
+                    if let Err(e) = print_event(&record, as_json) {
+                        break Err(e);
+                    }
+                }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(_) => break,
+                Err(_) => break Ok(()),
             },
-            r = &mut stop => { r?; break; }
+            r = &mut stop => break r,
         }
-    }
+    };
     session.stop().await;
+    ended?;
     if !as_json {
         println!("relay stopped");
     }

@@ -14,6 +14,9 @@ use super::config::RelayConfig;
 use super::metrics::RelayMetrics;
 use super::stage::{DialError, Stage};
 
+/// Buffers start small (an idle tunnel holds little memory) and grow to `BUF` once a read fills
+/// one (bulk transfer).
+const BUF_START: usize = 8 * 1024;
 const BUF: usize = 64 * 1024;
 /// "Not yet" in the nanosecond clocks below.
 const NEVER: u64 = u64::MAX;
@@ -44,7 +47,7 @@ pub async fn pump(
             ew.write_all(&browser_early).await?;
             metrics.add_up(browser_early.len() as u64);
         }
-        let mut buf = vec![0u8; BUF];
+        let mut buf = vec![0u8; BUF_START];
         loop {
             let n = br.read(&mut buf).await?;
             if n == 0 {
@@ -55,6 +58,7 @@ pub async fn pump(
             clock.sent();
             ew.write_all(&buf[..n]).await?;
             metrics.add_up(n as u64);
+            grow(&mut buf, n);
         }
     };
     let down = async {
@@ -63,7 +67,7 @@ pub async fn pump(
             bw.write_all(&exit_early).await.map_err(Side::Browser)?;
             metrics.add_down(exit_early.len() as u64);
         }
-        let mut buf = vec![0u8; BUF];
+        let mut buf = vec![0u8; BUF_START];
         loop {
             let n = er.read(&mut buf).await.map_err(Side::Exit)?;
             if n == 0 {
@@ -73,6 +77,7 @@ pub async fn pump(
             clock.received(metrics);
             bw.write_all(&buf[..n]).await.map_err(Side::Browser)?;
             metrics.add_down(n as u64);
+            grow(&mut buf, n);
         }
     };
     let (mut up_done, mut down_done) = (false, false);
@@ -108,6 +113,12 @@ pub async fn pump(
         if up_done && down_done {
             return Ok(());
         }
+    }
+}
+
+fn grow(buf: &mut Vec<u8>, last_read: usize) {
+    if last_read == buf.len() && buf.len() < BUF {
+        buf.resize(BUF, 0);
     }
 }
 

@@ -1,8 +1,10 @@
 import { useState, type ReactNode } from "react";
 import { api } from "../api";
+import type { EgressStatus } from "../bindings/EgressStatus";
 import type { ErrorPayload } from "../bindings/ErrorPayload";
 import type { Template } from "../bindings/Template";
 import { fieldForCode, toErrorPayload, type FormField } from "../errors";
+import { ExitStatusPanel } from "./ExitStatusPanel";
 import { draftFromForm, emptyForm, formFromTemplate, patchFromForm, type FormState } from "../form";
 
 /** Creating a template, or editing a stored one. */
@@ -13,6 +15,10 @@ interface Props {
   onSaved: (t: Template, verb: string) => Promise<void>;
   onRemoved: (message: string) => Promise<void>;
   onCancel: () => void;
+  /** The stored egress status of the template being edited. */
+  status?: EgressStatus | null;
+  /** Called after "Check exit" so the list shows the new status. */
+  onChecked?: () => Promise<void>;
 }
 
 // Offer the zones the engine knows as suggestions; the core still validates the value.
@@ -24,7 +30,7 @@ const TIMEZONES: string[] = (() => {
   }
 })();
 
-export function TemplateEditor({ mode, onSaved, onRemoved, onCancel }: Props) {
+export function TemplateEditor({ mode, onSaved, onRemoved, onCancel, status = null, onChecked }: Props) {
   const [form, setForm] = useState<FormState>(() =>
     mode.kind === "edit" ? formFromTemplate(mode.template) : emptyForm(),
   );
@@ -106,6 +112,9 @@ export function TemplateEditor({ mode, onSaved, onRemoved, onCancel }: Props) {
         <div className="banner error" role="alert" data-testid="form-error">
           {formError.message}
         </div>
+      )}
+      {mode.kind === "edit" && (
+        <ExitStatusPanel name={mode.template.name} status={status} onChecked={onChecked ?? (async () => {})} />
       )}
       <div className="grid">
         {field("name", "Name", <input value={form.name} onChange={set("name")} data-testid="field-name" autoFocus />)}

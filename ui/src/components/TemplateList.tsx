@@ -1,5 +1,7 @@
 import { useLayoutEffect, useRef, useState } from "react";
+import type { EgressStatus } from "../bindings/EgressStatus";
 import type { Template } from "../bindings/Template";
+import { egressState } from "../egress";
 import { visibleRows } from "../virtual";
 
 /** Height of one row in pixels; fixed so that windowing is exact. */
@@ -7,6 +9,8 @@ export const ROW_HEIGHT = 56;
 
 interface Props {
   templates: Template[];
+  /** Last seen egress per template id. */
+  statuses?: Map<string, EgressStatus>;
   selectedId: string | null;
   onSelect: (t: Template) => void;
 }
@@ -17,7 +21,7 @@ function exitKind(exit: string): string {
 }
 
 /** A windowed list: only the rows in view (plus a margin) are in the DOM, so 10,000 stay fast. */
-export function TemplateList({ templates, selectedId, onSelect }: Props) {
+export function TemplateList({ templates, statuses, selectedId, onSelect }: Props) {
   const scroller = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
   const [viewport, setViewport] = useState(600);
@@ -45,7 +49,10 @@ export function TemplateList({ templates, selectedId, onSelect }: Props) {
     >
       <div style={{ height: w.totalHeight, position: "relative" }}>
         <div style={{ transform: `translateY(${w.offsetTop}px)` }}>
-          {rows.map((t) => (
+          {rows.map((t) => {
+            const egress = statuses?.get(t.id) ?? null;
+            const state = egressState(egress);
+            return (
             <div
               key={t.id}
               className={"row" + (t.id === selectedId ? " selected" : "")}
@@ -64,6 +71,15 @@ export function TemplateList({ templates, selectedId, onSelect }: Props) {
                 <span className={"chip exit-" + exitKind(t.exit)} title={t.exit}>
                   {t.exit}
                 </span>
+                <span
+                  className={"egress egress-" + state}
+                  data-testid="row-egress"
+                  data-state={state}
+                  title={state === "changed" ? `egress changed (pinned ${egress?.pinned ?? "-"})` : "last seen egress"}
+                >
+                  {egress?.ip ?? t.pinned_egress_ip ?? "not checked"}
+                  {state === "changed" ? " ⚠" : ""}
+                </span>
                 <span className="muted">
                   {t.timezone} · {t.locale}
                 </span>
@@ -74,7 +90,8 @@ export function TemplateList({ templates, selectedId, onSelect }: Props) {
                 ))}
               </div>
             </div>
-          ))}
+            );
+          })}
         </div>
       </div>
     </div>

@@ -1,0 +1,407 @@
+//! Relay benchmark: straight to an authenticated tinyproxy, through a `holdfast relay` process,
+//! and through privoxy in front of the same tinyproxy, side by side in one run.
+//! Run by `bench/relay.sh` (which provides a keyring session and the release binary).
+//!
+//! Usage: relay_bench HOLDFAST_BIN
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+
+const USER: &str = "benchuser";
+const PASS: &str = "bench-pw";
+
+struct Kill(Vec<Child>);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Origin: `p` → `p` (a round trip); `b` + u64 → that many bytes.
+async fn origin() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = l.accept().await else {
+                continue;
+            };
+            tokio::spawn(async move {
+                let _ = s.set_nodelay(true);
+                let mut cmd = [0u8; 1];
+                while s.read_exact(&mut cmd).await.is_ok() {
+                    match cmd[0] {
+                        b'p' => {
+                            if s.write_all(b"p").await.is_err() {
+                                return;
+                            }
+                        }
+                        b'b' => {
+                            let mut n = [0u8; 8];
+                            if s.read_exact(&mut n).await.is_err() {
+                                return;
+                            }
+                            let mut left = u64::from_be_bytes(n);
+                            let chunk = vec![0x5au8; 256 * 1024];
+                            while left > 0 {
+                                let k = left.min(chunk.len() as u64) as usize;
+                                if s.write_all(&chunk[..k]).await.is_err() {
+                                    return;
+                                }
+                                left -= k as u64;
+                            }
+                        }
+                        _ => return,
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[derive(Clone)]
+struct Path {
+    name: &'static str,
+    port: u16,
+    auth: bool,
+}
+
+/// Opens a tunnel to the origin through `path` and does one round trip.
+async fn tunnel(path: &Path, origin: u16) -> std::io::Result<TcpStream> {
+    let mut s = TcpStream::connect(("127.0.0.1", path.port)).await?;
+    s.set_nodelay(true)?;
+    let auth = if path.auth {
+        let t = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASS}"));
+        format!("Proxy-Authorization: Basic {t}\r\n")
+    } else {
+        String::new()
+    };
+    s.write_all(
+        format!("CONNECT 127.0.0.1:{origin} HTTP/1.1\r\nHost: 127.0.0.1:{origin}\r\n{auth}\r\n")
+            .as_bytes(),
+    )
+    .await?;
+    let mut r = BufReader::new(s);
+    let mut line = String::new();
+    r.read_line(&mut line).await?;
+    if !line.contains(" 200") {
+        return Err(std::io::Error::other(format!("{}: {line}", path.name)));
+    }
+    loop {
+        line.clear();
+        r.read_line(&mut line).await?;
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+    }
+    let mut s = r.into_inner();
+    s.write_all(b"p").await?;
+    let mut b = [0u8; 1];
+    s.read_exact(&mut b).await?;
+    Ok(s)
+}
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
+}
+
+async fn latency(path: &Path, origin: u16, n: usize) -> (f64, f64) {
+    let mut ms = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        let s = tunnel(path, origin).await.expect("tunnel");
+        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        drop(s);
+    }
+    ms.sort_by(|a, b| a.total_cmp(b));
+    (quantile(&ms, 0.5), quantile(&ms, 0.99))
+}
+
+async fn bulk(path: &Path, origin: u16, bytes: u64) -> f64 {
+    let mut s = tunnel(path, origin).await.expect("tunnel");
+    let t = Instant::now();
+    let mut req = vec![b'b'];
+    req.extend_from_slice(&bytes.to_be_bytes());
+    s.write_all(&req).await.unwrap();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut got = 0u64;
+    while got < bytes {
+        let n = s.read(&mut buf).await.unwrap();
+        assert!(n > 0, "{}: tunnel closed early", path.name);
+        got += n as u64;
+    }
+    bytes as f64 / t.elapsed().as_secs_f64() / 1e6
+}
+
+/// Opens `n` tunnels at once; returns (seconds, errors, the open streams).
+async fn concurrent(path: &Path, origin: u16, n: usize) -> (f64, usize, Vec<TcpStream>) {
+    let t = Instant::now();
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let p = path.clone();
+            tokio::spawn(async move { tunnel(&p, origin).await })
+        })
+        .collect();
+    let mut open = Vec::new();
+    let mut errors = 0;
+    for task in tasks {
+        match task.await {
+            Ok(Ok(s)) => open.push(s),
+            _ => errors += 1,
+        }
+    }
+    (t.elapsed().as_secs_f64(), errors, open)
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let holdfast = std::env::args()
+        .nth(1)
+        .expect("usage: relay_bench HOLDFAST_BIN");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut kids = Kill(Vec::new());
+    let origin = origin().await;
+
+    let tiny = free_port();
+    std::fs::write(
+        d.join("tinyproxy.conf"),
+        format!("Port {tiny}\nListen 127.0.0.1\nBind 127.0.0.2\nTimeout 600\nMaxClients 4096\nLogLevel Critical\nLogFile \"{0}/tp.log\"\nPidFile \"{0}/tp.pid\"\nAllow 127.0.0.1\nBasicAuth {USER} {PASS}\n", d.display()),
+    )
+    .unwrap();
+    kids.0.push(
+        Command::new("tinyproxy")
+            .args(["-d", "-c"])
+            .arg(d.join("tinyproxy.conf"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tinyproxy"),
+    );
+    wait_port(tiny);
+
+    let privoxy = free_port();
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASS}"));
+    std::fs::write(
+        d.join("all.action"),
+        format!("{{ +limit-connect{{-}} +add-header{{Proxy-Authorization: Basic {token}}} }}\n/\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("privoxy.conf"),
+        format!("listen-address 127.0.0.1:{privoxy}\nmax-client-connections 4096\ntempldir /etc/privoxy/templates\nconfdir {0}\nactionsfile all.action\nforward / 127.0.0.1:{tiny}\nlogdir {0}\n", d.display()),
+    )
+    .unwrap();
+    kids.0.push(
+        Command::new("privoxy")
+            .arg("--no-daemon")
+            .arg(d.join("privoxy.conf"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("privoxy"),
+    );
+    wait_port(privoxy);
+
+    let home = d.join("home");
+    let hf = |args: &[&str]| {
+        let out = Command::new(&holdfast)
+            .env("HOLDFAST_HOME", &home)
+            .args(args)
+            .output()
+            .expect("holdfast");
+        assert!(
+            out.status.success(),
+            "holdfast {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    hf(&[
+        "template",
+        "add",
+        "bench",
+        "--exit",
+        &format!("http://{USER}:{PASS}@127.0.0.1:{tiny}"),
+    ]);
+    hf(&["setting", "set", "relay.max_concurrent_dials", "256"]);
+    hf(&["setting", "set", "egress.probe_interval_secs", "86400"]);
+    let mut relay = Command::new(&holdfast)
+        .env("HOLDFAST_HOME", &home)
+        .env("HOLDFAST_ECHO_URLS", "http://127.0.0.1:9/")
+        .args(["relay", "bench", "--json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("holdfast relay");
+    let relay_pid = relay.id();
+    let mut first = String::new();
+    let mut events = std::io::BufReader::new(relay.stdout.take().unwrap());
+    std::io::BufRead::read_line(&mut events, &mut first).unwrap();
+    // Keep reading the relay's event lines: a closed pipe would stop it.
+    std::thread::spawn(move || std::io::copy(&mut events, &mut std::io::sink()));
+    let v: serde_json::Value = serde_json::from_str(&first).expect("relay JSON line");
+    let relay_port: u16 = v["relay"]
+        .as_str()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    kids.0.push(relay);
+
+    let paths = [
+        Path {
+            name: "straight",
+            port: tiny,
+            auth: true,
+        },
+        Path {
+            name: "holdfast",
+            port: relay_port,
+            auth: false,
+        },
+        Path {
+            name: "privoxy",
+            port: privoxy,
+            auth: false,
+        },
+    ];
+    let n_lat: usize = std::env::var("BENCH_TUNNELS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(400);
+    let bulk_bytes: u64 = 1 << 30;
+
+    // Warm up every path.
+    for p in &paths {
+        latency(p, origin, 20).await;
+    }
+    println!(
+        "new tunnel latency (CONNECT + one round trip, {n_lat} sequential, interleaved rounds):"
+    );
+    let mut lat = vec![(Vec::new(), Vec::new()); 3];
+    for _ in 0..4 {
+        for (i, p) in paths.iter().enumerate() {
+            let (p50, p99) = latency(p, origin, n_lat / 4).await;
+            lat[i].0.push(p50);
+            lat[i].1.push(p99);
+        }
+    }
+    let med = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    let mut l: Vec<(f64, f64)> = lat.iter_mut().map(|(a, b)| (med(a), med(b))).collect();
+    for (i, p) in paths.iter().enumerate() {
+        println!("  {:<9} p50 {:.3} ms  p99 {:.3} ms", p.name, l[i].0, l[i].1);
+    }
+    let (s, h, x) = (l[0], l[1], l.remove(2));
+    println!("  added over straight: holdfast p50 +{:.3} ms p99 +{:.3} ms; privoxy p50 +{:.3} ms p99 +{:.3} ms", h.0 - s.0, h.1 - s.1, x.0 - s.0, x.1 - s.1);
+    let lat_ok = h.0 - s.0 <= x.0 - s.0 && h.1 - s.1 <= 1.0;
+    println!(
+        "  target: holdfast adds no more than privoxy at p50, p99 ≤ +1 ms: {}",
+        if lat_ok { "PASS" } else { "FAIL" }
+    );
+
+    println!("bulk download through one tunnel (1 GiB, best of 3):");
+    let mut tput = Vec::new();
+    for p in &paths {
+        let mut best: f64 = 0.0;
+        for _ in 0..3 {
+            best = best.max(bulk(p, origin, bulk_bytes).await);
+        }
+        tput.push(best);
+    }
+    for (i, p) in paths.iter().enumerate() {
+        println!(
+            "  {:<9} {:>8.0} MB/s  {:.2}x straight",
+            p.name,
+            tput[i],
+            tput[i] / tput[0]
+        );
+    }
+    let bulk_ok = tput[1] / tput[0] >= 0.9;
+    println!(
+        "  target: holdfast ≥ 0.9x straight: {}",
+        if bulk_ok { "PASS" } else { "FAIL" }
+    );
+
+    println!("1000 tunnels opened at once (each CONNECT + one round trip):");
+    let mut times = Vec::new();
+    let mut conc_ok = true;
+    for p in &paths[..2] {
+        let (secs, errors, open) = concurrent(p, origin, 1000).await;
+        println!("  {:<9} {:.3} s, {errors} errors", p.name, secs);
+        if errors > 0 {
+            conc_ok = false;
+        }
+        times.push(secs);
+        drop(open);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let ratio = times[1] / times[0];
+    conc_ok &= ratio <= 1.5;
+    println!(
+        "  holdfast/straight {:.2}x; target ≤ 1.5x with 0 errors: {}",
+        ratio,
+        if conc_ok { "PASS" } else { "FAIL" }
+    );
+    let (secs, errors, open) = concurrent(&paths[2], origin, 1000).await;
+    println!(
+        "  privoxy   {:.3} s, {errors} errors (for comparison)",
+        secs
+    );
+    drop(open);
+
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = rss_kib(relay_pid);
+    let (_, errors, open) = concurrent(&paths[1], origin, 1000).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = rss_kib(relay_pid);
+    println!(
+        "memory: holdfast relay RSS {before} KiB idle, {after} KiB with {} idle tunnels ({errors} errors): {:.1} KiB per idle tunnel",
+        open.len(),
+        (after.saturating_sub(before)) as f64 / open.len().max(1) as f64
+    );
+    drop(open);
+    let all = lat_ok && bulk_ok && conc_ok;
+    println!("overall: {}", if all { "PASS" } else { "FAIL" });
+    let _ = Command::new("kill")
+        .args(["-TERM", &relay_pid.to_string()])
+        .status();
+}
