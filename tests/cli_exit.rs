@@ -180,21 +180,24 @@ fn a_running_relay_reprobes_records_a_silent_exit_change_and_flushes_metrics() {
         "first egress check",
     );
 
-    // Browser traffic through the relay.
-    let mut s = TcpStream::connect(&relay).expect("connect relay");
-    write!(
-        s,
-        "GET {} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-        origin.url("/bytes/1000")
-    )
-    .unwrap();
-    let mut answer = Vec::new();
-    s.read_to_end(&mut answer).unwrap();
-    assert!(
-        answer.starts_with(b"HTTP/1.1 200"),
-        "{}",
-        String::from_utf8_lossy(&answer)
-    );
+    // Browser traffic through the relay: 50 requests.
+    let started = std::time::Instant::now();
+    for _ in 0..50 {
+        let mut s = TcpStream::connect(&relay).expect("connect relay");
+        write!(
+            s,
+            "GET {} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            origin.url("/bytes/1000")
+        )
+        .unwrap();
+        let mut answer = Vec::new();
+        s.read_to_end(&mut answer).unwrap();
+        assert!(
+            answer.starts_with(b"HTTP/1.1 200"),
+            "{}",
+            String::from_utf8_lossy(&answer)
+        );
+    }
 
     // The exit silently changes: same proxy address, another egress.
     let port = http.port;
@@ -247,6 +250,25 @@ fn a_running_relay_reprobes_records_a_silent_exit_change_and_flushes_metrics() {
         "latency quantiles: {e}"
     );
     assert_eq!(stats["sessions"].as_array().map(Vec::len), Some(1));
+    assert!(
+        e["dial_ok"].as_u64().unwrap() >= 51,
+        "every request counted: {e}"
+    );
+    // Batched: at most one metrics row per flush interval (1 s here), not one per request.
+    let rows = Command::new("sqlite3")
+        .arg(home.path().join("holdfast.db"))
+        .arg("SELECT count(*) FROM relay_metrics")
+        .output()
+        .expect("sqlite3");
+    let rows: u64 = String::from_utf8_lossy(&rows.stdout)
+        .trim()
+        .parse()
+        .expect("a count");
+    let seconds = started.elapsed().as_secs() + 2;
+    assert!(
+        rows >= 1 && rows <= seconds,
+        "{rows} metric rows for 50 requests over ~{seconds} s"
+    );
     let db = std::fs::read(home.path().join("holdfast.db")).unwrap_or_default();
     assert!(
         !String::from_utf8_lossy(&db).contains(HTTP_PASS),

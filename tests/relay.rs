@@ -449,6 +449,12 @@ async fn dials_to_one_exit_are_capped() {
     for t in tasks {
         assert_eq!(t.await.unwrap(), 502);
     }
+    let m = relay.metrics().take();
+    assert_eq!(
+        m.failures_at(Stage::ProxyHandshake),
+        10,
+        "an exit that never answers its handshake fails each dial at proxy_handshake"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -67,23 +67,9 @@ impl Upstream {
             ),
         )
         .expect("write tinyproxy.conf");
-        let mut children = Children::default();
-        children.push(
-            Command::new("tinyproxy")
-                .args(["-d", "-c"])
-                .arg(&conf)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("tinyproxy must be installed (scripts/setup.sh test)"),
-        );
-        wait_listening(port, "tinyproxy");
-        Self {
-            port,
-            outgoing: outgoing.to_owned(),
-            children,
-            dir,
-        }
+        let mut cmd = Command::new("tinyproxy");
+        cmd.args(["-d", "-c"]).arg(&conf);
+        Self::spawn(cmd, port, outgoing, dir)
     }
 
     /// dante on 127.0.0.1:`port` (0: any free port) with username auth, leaving from `outgoing`.
@@ -104,19 +90,27 @@ impl Upstream {
             ),
         )
         .expect("write danted.conf");
+        let mut cmd = Command::new("danted");
+        cmd.arg("-f")
+            .arg(&conf)
+            .arg("-p")
+            .arg(dir.path().join("danted.pid"));
+        Self::spawn(cmd, port, outgoing, dir)
+    }
+
+    /// Starts the proxy and waits until it listens.
+    fn spawn(mut cmd: Command, port: u16, outgoing: &str, dir: TempDir) -> Self {
+        let program = cmd.get_program().to_string_lossy().into_owned();
         let mut children = Children::default();
         children.push(
-            Command::new("danted")
-                .arg("-f")
-                .arg(&conf)
-                .arg("-p")
-                .arg(dir.path().join("danted.pid"))
-                .stdout(Stdio::null())
+            cmd.stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
-                .expect("danted must be installed (scripts/setup.sh test)"),
+                .unwrap_or_else(|e| {
+                    panic!("{program} must be installed (scripts/setup.sh test): {e}")
+                }),
         );
-        wait_listening(port, "danted");
+        wait_listening(port, &program);
         Self {
             port,
             outgoing: outgoing.to_owned(),

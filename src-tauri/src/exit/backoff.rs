@@ -1,7 +1,8 @@
 //! Back-off and dial concurrency per exit: after consecutive failures, new dials wait an
 //! exponentially growing, jittered delay, so a dead exit is not hammered by a reconnect storm.
 
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use rand::Rng;
@@ -25,7 +26,27 @@ struct State {
     not_before: Option<Instant>,
 }
 
+/// The gates of the exits in use in this process, so that sessions sharing an exit share its
+/// back-off and dial cap.
+static GATES: OnceLock<Mutex<HashMap<String, Weak<ExitGate>>>> = OnceLock::new();
+
 impl ExitGate {
+    /// The gate of the exit named `key` (its URL without password), shared by every dialer in
+    /// this process that uses it; created with `config`'s limits if none is alive.
+    pub fn shared(key: &str, config: &RelayConfig) -> Arc<ExitGate> {
+        let gates = GATES.get_or_init(|| Mutex::new(HashMap::new()));
+        let Ok(mut gates) = gates.lock() else {
+            return Arc::new(ExitGate::new(config));
+        };
+        if let Some(gate) = gates.get(key).and_then(Weak::upgrade) {
+            return gate;
+        }
+        gates.retain(|_, g| g.strong_count() > 0);
+        let gate = Arc::new(ExitGate::new(config));
+        gates.insert(key.to_owned(), Arc::downgrade(&gate));
+        gate
+    }
+
     /// A gate with the limits of `config`.
     pub fn new(config: &RelayConfig) -> Self {
         Self {
@@ -100,6 +121,25 @@ mod tests {
             backoff(base, cap, u32::MAX),
             cap,
             "no overflow on long outages"
+        );
+    }
+
+    #[test]
+    fn dialers_of_one_exit_share_its_gate_and_others_do_not() {
+        let config = RelayConfig::default();
+        let a = ExitGate::shared("http://u@198.51.100.1:8080", &config);
+        let b = ExitGate::shared("http://u@198.51.100.1:8080", &config);
+        let other = ExitGate::shared("http://u@198.51.100.2:8080", &config);
+        a.failed();
+        assert_eq!(
+            b.consecutive_failures(),
+            1,
+            "a failure seen by one session backs off the other"
+        );
+        assert_eq!(
+            other.consecutive_failures(),
+            0,
+            "another exit is not affected"
         );
     }
 

@@ -54,7 +54,7 @@ pub struct Dialer {
     exit: Exit,
     password: Option<Secret>,
     config: RelayConfig,
-    gate: ExitGate,
+    gate: Arc<ExitGate>,
     metrics: Arc<RelayMetrics>,
     events: Option<EventBus>,
     last_failure: Mutex<Option<DialError>>,
@@ -69,7 +69,12 @@ impl Dialer {
         events: Option<EventBus>,
     ) -> Self {
         Self {
-            gate: ExitGate::new(&config),
+            // A proxy exit's back-off and dial cap are shared by every session using it; `direct`
+            // goes to many different hosts, so each relay keeps its own.
+            gate: match &exit {
+                Exit::Direct => Arc::new(ExitGate::new(&config)),
+                Exit::Proxy(_) => ExitGate::shared(&exit.to_string(), &config),
+            },
             exit,
             password,
             config,
