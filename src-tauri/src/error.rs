@@ -33,6 +33,13 @@ pub enum ErrorCode {
     EgressProbeFailed,
     InvalidSetting,
     RelayFailed,
+    BundleFormat,
+    BundleVersion,
+    BundleTooLarge,
+    BundleInvalid,
+    BundleDuplicateName,
+    BundlePassphrase,
+    NothingSelected,
 }
 
 impl ErrorCode {
@@ -60,6 +67,13 @@ impl ErrorCode {
             Self::EgressProbeFailed => "egress_probe_failed",
             Self::InvalidSetting => "invalid_setting",
             Self::RelayFailed => "relay_failed",
+            Self::BundleFormat => "bundle_format",
+            Self::BundleVersion => "bundle_version",
+            Self::BundleTooLarge => "bundle_too_large",
+            Self::BundleInvalid => "bundle_invalid",
+            Self::BundleDuplicateName => "bundle_duplicate_name",
+            Self::BundlePassphrase => "bundle_passphrase",
+            Self::NothingSelected => "nothing_selected",
         }
     }
 
@@ -78,6 +92,13 @@ impl ErrorCode {
                 | Self::InvalidEgressIp
                 | Self::InvalidText
                 | Self::InvalidSetting
+                | Self::BundleFormat
+                | Self::BundleVersion
+                | Self::BundleTooLarge
+                | Self::BundleInvalid
+                | Self::BundleDuplicateName
+                | Self::BundlePassphrase
+                | Self::NothingSelected
         )
     }
 }
@@ -168,6 +189,32 @@ pub enum Error {
 
     #[error("cannot start the relay: {0}")]
     Relay(std::io::Error),
+
+    #[error("not a valid bundle: {detail}")]
+    BundleFormat { detail: String },
+
+    #[error("the bundle is format version {found}; this Holdfast reads up to version {supported}: update Holdfast to import it")]
+    BundleVersion { found: u64, supported: u32 },
+
+    #[error("the bundle is {size} bytes; the limit is {limit}")]
+    BundleTooLarge { size: u64, limit: u64 },
+
+    #[error("template #{} ({name:?}) in the bundle is invalid: {detail}", index + 1)]
+    BundleInvalid {
+        index: usize,
+        name: String,
+        code: ErrorCode,
+        detail: String,
+    },
+
+    #[error("the bundle holds these names more than once: {}", names.join(", "))]
+    BundleDuplicateName { names: Vec<String> },
+
+    #[error("{detail}")]
+    BundlePassphrase { detail: String },
+
+    #[error("nothing to export: {detail}")]
+    NothingSelected { detail: String },
 }
 
 impl Error {
@@ -195,6 +242,13 @@ impl Error {
             Self::EgressProbe { .. } => ErrorCode::EgressProbeFailed,
             Self::InvalidSetting { .. } => ErrorCode::InvalidSetting,
             Self::Relay(_) => ErrorCode::RelayFailed,
+            Self::BundleFormat { .. } => ErrorCode::BundleFormat,
+            Self::BundleVersion { .. } => ErrorCode::BundleVersion,
+            Self::BundleTooLarge { .. } => ErrorCode::BundleTooLarge,
+            Self::BundleInvalid { .. } => ErrorCode::BundleInvalid,
+            Self::BundleDuplicateName { .. } => ErrorCode::BundleDuplicateName,
+            Self::BundlePassphrase { .. } => ErrorCode::BundlePassphrase,
+            Self::NothingSelected { .. } => ErrorCode::NothingSelected,
         }
     }
 
@@ -211,6 +265,7 @@ impl Error {
             Self::InvalidEgressIp { .. } => Some("pinned_egress_ip"),
             Self::InvalidText { field, .. } => Some(field),
             Self::InvalidSetting { .. } => Some("setting"),
+            Self::BundlePassphrase { .. } => Some("passphrase"),
             _ => None,
         }
     }

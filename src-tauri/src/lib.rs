@@ -1,6 +1,7 @@
 //! Holdfast core: per-account browser environments. Knows nothing of Tauri; the desktop shell
 //! (`app`, feature `gui`), the CLI and the local API are thin calls into [`Holdfast`].
 
+pub mod bundle;
 pub mod check;
 pub mod error;
 pub mod events;
@@ -50,6 +51,29 @@ pub struct Removal {
     pub profile_dir: PathBuf,
     /// Whether that directory exists after the removal (kept unless purged).
     pub profile_kept: bool,
+}
+
+/// Which templates to export: named ones, ones with any of the tags, or all.
+#[derive(Debug, Clone, Default, serde::Deserialize, TS)]
+#[serde(default, deny_unknown_fields)]
+#[ts(export)]
+pub struct Selection {
+    pub names: Vec<String>,
+    pub tags: Vec<String>,
+    pub all: bool,
+}
+
+/// What `export_bundle` wrote.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct ExportSummary {
+    #[ts(type = "string")]
+    pub path: PathBuf,
+    pub names: Vec<String>,
+    /// How many exit passwords went into the encrypted section.
+    pub secrets: usize,
+    /// Templates with a password that is not in the keyring (exported without it).
+    pub missing_secrets: Vec<String>,
 }
 
 /// The one API of Holdfast: one open home (database, keyring entries, profiles).
@@ -406,6 +430,187 @@ impl Holdfast {
         let template = self.template(name).await?;
         let mut conn = self.store.pool().acquire().await?;
         store::egress::history(&mut conn, &template.id, limit).await
+    }
+
+    /// Writes a bundle of the selected templates to `path` (atomically). With a passphrase, the
+    /// exit passwords go into it encrypted; without, no secret is in the file.
+    pub async fn export_bundle(
+        &self,
+        selection: &Selection,
+        path: &std::path::Path,
+        passphrase: Option<Secret>,
+    ) -> Result<ExportSummary> {
+        let all = self.list_templates().await?;
+        for name in &selection.names {
+            let folded = name.trim().to_ascii_lowercase();
+            if !all.iter().any(|t| t.name.to_ascii_lowercase() == folded) {
+                return Err(not_found(name));
+            }
+        }
+        let chosen: Vec<&Template> = all
+            .iter()
+            .filter(|t| {
+                selection.all
+                    || selection
+                        .names
+                        .iter()
+                        .any(|n| n.trim().eq_ignore_ascii_case(&t.name))
+                    || t.tags.iter().any(|tag| selection.tags.contains(tag))
+            })
+            .collect();
+        if chosen.is_empty() {
+            return Err(Error::NothingSelected {
+                detail: "name templates, give --tag T, or --all".to_owned(),
+            });
+        }
+        let mut secrets = None;
+        let mut count = 0;
+        let mut missing = Vec::new();
+        if let Some(pass) = &passphrase {
+            let mut map = std::collections::BTreeMap::new();
+            for t in chosen.iter().filter(|t| t.exit_has_password) {
+                match self.get_secret(&t.id).await? {
+                    Some(pw) => {
+                        map.insert(t.name.clone(), pw);
+                    }
+                    None => missing.push(t.name.clone()),
+                }
+            }
+            count = map.len();
+            let (map, pass) = (map, pass.clone());
+            // scrypt is deliberately slow (~1 s): keep it off the async workers.
+            secrets = Some(
+                tokio::task::spawn_blocking(move || bundle::secrets::seal(&map, &pass))
+                    .await
+                    .map_err(|e| Error::BundleFormat {
+                        detail: format!("encryption task failed: {e}"),
+                    })??,
+            );
+        }
+        let b = bundle::Bundle {
+            format: bundle::FORMAT.to_owned(),
+            version: bundle::VERSION,
+            exported_at: store::egress::timestamp(Utc::now()),
+            templates: chosen.iter().map(|t| bundle::from_template(t)).collect(),
+            secrets,
+        };
+        let bytes = bundle::format::to_bytes(&b)?;
+        let target = path.to_path_buf();
+        tokio::task::spawn_blocking(move || bundle::write_file(&target, &bytes))
+            .await
+            .map_err(|e| Error::io("cannot write bundle", path, std::io::Error::other(e)))??;
+        tracing::info!(path = %path.display(), templates = chosen.len(), secrets = count, "bundle exported");
+        Ok(ExportSummary {
+            path: path.to_path_buf(),
+            names: chosen.iter().map(|t| t.name.clone()).collect(),
+            secrets: count,
+            missing_secrets: missing,
+        })
+    }
+
+    /// Imports a bundle: validates everything first, then writes all of it in one transaction,
+    /// or nothing. `dry_run` returns the plan and writes nothing. A bundle with secrets needs the
+    /// right passphrase to restore them; without one, templates are imported without passwords.
+    pub async fn import_bundle(
+        &self,
+        path: &std::path::Path,
+        on_conflict: bundle::OnConflict,
+        passphrase: Option<Secret>,
+        dry_run: bool,
+    ) -> Result<bundle::ImportPlan> {
+        let target = path.to_path_buf();
+        let bytes = tokio::task::spawn_blocking(move || bundle::read_file(&target))
+            .await
+            .map_err(|e| Error::io("cannot read", path, std::io::Error::other(e)))??;
+        let parsed = bundle::format::parse(&bytes)?;
+        drop(bytes);
+        let passwords = match (&parsed.secrets, passphrase) {
+            (Some(sealed), Some(pass)) => {
+                let sealed = sealed.clone();
+                Some(
+                    tokio::task::spawn_blocking(move || bundle::secrets::open(&sealed, &pass))
+                        .await
+                        .map_err(|e| Error::BundleFormat {
+                            detail: format!("decryption task failed: {e}"),
+                        })??,
+                )
+            }
+            _ => None,
+        };
+        let secrets_state = if passwords.is_some() {
+            "imported"
+        } else {
+            "not_imported"
+        };
+        let existing = self.list_templates().await?;
+        let ready = bundle::plan::plan(
+            &parsed,
+            &existing,
+            passwords.as_ref(),
+            on_conflict,
+            Utc::now(),
+        )?;
+        let names: Vec<String> = parsed.templates.iter().map(|t| t.name.clone()).collect();
+        let summary = bundle::plan::summary(&ready, &parsed, &names, dry_run, secrets_state);
+        if dry_run {
+            return Ok(summary);
+        }
+        self.apply_import(&ready).await?;
+        tracing::info!(path = %path.display(), added = summary.added, renamed = summary.renamed,
+            replaced = summary.replaced, skipped = summary.skipped, "bundle imported");
+        Ok(summary)
+    }
+
+    async fn apply_import(&self, ready: &[bundle::plan::Ready]) -> Result<()> {
+        use bundle::Action;
+        // Old passwords of replaced templates, to put back if the commit fails.
+        let mut previous = Vec::new();
+        let mut written = Vec::new();
+        let mut tx = self.store.pool().begin().await?;
+        for r in ready {
+            match r.action {
+                Action::Skip => continue,
+                Action::Add | Action::Rename => templates::insert(&mut tx, &r.template).await?,
+                Action::Replace => templates::update(&mut tx, &r.template).await?,
+            }
+        }
+        let result = async {
+            for r in ready.iter().filter(|r| r.action != Action::Skip) {
+                if let Some(pw) = &r.password {
+                    if let Some(old) = r.replaces.as_ref().filter(|o| o.exit_has_password) {
+                        previous.push((old.id.clone(), self.get_secret(&old.id).await?));
+                    }
+                    self.set_secret(&r.template.id, pw.clone()).await?;
+                    written.push(r.template.id.clone());
+                }
+            }
+            Ok::<_, Error>(())
+        }
+        .await;
+        let result = match result {
+            Ok(()) => tx.commit().await.map_err(Error::from),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            for id in &written {
+                self.delete_secret(id).await.ok();
+            }
+            for (id, old) in previous {
+                if let Some(old) = old {
+                    self.set_secret(&id, old).await.ok();
+                }
+            }
+            return Err(e);
+        }
+        // Replaced templates whose new exit has no stored password lose the old one.
+        for r in ready.iter().filter(|r| r.action == Action::Replace) {
+            if let Some(old) = &r.replaces {
+                if old.exit_has_password && !r.template.exit_has_password {
+                    self.delete_secret(&old.id).await.ok();
+                }
+            }
+        }
+        Ok(())
     }
 
     // The keyring client is blocking (D-Bus round trips, maybe an unlock prompt): keep it off

@@ -1,5 +1,6 @@
 //! The command line: argument parsing and output. Each subcommand is a thin call into the core.
 
+mod bundle;
 mod exit;
 mod output;
 mod setting;
@@ -73,6 +74,10 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write templates to a bundle file for teammates (no secrets unless --with-secrets).
+    Export(bundle::ExportArgs),
+    /// Import a bundle file: all of it or nothing.
+    Import(bundle::ImportArgs),
     /// Show and change settings.
     #[command(subcommand)]
     Setting(setting::SettingCommand),
@@ -127,6 +132,8 @@ pub fn run(cli: Cli) -> ExitCode {
                 since,
                 json,
             } => exit::events(&hf, &name, kind.as_deref(), &since, json).await,
+            Command::Export(args) => bundle::export(&hf, args).await,
+            Command::Import(args) => bundle::import(&hf, args).await,
             Command::Setting(cmd) => setting::run(&hf, cmd).await,
             Command::App => Err(anyhow::anyhow!("unreachable: `app` is handled by main")),
         };

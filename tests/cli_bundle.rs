@@ -1,0 +1,416 @@
+//! `holdfast export` / `holdfast import`: round trips between homes (with a real keyring for
+//! the secrets), and hostile files that must each give a clear error and write nothing.
+
+mod common;
+
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use common::{stderr, KeyringSession, TestHome};
+
+const PASSWORD: &str = "Exit-Pa55word-xyz";
+const PASSPHRASE: &str = "correct horse battery";
+
+/// The fields a bundle carries: a template without its local identity.
+fn portable(t: &Value) -> Value {
+    let mut t = t.clone();
+    for local in ["id", "created_at", "updated_at"] {
+        t.as_object_mut().expect("object").remove(local);
+    }
+    t
+}
+
+fn seed(home: &TestHome) {
+    let out = home.run_with_stdin(
+        &[
+            "template",
+            "add",
+            "shop-eu",
+            "--exit",
+            "socks5://alice@127.0.0.1:1080",
+            "--exit-password-stdin",
+            "--timezone",
+            "Europe/Berlin",
+            "--locale",
+            "de-DE",
+            "--tag",
+            "eu",
+            "--tag",
+            "shop",
+            "--start-url",
+            "https://shop.example/login",
+            "--account",
+            "alice@shop",
+            "--notes",
+            "line one\nline two",
+            "--pin",
+            "203.0.113.7",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    home.ok(&[
+        "template",
+        "add",
+        "ads-us",
+        "--exit",
+        "http://127.0.0.1:3128",
+        "--tag",
+        "us",
+    ]);
+    home.ok(&[
+        "template",
+        "add",
+        "plain",
+        "--timezone",
+        "Asia/Tokyo",
+        "--locale",
+        "ja-JP",
+    ]);
+}
+
+#[test]
+fn round_trip_restores_identical_templates_and_secrets_only_with_the_right_passphrase() {
+    let keyring = KeyringSession::start();
+    let a = TestHome::with_keyring(&keyring);
+    seed(&a);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("team.json");
+    let file_s = file.to_str().unwrap();
+    let out = a.run_with_stdin(
+        &[
+            "export",
+            "--all",
+            "-o",
+            file_s,
+            "--with-secrets",
+            "--passphrase-stdin",
+        ],
+        &format!("{PASSPHRASE}\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        !text.contains(PASSWORD),
+        "the password is only in the encrypted section"
+    );
+    assert!(text.contains("BEGIN AGE ENCRYPTED FILE"));
+    assert!(
+        !text.contains(&a.path().display().to_string()),
+        "no local path in a bundle"
+    );
+
+    // Wrong passphrase: a clear error, nothing imported.
+    let keyring_b = KeyringSession::start();
+    let b = TestHome::with_keyring(&keyring_b);
+    let out = b.run_with_stdin(
+        &["import", file_s, "--passphrase-stdin"],
+        "wrong passphrase\n",
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("error[bundle_passphrase]: wrong passphrase"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        b.list_json().is_empty(),
+        "a wrong passphrase imports nothing"
+    );
+
+    let out = b.run_with_stdin(
+        &["import", file_s, "--passphrase-stdin"],
+        &format!("{PASSPHRASE}\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let before: Vec<Value> = a.list_json().iter().map(portable).collect();
+    let after: Vec<Value> = b.list_json().iter().map(portable).collect();
+    assert_eq!(before, after, "every field survives the round trip");
+    let id = b.show_json("shop-eu")["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        keyring_b
+            .lookup("holdfast", &format!("exit:{id}"))
+            .as_deref(),
+        Some(PASSWORD),
+        "the password is back in the keyring"
+    );
+
+    // Without a passphrase the templates come, the password does not.
+    let keyring_c = KeyringSession::start();
+    let c = TestHome::with_keyring(&keyring_c);
+    let out = c.run(&["import", file_s]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--passphrase-stdin"),
+        "says how to restore the passwords"
+    );
+    assert_eq!(c.show_json("shop-eu")["exit_has_password"], false);
+}
+
+#[test]
+fn a_bundle_without_secrets_holds_no_secret_and_selection_works() {
+    let keyring = KeyringSession::start();
+    let a = TestHome::with_keyring(&keyring);
+    seed(&a);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("eu.json");
+    let file_s = file.to_str().unwrap();
+    a.ok(&["export", "--tag", "eu", "plain", "-o", file_s]);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(!text.contains(PASSWORD), "no secret without --with-secrets");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["format"], "holdfast-bundle");
+    assert_eq!(v["version"], 1);
+    assert!(v.get("secrets").is_none());
+    let names: Vec<&str> = v["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["plain", "shop-eu"],
+        "named and tagged templates, by name"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let out = a.run(&["export", "-o", file_s]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("error[nothing_selected]"));
+    let out = a.run(&["export", "nope", "-o", file_s]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "an unknown name is template_not_found"
+    );
+}
+
+#[test]
+fn conflicts_are_skipped_renamed_or_replaced_and_dry_run_writes_nothing() {
+    let a = TestHome::new();
+    a.ok(&["template", "add", "shop", "--timezone", "Europe/Paris"]);
+    a.ok(&["template", "add", "other"]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("b.json");
+    let file_s = file.to_str().unwrap();
+    a.ok(&["export", "--all", "-o", file_s]);
+
+    let b = TestHome::new();
+    b.ok(&["template", "add", "SHOP", "--timezone", "UTC"]);
+    let original_id = b.show_json("shop")["id"].clone();
+    let files_before = b.list_json();
+
+    let plan: Value = serde_json::from_str(&b.ok(&[
+        "import",
+        file_s,
+        "--dry-run",
+        "--json",
+        "--on-conflict",
+        "rename",
+    ]))
+    .unwrap();
+    assert_eq!(plan["dry_run"], true);
+    assert_eq!(
+        (plan["added"].as_u64(), plan["renamed"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(plan["templates"][1]["final_name"], "shop (2)");
+    assert_eq!(b.list_json(), files_before, "a dry run writes nothing");
+
+    let plan: Value = serde_json::from_str(&b.ok(&["import", file_s, "--json"])).unwrap();
+    assert_eq!(
+        (plan["added"].as_u64(), plan["skipped"].as_u64()),
+        (Some(1), Some(1)),
+        "skip is the default"
+    );
+    assert_eq!(
+        b.show_json("shop")["timezone"],
+        "UTC",
+        "skipped: the existing template is untouched"
+    );
+
+    b.ok(&["import", file_s, "--on-conflict", "rename"]);
+    assert_eq!(b.show_json("shop (2)")["timezone"], "Europe/Paris");
+    assert_eq!(b.show_json("other (2)")["timezone"], "UTC");
+
+    b.ok(&["import", file_s, "--on-conflict", "replace"]);
+    let shop = b.show_json("shop");
+    assert_eq!(
+        shop["timezone"], "Europe/Paris",
+        "replaced with the bundle's fields"
+    );
+    assert_eq!(
+        shop["id"], original_id,
+        "a replaced template keeps its id (and its profile)"
+    );
+    assert_eq!(b.list_json().len(), 4);
+}
+
+fn bundle(templates: Value) -> Value {
+    json!({"format": "holdfast-bundle", "version": 1, "exported_at": "2026-11-21T00:00:00Z", "templates": templates})
+}
+
+fn t(name: &str) -> Value {
+    json!({"name": name, "exit": "direct", "timezone": "UTC", "locale": "en-US"})
+}
+
+/// Writes `content` and imports it into `home`: must exit 2 naming `want`, and write nothing.
+fn rejected(home: &TestHome, dir: &Path, label: &str, content: &[u8], want: &str) {
+    let file = dir.join(format!("{label}.json"));
+    std::fs::write(&file, content).unwrap();
+    let before = home.list_json();
+    let out = home.run(&["import", file.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{label}: bad input exits 2: {err}"
+    );
+    assert!(
+        err.contains(want),
+        "{label}: error must name the problem ({want:?}): {err}"
+    );
+    assert!(
+        err.lines().count() <= 2,
+        "{label}: one clear error, not a dump: {err}"
+    );
+    assert_eq!(home.list_json(), before, "{label}: nothing written");
+}
+
+#[test]
+fn hostile_bundles_get_a_clear_error_and_write_nothing() {
+    let home = TestHome::new();
+    home.ok(&["template", "add", "existing"]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let good = serde_json::to_vec(&bundle(json!([t("a"), t("b")]))).unwrap();
+
+    rejected(
+        &home,
+        d,
+        "truncated",
+        &good[..good.len() / 2],
+        "error[bundle_format]: not a valid bundle: the file ends too early",
+    );
+    let mut huge = b"{\"format\":\"holdfast-bundle\",\"version\":1,\"notes\":\"".to_vec();
+    huge.resize(33 * 1024 * 1024, b'x');
+    rejected(&home, d, "huge", &huge, "error[bundle_too_large]");
+    let nested = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    rejected(
+        &home,
+        d,
+        "nested",
+        nested.as_bytes(),
+        "recursion limit exceeded",
+    );
+    let nested = format!(
+        "{{\"format\":\"holdfast-bundle\",\"version\":1,\"templates\":{}{}}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    rejected(
+        &home,
+        d,
+        "nested-templates",
+        nested.as_bytes(),
+        "at templates[0][0]: invalid type: sequence",
+    );
+    let mut wrong = bundle(json!([t("a")]));
+    wrong["templates"][0]["tags"] = json!("eu");
+    rejected(
+        &home,
+        d,
+        "wrong-type",
+        wrong.to_string().as_bytes(),
+        "templates[0].tags: invalid type",
+    );
+    let mut unknown = bundle(json!([t("a")]));
+    unknown["templates"][0]["cookies"] = json!("SID=1");
+    rejected(
+        &home,
+        d,
+        "unknown-field",
+        unknown.to_string().as_bytes(),
+        "unknown field `cookies`",
+    );
+    rejected(
+        &home,
+        d,
+        "path-name",
+        bundle(json!([t("a"), t("../../etc/passwd")]))
+            .to_string()
+            .as_bytes(),
+        "template #2 (\"../../etc/passwd\") in the bundle is invalid: invalid name",
+    );
+    let mut newer = bundle(json!([t("a")]));
+    newer["version"] = json!(7);
+    rejected(
+        &home,
+        d,
+        "newer",
+        newer.to_string().as_bytes(),
+        "error[bundle_version]: the bundle is format version 7",
+    );
+    rejected(
+        &home,
+        d,
+        "not-a-bundle",
+        b"{\"hello\": 1}",
+        "not a Holdfast bundle",
+    );
+    rejected(
+        &home,
+        d,
+        "dupes",
+        bundle(json!([t("Dup"), t("x"), t("dup")]))
+            .to_string()
+            .as_bytes(),
+        "error[bundle_duplicate_name]: the bundle holds these names more than once: dup",
+    );
+    let mut inline = bundle(json!([t("a")]));
+    inline["templates"][0]["exit"] = json!("http://u:hunter2@127.0.0.1:3128");
+    rejected(
+        &home,
+        d,
+        "inline-password",
+        inline.to_string().as_bytes(),
+        "must not hold a password",
+    );
+    let mut bad_tz = bundle(json!([t("a")]));
+    bad_tz["templates"][0]["timezone"] = json!("Mars/Olympus");
+    rejected(
+        &home,
+        d,
+        "bad-timezone",
+        bad_tz.to_string().as_bytes(),
+        "invalid timezone \"Mars/Olympus\"",
+    );
+
+    // 10,000 templates with one bad one at the end: all or nothing.
+    let mut many: Vec<Value> = (0..10_000).map(|i| t(&format!("bulk-{i:05}"))).collect();
+    many[9_999]["locale"] = json!("not a locale!");
+    rejected(
+        &home,
+        d,
+        "ten-thousand",
+        bundle(Value::Array(many.clone())).to_string().as_bytes(),
+        "template #10000 (\"bulk-09999\")",
+    );
+    many[9_999]["locale"] = json!("en-GB");
+    let file = d.join("ok-10k.json");
+    std::fs::write(&file, bundle(Value::Array(many)).to_string()).unwrap();
+    home.ok(&["import", file.to_str().unwrap()]);
+    assert_eq!(
+        home.list_json().len(),
+        10_001,
+        "the fixed file imports every template"
+    );
+}
