@@ -71,6 +71,7 @@ fi
 if [ "$what" = test ]; then
   command -v cargo-nextest >/dev/null || { log "installing cargo-nextest"; cargo install cargo-nextest --locked -q; }
   command -v tauri-driver >/dev/null || { log "installing tauri-driver"; cargo install tauri-driver --locked -q; }
+  command -v cargo-fuzz >/dev/null || { log "installing cargo-fuzz"; cargo install cargo-fuzz --locked -q; }
   # Python WebDriver client for the end-to-end test, in a venv of its own.
   if [ ! -x .venv-e2e/bin/pytest ] || ! .venv-e2e/bin/python -c 'import selenium' 2>/dev/null; then
     log "creating .venv-e2e (selenium, pytest)"

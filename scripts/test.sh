@@ -38,6 +38,9 @@ env -u HOLDFAST_HOME -u DISPLAY XDG_DATA_HOME="$sentinel/data" XDG_CONFIG_HOME="
   XDG_CACHE_HOME="$sentinel/cache" SENTINEL="$sentinel" \
   dbus-run-session -- bash "$root/scripts/test-in-session.sh"
 
+step "fuzz: the bundle parser, ${HOLDFAST_FUZZ_SECONDS:-60} s"
+scripts/fuzz.sh "${HOLDFAST_FUZZ_SECONDS:-60}"
+
 step "hermeticity: nothing written to the user's data dir"
 after=$(snapshot)
 if [ "$before" != "$after" ]; then

@@ -18,6 +18,8 @@ mod gui {
         "remove_template",
         "exit_statuses",
         "check_exit",
+        "export_bundle",
+        "import_bundle",
     ];
 
     pub fn build() {

@@ -26,6 +26,13 @@ def tid(driver: WebDriver, test_id: str):
     )
 
 
+def click(driver: WebDriver, test_id: str) -> None:
+    """Clicks an element after scrolling it into view (the panes scroll on their own)."""
+    el = tid(driver, test_id)
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", el)
+    el.click()
+
+
 def fill(driver: WebDriver, test_id: str, value: str) -> None:
     el = tid(driver, test_id)
     el.clear()
@@ -219,3 +226,60 @@ def test_check_exit_in_the_window_shows_progress_and_the_egress_seen_through_tin
         proxy.kill()
         proxy.wait()
         echo.shutdown()
+
+
+def test_export_and_import_bundles_in_the_window_with_a_preview(open_app, tmp_path):
+    from selenium.webdriver.remote.file_detector import UselessFileDetector
+    from selenium.webdriver.support.ui import Select
+
+    env, start = open_app
+    env.cli("template", "add", "shop-eu", "--exit", "direct", "--timezone", "Europe/Berlin", "--tag", "eu")
+    env.cli("template", "add", "ads-us", "--exit", "http://127.0.0.1:3128")
+    d = start()
+    # Paths are typed as text: without this, selenium would try to upload an existing file.
+    d.file_detector = UselessFileDetector()
+    tid(d, "open-bundles").click()
+
+    out = tmp_path / "team.json"
+    fill(d, "export-path", str(out))
+    click(d, "export-run")
+    assert "Exported 2 template(s)" in tid(d, "export-result").text
+    bundle = json.loads(out.read_text())
+    assert [t["name"] for t in bundle["templates"]] == ["ads-us", "shop-eu"]
+    assert "secrets" not in bundle, "no secrets unless asked for"
+
+    incoming = tmp_path / "incoming.json"
+    incoming.write_text(
+        json.dumps(
+            {
+                "format": "holdfast-bundle",
+                "version": 1,
+                "exported_at": "2026-11-21T00:00:00Z",
+                "templates": [
+                    {"name": "shop-eu", "exit": "direct", "timezone": "Asia/Tokyo", "locale": "ja-JP"},
+                    {"name": "new-one", "exit": "socks5://bob@127.0.0.1:1080", "timezone": "UTC", "locale": "en-US"},
+                ],
+            }
+        )
+    )
+    fill(d, "import-path", str(incoming))
+    Select(tid(d, "import-conflict")).select_by_value("rename")
+    click(d, "import-preview")
+    tid(d, "import-plan")
+    actions = [r.get_attribute("data-action") for r in d.find_elements(By.CSS_SELECTOR, '[data-testid="plan-row"]')]
+    assert actions == ["rename", "add"], "the preview shows what will change"
+    assert len(env.list_json()) == 2, "a preview writes nothing"
+    click(d, "import-run")
+    assert "2 added" not in tid(d, "notice").text
+    assert "1 added, 1 renamed" in tid(d, "notice").text
+    names = sorted(t["name"] for t in env.list_json())
+    assert names == ["ads-us", "new-one", "shop-eu", "shop-eu (2)"]
+
+    # A broken file: a clear error in the window, nothing written.
+    broken = tmp_path / "broken.json"
+    broken.write_text(incoming.read_text()[:40])
+    fill(d, "import-path", str(broken))
+    click(d, "import-preview")
+    err = tid(d, "bundle-error")
+    assert err.get_attribute("data-code") == "bundle_format" and "ends too early" in err.text, err.text
+    assert len(env.list_json()) == 4

@@ -3,6 +3,7 @@ import { api } from "./api";
 import type { EgressStatus } from "./bindings/EgressStatus";
 import type { ErrorPayload } from "./bindings/ErrorPayload";
 import type { Template } from "./bindings/Template";
+import { BundlePanel } from "./components/BundlePanel";
 import { TemplateEditor, type EditorMode } from "./components/TemplateEditor";
 import { TemplateList } from "./components/TemplateList";
 import { toErrorPayload } from "./errors";
@@ -26,6 +27,7 @@ export function App() {
   const [mode, setMode] = useState<EditorMode | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [statuses, setStatuses] = useState<Map<string, EgressStatus>>(new Map());
+  const [bundles, setBundles] = useState(false);
 
   const reloadStatuses = useCallback(async () => {
     try {
@@ -100,9 +102,20 @@ export function App() {
             aria-label="Filter templates"
           />
           <button
+            onClick={() => {
+              setNotice(null);
+              setMode(null);
+              setBundles(true);
+            }}
+            data-testid="open-bundles"
+          >
+            Import / export
+          </button>
+          <button
             className="primary"
             onClick={() => {
               setNotice(null);
+              setBundles(false);
               setMode({ kind: "new" });
             }}
             data-testid="add-template"
@@ -151,13 +164,24 @@ export function App() {
               selectedId={selectedId}
               onSelect={(t) => {
                 setNotice(null);
+                setBundles(false);
                 setMode({ kind: "edit", template: t });
               }}
             />
           )}
         </section>
         <section className="detail-pane" aria-label="Editor">
-          {mode ? (
+          {bundles ? (
+            <BundlePanel
+              visibleNames={visible.map((t) => t.name)}
+              onImported={async (message) => {
+                await reload();
+                await reloadStatuses();
+                setNotice(message);
+              }}
+              onClose={() => setBundles(false)}
+            />
+          ) : mode ? (
             <TemplateEditor
               key={mode.kind === "edit" ? mode.template.id + mode.template.updated_at : "new"}
               mode={mode}

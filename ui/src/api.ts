@@ -2,6 +2,10 @@
 import { invoke } from "@tauri-apps/api/core";
 import type { CheckReport } from "./bindings/CheckReport";
 import type { ExitStatus } from "./bindings/ExitStatus";
+import type { ExportSummary } from "./bindings/ExportSummary";
+import type { ImportPlan } from "./bindings/ImportPlan";
+import type { OnConflict } from "./bindings/OnConflict";
+import type { Selection } from "./bindings/Selection";
 import type { Removal } from "./bindings/Removal";
 import type { Template } from "./bindings/Template";
 import type { TemplateDraft } from "./bindings/TemplateDraft";
@@ -25,4 +29,8 @@ export const api = {
   removeTemplate: (name: string, purge: boolean) => call<Removal>("remove_template", { name, purge }),
   exitStatuses: () => call<ExitStatus[]>("exit_statuses"),
   checkExit: (name: string) => call<CheckReport>("check_exit", { name }),
+  exportBundle: (selection: Selection, path: string, passphrase: string | null) =>
+    call<ExportSummary>("export_bundle", { selection, path, passphrase }),
+  importBundle: (path: string, onConflict: OnConflict, passphrase: string | null, dryRun: boolean) =>
+    call<ImportPlan>("import_bundle", { path, onConflict, passphrase, dryRun }),
 };

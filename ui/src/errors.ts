@@ -61,6 +61,13 @@ export function fieldForCode(code: ErrorCode, field: string | null): FormField |
     case "egress_probe_failed":
     case "invalid_setting":
     case "relay_failed":
+    case "bundle_format":
+    case "bundle_version":
+    case "bundle_too_large":
+    case "bundle_invalid":
+    case "bundle_duplicate_name":
+    case "bundle_passphrase":
+    case "nothing_selected":
       return null;
     default:
       return assertNever(code);

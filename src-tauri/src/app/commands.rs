@@ -3,9 +3,11 @@
 
 use tauri::State;
 
+use crate::bundle::{ImportPlan, OnConflict};
+use crate::secrets::Secret;
 use crate::{
-    CheckReport, ErrorPayload, ExitStatus, Holdfast, Removal, Template, TemplateDraft,
-    TemplatePatch,
+    CheckReport, ErrorPayload, ExitStatus, ExportSummary, Holdfast, Removal, Selection, Template,
+    TemplateDraft, TemplatePatch,
 };
 
 type CmdResult<T> = Result<T, ErrorPayload>;
@@ -58,4 +60,38 @@ pub async fn exit_statuses(hf: State<'_, Holdfast>) -> CmdResult<Vec<ExitStatus>
 #[tauri::command]
 pub async fn check_exit(hf: State<'_, Holdfast>, name: String) -> CmdResult<CheckReport> {
     Ok(hf.check(&name).await?)
+}
+
+/// Writes a bundle of the selected templates to `path` (chosen in a save dialog).
+#[tauri::command]
+pub async fn export_bundle(
+    hf: State<'_, Holdfast>,
+    selection: Selection,
+    path: String,
+    passphrase: Option<String>,
+) -> CmdResult<ExportSummary> {
+    let passphrase = passphrase.filter(|p| !p.is_empty()).map(Secret::new);
+    Ok(hf
+        .export_bundle(&selection, std::path::Path::new(&path), passphrase)
+        .await?)
+}
+
+/// Plans (`dry_run`) or performs the import of the bundle at `path`.
+#[tauri::command]
+pub async fn import_bundle(
+    hf: State<'_, Holdfast>,
+    path: String,
+    on_conflict: OnConflict,
+    passphrase: Option<String>,
+    dry_run: bool,
+) -> CmdResult<ImportPlan> {
+    let passphrase = passphrase.filter(|p| !p.is_empty()).map(Secret::new);
+    Ok(hf
+        .import_bundle(
+            std::path::Path::new(&path),
+            on_conflict,
+            passphrase,
+            dry_run,
+        )
+        .await?)
 }

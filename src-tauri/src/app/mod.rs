@@ -29,6 +29,7 @@ fn try_run() -> anyhow::Result<()> {
     tracing::info!(home = %hf.home().root().display(), "desktop app starting");
     tauri::Builder::default()
         // A second start focuses the running window instead of opening another on the same data.
+        .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
             if let Some(w) = app.get_webview_window("main") {
                 let _ = w.unminimize();
@@ -45,6 +46,8 @@ fn try_run() -> anyhow::Result<()> {
             commands::remove_template,
             commands::exit_statuses,
             commands::check_exit,
+            commands::export_bundle,
+            commands::import_bundle,
         ])
         .run(tauri::generate_context!())?;
     Ok(())

@@ -3,4 +3,4 @@
 /**
  * Stable error codes. Adding a variant is fine; renaming one breaks scripts and the UI.
  */
-export type ErrorCode = "invalid_name" | "duplicate_name" | "invalid_timezone" | "invalid_locale" | "invalid_exit" | "invalid_port" | "unsupported_scheme" | "invalid_start_url" | "invalid_egress_ip" | "invalid_text" | "template_not_found" | "keyring_unavailable" | "keyring_error" | "store_error" | "io_error" | "home_unavailable" | "exit_unreachable" | "exit_auth_failed" | "egress_probe_failed" | "invalid_setting" | "relay_failed";
+export type ErrorCode = "invalid_name" | "duplicate_name" | "invalid_timezone" | "invalid_locale" | "invalid_exit" | "invalid_port" | "unsupported_scheme" | "invalid_start_url" | "invalid_egress_ip" | "invalid_text" | "template_not_found" | "keyring_unavailable" | "keyring_error" | "store_error" | "io_error" | "home_unavailable" | "exit_unreachable" | "exit_auth_failed" | "egress_probe_failed" | "invalid_setting" | "relay_failed" | "bundle_format" | "bundle_version" | "bundle_too_large" | "bundle_invalid" | "bundle_duplicate_name" | "bundle_passphrase" | "nothing_selected";
