@@ -504,3 +504,43 @@ async fn both_legs_of_a_tunnel_have_tcp_keepalive() {
         "exit leg: {exit_legs:?}"
     );
 }
+
+/// A CONNECT that follows a plain request on one kept-alive browser connection takes the other
+/// (hyper) path; it must tunnel the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_after_a_plain_request_on_one_connection_tunnels_through_the_exit() {
+    let origin = Origin::start();
+    let proxy = Upstream::tinyproxy("127.0.0.2", 0);
+    let relay = relay(&proxy.http_url(), RelayConfig::default()).await;
+    let mut s = TcpStream::connect(relay.addr())
+        .await
+        .expect("connect relay");
+    s.write_all(
+        format!(
+            "GET {} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n",
+            origin.url("/ip"),
+            origin.port
+        )
+        .as_bytes(),
+    )
+    .await
+    .expect("write");
+    let head = read_head(&mut s).await;
+    assert_eq!(head.status, 200, "{}", head.head);
+    let mut body = vec![0u8; "127.0.0.2".len()];
+    s.read_exact(&mut body).await.expect("body");
+    assert_eq!(body, b"127.0.0.2");
+    s.write_all(
+        format!(
+            "CONNECT 127.0.0.1:{0} HTTP/1.1\r\nHost: 127.0.0.1:{0}\r\n\r\n",
+            origin.port
+        )
+        .as_bytes(),
+    )
+    .await
+    .expect("write");
+    let head = read_head(&mut s).await;
+    assert_eq!(head.status, 200, "{}", head.head);
+    assert_eq!(get_in_tunnel(&mut s, origin.port, "/ip").await, "127.0.0.2");
+    assert_eq!(origin.from("127.0.0.1"), 0);
+}

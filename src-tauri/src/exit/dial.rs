@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use base64::Engine;
 use bytes::Bytes;
-use http_body_util::Empty;
-use hyper::{Method, Request, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper::StatusCode;
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::time::{timeout, Instant};
 
 use super::backoff::ExitGate;
 use super::config::RelayConfig;
+use super::head::read_head;
 use super::metrics::RelayMetrics;
 use super::stage::{DialError, Stage};
 use crate::events::{EventBus, SessionEvent};
@@ -212,70 +212,75 @@ impl Dialer {
 
     async fn http_connect(
         &self,
-        stream: TcpStream,
+        mut stream: TcpStream,
         proxy: &ProxyAddr,
         target: &Target,
     ) -> Result<Tunnel, DialError> {
+        // Written and parsed in this task (no hyper connection task to hand the socket back
+        // from): a tunnel's handshake is one write and one read.
         let handshake_err = |what: &str, e: &dyn std::fmt::Display| {
             DialError::new(Stage::ProxyHandshake, format!("{what}: {e}"))
         };
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| handshake_err("HTTP handshake with the exit failed", &e))?;
-        let conn = tokio::spawn(conn.without_shutdown());
         let authority = target.authority();
-        let mut req = Request::builder()
-            .method(Method::CONNECT)
-            .uri(&authority)
-            .header(hyper::header::HOST, &authority);
+        let mut request = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
         if let Some(user) = &proxy.username {
             let pw = self.password.as_ref().map(Secret::expose).unwrap_or("");
             let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pw}"));
-            req = req.header(hyper::header::PROXY_AUTHORIZATION, format!("Basic {token}"));
+            request.push_str(&format!("Proxy-Authorization: Basic {token}\r\n"));
         }
-        let req = req
-            .body(Empty::<Bytes>::new())
-            .map_err(|e| handshake_err("cannot build CONNECT", &e))?;
-        let response = sender
-            .send_request(req)
+        request.push_str("\r\n");
+        stream
+            .write_all(request.as_bytes())
             .await
-            .map_err(|e| handshake_err("the exit closed the connection during CONNECT", &e))?;
-        let status = response.status();
-        if !status.is_success() {
-            conn.abort();
-            let stage = if matches!(
-                status,
-                StatusCode::PROXY_AUTHENTICATION_REQUIRED | StatusCode::UNAUTHORIZED
-            ) {
-                Stage::ProxyAuth
-            } else {
-                Stage::ProxyHandshake
-            };
-            let why = if stage == Stage::ProxyAuth {
-                if proxy.username.is_some() {
-                    "the exit rejected the username or password"
-                } else {
-                    "the exit requires a username and password"
-                }
-            } else {
-                "the exit refused the tunnel"
+            .map_err(|e| handshake_err("cannot send CONNECT to the exit", &e))?;
+        drop(request);
+        let (buf, head_len) = match read_head(&mut stream).await {
+            Ok(Some(h)) => h,
+            Ok(None) => {
+                return Err(DialError::new(
+                    Stage::ProxyHandshake,
+                    "the exit closed the connection without answering CONNECT",
+                ))
+            }
+            Err(e) => return Err(handshake_err("no valid answer to CONNECT", &e)),
+        };
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut response = httparse::Response::new(&mut headers);
+        match response.parse(&buf[..head_len]) {
+            Ok(httparse::Status::Complete(_)) => {}
+            Ok(httparse::Status::Partial) => {
+                return Err(handshake_err("answer to CONNECT", &"incomplete head"))
+            }
+            Err(e) => {
+                return Err(handshake_err(
+                    "the exit's answer to CONNECT is not HTTP",
+                    &e,
+                ))
+            }
+        }
+        let code = response.code.unwrap_or(0);
+        if !(200..300).contains(&code) {
+            let status = StatusCode::from_u16(code)
+                .map(|s| s.to_string())
+                .unwrap_or_else(|_| code.to_string());
+            let auth = code == 407 || code == 401;
+            let why = match (auth, proxy.username.is_some()) {
+                (true, true) => "the exit rejected the username or password",
+                (true, false) => "the exit requires a username and password",
+                (false, _) => "the exit refused the tunnel",
             };
             return Err(DialError::new(
-                stage,
+                if auth {
+                    Stage::ProxyAuth
+                } else {
+                    Stage::ProxyHandshake
+                },
                 format!("CONNECT {authority} answered {status}: {why}"),
             ));
         }
-        drop(response);
-        drop(sender);
-        // The connection task ends at the 2xx answer and hands back the socket and any bytes it
-        // read past the answer.
-        let parts = conn
-            .await
-            .map_err(|e| handshake_err("CONNECT task failed", &e))?
-            .map_err(|e| handshake_err("CONNECT failed", &e))?;
         Ok(Tunnel {
-            stream: parts.io.into_inner(),
-            leftover: parts.read_buf,
+            stream,
+            leftover: Bytes::copy_from_slice(&buf[head_len..]),
         })
     }
 

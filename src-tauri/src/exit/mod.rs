@@ -5,6 +5,7 @@ pub mod backoff;
 pub mod config;
 pub mod dial;
 pub mod egress;
+pub mod head;
 pub mod histogram;
 pub mod metrics;
 pub mod pump;

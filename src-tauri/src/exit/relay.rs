@@ -25,6 +25,7 @@ use tokio::task::JoinHandle;
 use tokio::time::timeout;
 
 use super::dial::{tune, Dialer, Target};
+use super::head::{read_head, Prefixed};
 use super::metrics::RelayMetrics;
 use super::pump::pump;
 use super::stage::{DialError, Stage};
@@ -117,16 +118,103 @@ async fn accept_loop(listener: TcpListener, dialer: Arc<Dialer>, stopped: watch:
     }
 }
 
-async fn serve(stream: TcpStream, dialer: Arc<Dialer>) {
+async fn serve(mut stream: TcpStream, dialer: Arc<Dialer>) {
+    let Ok(Some((buf, head_len))) = read_head(&mut stream).await else {
+        return;
+    };
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut req = httparse::Request::new(&mut headers);
+    let connect = match req.parse(&buf[..head_len]) {
+        Ok(httparse::Status::Complete(_)) if req.method == Some("CONNECT") => req.path,
+        _ => None,
+    };
+    if let Some(authority) = connect {
+        let authority = authority.to_owned();
+        let early = Bytes::copy_from_slice(&buf[head_len..]);
+        return connect_raw(stream, &authority, early, dialer).await;
+    }
+    // Anything else (plain requests, and whatever follows on a kept-alive connection) goes
+    // through hyper, with the bytes already read replayed first.
+    let io = Prefixed::new(Bytes::from(buf), stream);
     let service = service_fn(move |req| {
         let dialer = dialer.clone();
         async move { Ok::<_, Infallible>(handle(req, dialer).await) }
     });
     let _ = hyper::server::conn::http1::Builder::new()
         .preserve_header_case(true)
-        .serve_connection(TokioIo::new(stream), service)
+        .serve_connection(TokioIo::new(io), service)
         .with_upgrades()
         .await;
+}
+
+/// The CONNECT fast path on the raw socket: dial, answer, pump — all in this one task.
+async fn connect_raw(mut browser: TcpStream, authority: &str, early: Bytes, dialer: Arc<Dialer>) {
+    use tokio::io::AsyncWriteExt;
+    let Some(target) = parse_authority(authority) else {
+        let _ = browser
+            .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 22\r\nConnection: close\r\n\r\nCONNECT needs host:port")
+            .await;
+        return;
+    };
+    let tunnel = match dialer.dial(&target).await {
+        Ok(t) => t,
+        Err(e) => {
+            let body = failure_text(&e);
+            let head = format!(
+                "HTTP/1.1 {} {}\r\nContent-Type: text/plain; charset=utf-8\r\n{FAILURE_HEADER}: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                failure_status(&e).as_u16(),
+                failure_status(&e).canonical_reason().unwrap_or(""),
+                e.stage.as_str(),
+                body.len()
+            );
+            let _ = browser.write_all(head.as_bytes()).await;
+            let _ = browser.write_all(body.as_bytes()).await;
+            let _ = browser.shutdown().await;
+            return;
+        }
+    };
+    if browser
+        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        .await
+        .is_err()
+    {
+        return;
+    }
+    run_tunnel(browser, early, tunnel, &target, &dialer).await;
+}
+
+async fn run_tunnel(
+    browser: TcpStream,
+    early: Bytes,
+    tunnel: super::dial::Tunnel,
+    target: &Target,
+    dialer: &Dialer,
+) {
+    let metrics = dialer.metrics();
+    metrics.tunnel_delta(1);
+    let result = pump(
+        browser,
+        early,
+        tunnel.stream,
+        tunnel.leftover,
+        dialer.config(),
+        metrics,
+    )
+    .await;
+    metrics.tunnel_delta(-1);
+    if let Err(e) = result {
+        dialer.tunnel_failed(target, e);
+    }
+}
+
+/// `host:port` or `[v6]:port` of a CONNECT request.
+fn parse_authority(authority: &str) -> Option<Target> {
+    let a: hyper::http::uri::Authority = authority.parse().ok()?;
+    let port = a.port_u16()?;
+    Some(Target {
+        host: a.host().trim_matches(['[', ']']).to_owned(),
+        port,
+    })
 }
 
 async fn handle(req: Request<Incoming>, dialer: Arc<Dialer>) -> Response<Body> {
@@ -142,15 +230,14 @@ async fn handle(req: Request<Incoming>, dialer: Arc<Dialer>) -> Response<Body> {
     }
 }
 
-/// `CONNECT host:port`: open the tunnel first, answer 200 only once the exit said yes.
+/// `CONNECT` after other requests on a kept-alive connection (rare): the same as the fast path,
+/// through hyper's upgrade.
 async fn connect(req: Request<Incoming>, dialer: Arc<Dialer>) -> Response<Body> {
-    let Some(target) = req.uri().authority().and_then(|a| {
-        let port = a.port_u16()?;
-        Some(Target {
-            host: a.host().trim_matches(['[', ']']).to_owned(),
-            port,
-        })
-    }) else {
+    let Some(target) = req
+        .uri()
+        .authority()
+        .and_then(|a| parse_authority(a.as_str()))
+    else {
         return text(StatusCode::BAD_REQUEST, "CONNECT needs host:port\n");
     };
     let tunnel = match dialer.dial(&target).await {
@@ -162,24 +249,19 @@ async fn connect(req: Request<Incoming>, dialer: Arc<Dialer>) -> Response<Body> 
             Ok(u) => u,
             Err(_) => return, // the browser left before the tunnel was handed over
         };
-        let Ok(parts) = upgraded.downcast::<TokioIo<TcpStream>>() else {
+        let Ok(parts) = upgraded.downcast::<TokioIo<Prefixed<TcpStream>>>() else {
             return;
         };
-        let metrics = dialer.metrics();
-        metrics.tunnel_delta(1);
-        let result = pump(
-            parts.io.into_inner(),
-            parts.read_buf,
-            tunnel.stream,
-            tunnel.leftover,
-            dialer.config(),
-            metrics,
-        )
-        .await;
-        metrics.tunnel_delta(-1);
-        if let Err(e) = result {
-            dialer.tunnel_failed(&target, e);
-        }
+        let (unread, browser) = parts.io.into_inner().into_parts();
+        // hyper read ahead first; any replayed bytes it did not take come after.
+        let early = if unread.is_empty() {
+            parts.read_buf
+        } else {
+            let mut b = parts.read_buf.to_vec();
+            b.extend_from_slice(&unread);
+            Bytes::from(b)
+        };
+        run_tunnel(browser, early, tunnel, &target, &dialer).await;
     });
     Response::new(empty())
 }
@@ -345,19 +427,23 @@ fn host_header(target: &Target) -> String {
 /// The relay's answer to a failed tunnel: 502 (504 when the target never answered), naming the
 /// stage and the reason.
 fn failure(e: &DialError) -> Response<Body> {
-    let status = if e.stage == Stage::FirstByte {
-        StatusCode::GATEWAY_TIMEOUT
-    } else {
-        StatusCode::BAD_GATEWAY
-    };
-    let mut response = text(
-        status,
-        &format!("Holdfast relay: {e}\nNo direct connection was made.\n"),
-    );
+    let mut response = text(failure_status(e), &failure_text(e));
     response
         .headers_mut()
         .insert(FAILURE_HEADER, HeaderValue::from_static(e.stage.as_str()));
     response
+}
+
+fn failure_status(e: &DialError) -> StatusCode {
+    if e.stage == Stage::FirstByte {
+        StatusCode::GATEWAY_TIMEOUT
+    } else {
+        StatusCode::BAD_GATEWAY
+    }
+}
+
+fn failure_text(e: &DialError) -> String {
+    format!("Holdfast relay: {e}\nNo direct connection was made.\n")
 }
 
 fn text(status: StatusCode, body: &str) -> Response<Body> {
