@@ -567,12 +567,14 @@ impl Holdfast {
         let mut previous = Vec::new();
         let mut written = Vec::new();
         let mut tx = self.store.pool().begin().await?;
-        for r in ready {
-            match r.action {
-                Action::Skip => continue,
-                Action::Add | Action::Rename => templates::insert(&mut tx, &r.template).await?,
-                Action::Replace => templates::update(&mut tx, &r.template).await?,
-            }
+        let new: Vec<&Template> = ready
+            .iter()
+            .filter(|r| matches!(r.action, Action::Add | Action::Rename))
+            .map(|r| &r.template)
+            .collect();
+        templates::insert_many(&mut tx, &new).await?;
+        for r in ready.iter().filter(|r| r.action == Action::Replace) {
+            templates::update(&mut tx, &r.template).await?;
         }
         let result = async {
             for r in ready.iter().filter(|r| r.action != Action::Skip) {

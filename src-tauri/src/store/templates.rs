@@ -151,6 +151,28 @@ pub async fn insert(conn: &mut SqliteConnection, t: &Template) -> Result<()> {
     Ok(())
 }
 
+/// Rows per multi-row INSERT: 17 parameters each, well under SQLite's 32,766.
+const INSERT_CHUNK: usize = 400;
+
+/// Inserts many validated templates with multi-row statements: sqlx runs SQLite on a worker
+/// thread, and one statement per row costs a thread round trip per row (10,000 rows: ~1 s).
+pub async fn insert_many(conn: &mut SqliteConnection, list: &[&Template]) -> Result<()> {
+    for chunk in list.chunks(INSERT_CHUNK) {
+        let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+        let values = vec![row; chunk.len()].join(", ");
+        let sql = format!("INSERT INTO templates ({COLUMNS}) VALUES {values}");
+        let mut q = sqlx::query(&sql);
+        for t in chunk {
+            q = bind_all(q, t)?;
+        }
+        q.execute(&mut *conn).await.map_err(|e| {
+            let names: Vec<&str> = chunk.iter().map(|t| t.name.as_str()).collect();
+            unique_to_duplicate(e, &names.join(", "))
+        })?;
+    }
+    Ok(())
+}
+
 /// Replaces every column of an existing template (matched by id).
 pub async fn update(conn: &mut SqliteConnection, t: &Template) -> Result<()> {
     let sql = "UPDATE templates SET id = ?1, name = ?2, account = ?3, exit_kind = ?4, \
