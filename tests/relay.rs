@@ -95,9 +95,10 @@ async fn tunnel(relay: &Relay, authority: &str) -> (TcpStream, Answer) {
     (s, head)
 }
 
-/// A GET for `path` inside an open tunnel; returns the body.
-async fn get_in_tunnel(s: &mut TcpStream, port: u16, path: &str) -> String {
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").as_bytes())
+/// A GET on an open connection; returns the body. `target` is a path inside a tunnel, or an
+/// absolute URL on a kept-alive connection to the relay used as a proxy.
+async fn get_in_tunnel(s: &mut TcpStream, port: u16, target: &str) -> String {
+    s.write_all(format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").as_bytes())
         .await
         .expect("write");
     let head = read_head(s).await;
@@ -363,25 +364,17 @@ async fn a_server_that_closes_after_every_response_never_breaks_a_later_request(
     for url in ["direct".to_owned(), proxy.http_url()] {
         let relay = relay(&url, RelayConfig::default()).await;
         let mut s = TcpStream::connect(relay.addr()).await.expect("connect");
+        let egress = if url == "direct" {
+            "127.0.0.1"
+        } else {
+            "127.0.0.2"
+        };
         for i in 0..5 {
-            s.write_all(
-                format!(
-                    "GET {} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n",
-                    origin.url("/ip"),
-                    origin.port
-                )
-                .as_bytes(),
-            )
-            .await
-            .expect("write on the kept-alive browser connection");
-            let head = read_head(&mut s).await;
+            let body = get_in_tunnel(&mut s, origin.port, &origin.url("/ip")).await;
             assert_eq!(
-                head.status, 200,
-                "{url}: request {i} over one browser connection: {}",
-                head.head
+                body, egress,
+                "{url}: request {i} over one browser connection"
             );
-            let mut body = vec![0u8; 9];
-            s.read_exact(&mut body).await.expect("body");
         }
         let m = relay.metrics().take();
         assert_eq!(
@@ -515,21 +508,11 @@ async fn connect_after_a_plain_request_on_one_connection_tunnels_through_the_exi
     let mut s = TcpStream::connect(relay.addr())
         .await
         .expect("connect relay");
-    s.write_all(
-        format!(
-            "GET {} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n",
-            origin.url("/ip"),
-            origin.port
-        )
-        .as_bytes(),
-    )
-    .await
-    .expect("write");
-    let head = read_head(&mut s).await;
-    assert_eq!(head.status, 200, "{}", head.head);
-    let mut body = vec![0u8; "127.0.0.2".len()];
-    s.read_exact(&mut body).await.expect("body");
-    assert_eq!(body, b"127.0.0.2");
+    assert_eq!(
+        get_in_tunnel(&mut s, origin.port, &origin.url("/ip")).await,
+        "127.0.0.2",
+        "a plain request on the kept-alive connection"
+    );
     s.write_all(
         format!(
             "CONNECT 127.0.0.1:{0} HTTP/1.1\r\nHost: 127.0.0.1:{0}\r\n\r\n",

@@ -76,7 +76,7 @@ pub async fn record(
             ip: Some(probe.ip.clone()),
             pinned: template.pinned_egress_ip.clone(),
             changed,
-            checked_at: Some(egress::timestamp(at)),
+            checked_at: Some(crate::store::timestamp(at)),
             via: Some(probe.via.clone()),
             previous,
             exit: exit_url,

@@ -253,13 +253,17 @@ impl Holdfast {
     }
 
     /// A relay for a template's exit, not yet recording (for `check` and tests).
-    pub async fn relay_for(&self, template: &Template, bus: Option<EventBus>) -> Result<Relay> {
+    pub async fn relay_for(
+        &self,
+        template: &Template,
+        settings: &Settings,
+        bus: Option<EventBus>,
+    ) -> Result<Relay> {
         let password = if template.exit_has_password {
             self.get_secret(&template.id).await?
         } else {
             None
         };
-        let settings = self.settings().await?;
         let dialer = Dialer::new(template.exit.clone(), password, settings.relay(), bus);
         Relay::start(Arc::new(dialer)).await.map_err(Error::Relay)
     }
@@ -270,7 +274,7 @@ impl Holdfast {
     pub async fn check(&self, name: &str) -> Result<CheckReport> {
         let template = self.template(name).await?;
         let settings = self.settings().await?;
-        let relay = self.relay_for(&template, None).await?;
+        let relay = self.relay_for(&template, &settings, None).await?;
         let probe = exit::egress::probe(
             relay.addr(),
             &settings.echo_urls(),
@@ -372,7 +376,9 @@ impl Holdfast {
         let settings = self.settings().await?;
         let session_id = uuid::Uuid::new_v4().to_string();
         let bus = EventBus::new(&template.id, &session_id, 4096);
-        let relay = self.relay_for(&template, Some(bus.clone())).await?;
+        let relay = self
+            .relay_for(&template, &settings, Some(bus.clone()))
+            .await?;
         let recorder = Recorder::spawn(
             self.store.clone(),
             &bus,
@@ -402,7 +408,7 @@ impl Holdfast {
         since: chrono::DateTime<Utc>,
     ) -> Result<RelayStats> {
         let template = self.template(name).await?;
-        let since = store::egress::timestamp(since);
+        let since = store::timestamp(since);
         let mut conn = self.store.pool().acquire().await?;
         let rows = store::metrics::of_template(&mut conn, &template.id, &since).await?;
         Ok(stats::summarise(&template.name, &since, &rows))
@@ -416,7 +422,7 @@ impl Holdfast {
         since: chrono::DateTime<Utc>,
     ) -> Result<Vec<store::events::StoredEvent>> {
         let template = self.template(name).await?;
-        let since = store::egress::timestamp(since);
+        let since = store::timestamp(since);
         let mut conn = self.store.pool().acquire().await?;
         store::events::of_template(&mut conn, &template.id, kind, &since).await
     }
@@ -490,7 +496,7 @@ impl Holdfast {
         let b = bundle::Bundle {
             format: bundle::FORMAT.to_owned(),
             version: bundle::VERSION,
-            exported_at: store::egress::timestamp(Utc::now()),
+            exported_at: store::timestamp(Utc::now()),
             templates: chosen.iter().map(|t| bundle::from_template(t)).collect(),
             secrets,
         };

@@ -133,7 +133,7 @@ async fn flush(
                 store::metrics::insert(&mut conn, &src, *period_start, now, &delta).await?;
             }
             *period_start = now;
-            let before = store::egress::timestamp(now - config.retention);
+            let before = store::timestamp(now - config.retention);
             store::metrics::prune(&mut conn, &before).await?;
             store::events::prune(&mut conn, &before).await?;
         }

@@ -1,10 +1,11 @@
 //! The `egress_checks` table: the egress IPs seen through each template's exit, with time.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::SqliteConnection;
 use ts_rs::TS;
 
+use super::timestamp;
 use crate::error::Result;
 
 /// One egress check as stored.
@@ -78,9 +79,4 @@ pub async fn history(
     .bind(limit)
     .fetch_all(conn)
     .await?)
-}
-
-/// The stored form of a time: RFC 3339 UTC, always milliseconds, so text order is time order.
-pub fn timestamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }

@@ -4,7 +4,7 @@ use serde::Serialize;
 use sqlx::{Connection, SqliteConnection};
 use ts_rs::TS;
 
-use super::egress::timestamp;
+use super::timestamp;
 use crate::error::Result;
 use crate::events::SessionRecord;
 

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 
-use super::egress::timestamp;
+use super::timestamp;
 use crate::error::Result;
 use crate::exit::{Histogram, MetricsDelta, Stage};
 

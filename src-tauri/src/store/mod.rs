@@ -16,6 +16,12 @@ use sqlx::sqlite::{
 
 use crate::error::Result;
 
+/// The stored form of an event time (egress checks, session events, metrics): RFC 3339 UTC,
+/// always milliseconds, so that text order is time order in range queries.
+pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 /// The migrations of `migrations/`, compiled into the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
