@@ -20,6 +20,9 @@ mod gui {
         "check_exit",
         "export_bundle",
         "import_bundle",
+        "launch_session",
+        "list_sessions",
+        "stop_session",
     ];
 
     pub fn build() {

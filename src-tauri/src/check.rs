@@ -37,7 +37,10 @@ pub struct EgressStatus {
 #[ts(export)]
 pub struct CheckReport {
     pub egress: EgressStatus,
-    /// The egress was fetched and matches the pin (when pinned) and the last seen IP otherwise.
+    /// The clock against SNTP servers (absent where only the egress was probed).
+    pub clock: Option<crate::clock::ClockReport>,
+    /// The egress was fetched and matches the pin (when pinned) and the last seen IP otherwise,
+    /// and the clock is not beyond `clock.block_ms`: a launch would go ahead without `--force`.
     pub ok: bool,
     /// Why the egress could not be fetched, when it could not.
     pub error: Option<ErrorPayload>,

@@ -40,6 +40,13 @@ pub enum ErrorCode {
     BundleDuplicateName,
     BundlePassphrase,
     NothingSelected,
+    BrowserNotFound,
+    BrowserFailed,
+    AlreadyRunning,
+    ProfileInUse,
+    ClockSkew,
+    EgressMismatch,
+    NotRunning,
 }
 
 impl ErrorCode {
@@ -74,6 +81,13 @@ impl ErrorCode {
             Self::BundleDuplicateName => "bundle_duplicate_name",
             Self::BundlePassphrase => "bundle_passphrase",
             Self::NothingSelected => "nothing_selected",
+            Self::BrowserNotFound => "browser_not_found",
+            Self::BrowserFailed => "browser_failed",
+            Self::AlreadyRunning => "already_running",
+            Self::ProfileInUse => "profile_in_use",
+            Self::ClockSkew => "clock_skew",
+            Self::EgressMismatch => "egress_mismatch",
+            Self::NotRunning => "not_running",
         }
     }
 
@@ -215,6 +229,31 @@ pub enum Error {
 
     #[error("nothing to export: {detail}")]
     NothingSelected { detail: String },
+
+    #[error("no browser found: {detail}")]
+    BrowserNotFound { detail: String },
+
+    #[error("the browser failed: {detail}")]
+    BrowserFailed { detail: String },
+
+    #[error("{name} is already running (pid {pid}, since {since})")]
+    AlreadyRunning {
+        name: String,
+        pid: i64,
+        since: String,
+    },
+
+    #[error("the profile of {name} is open in a browser Holdfast did not start (pid {pid}); close it first")]
+    ProfileInUse { name: String, pid: i32 },
+
+    #[error("the clock is off by {offset_ms} ms (limit {limit_ms} ms): fix the system clock, or launch with --force")]
+    ClockSkew { offset_ms: i64, limit_ms: u64 },
+
+    #[error("the egress IP is {seen}, but {pinned} is pinned: the exit moved; launch with --force to go on anyway")]
+    EgressMismatch { seen: String, pinned: String },
+
+    #[error("{name} is not running")]
+    NotRunning { name: String },
 }
 
 impl Error {
@@ -249,6 +288,13 @@ impl Error {
             Self::BundleDuplicateName { .. } => ErrorCode::BundleDuplicateName,
             Self::BundlePassphrase { .. } => ErrorCode::BundlePassphrase,
             Self::NothingSelected { .. } => ErrorCode::NothingSelected,
+            Self::BrowserNotFound { .. } => ErrorCode::BrowserNotFound,
+            Self::BrowserFailed { .. } => ErrorCode::BrowserFailed,
+            Self::AlreadyRunning { .. } => ErrorCode::AlreadyRunning,
+            Self::ProfileInUse { .. } => ErrorCode::ProfileInUse,
+            Self::ClockSkew { .. } => ErrorCode::ClockSkew,
+            Self::EgressMismatch { .. } => ErrorCode::EgressMismatch,
+            Self::NotRunning { .. } => ErrorCode::NotRunning,
         }
     }
 

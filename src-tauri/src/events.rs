@@ -30,6 +30,16 @@ pub enum SessionEvent {
     EgressCheckFailed { reason: String },
     /// The relay stopped.
     RelayStopped,
+    /// The browser is up (DevTools listening).
+    BrowserStarted { pid: i32 },
+    /// The browser's main process exited (`code` is absent when it was killed by a signal).
+    BrowserExited { code: Option<i32> },
+    /// The clock was checked against the SNTP servers.
+    ClockChecked {
+        #[ts(type = "number | null")]
+        offset_ms: Option<i64>,
+        verdict: crate::clock::ClockVerdict,
+    },
 }
 
 impl SessionEvent {
@@ -42,6 +52,9 @@ impl SessionEvent {
             Self::EgressChanged { .. } => "egress_changed",
             Self::EgressCheckFailed { .. } => "egress_check_failed",
             Self::RelayStopped => "relay_stopped",
+            Self::BrowserStarted { .. } => "browser_started",
+            Self::BrowserExited { .. } => "browser_exited",
+            Self::ClockChecked { .. } => "clock_checked",
         }
     }
 }

@@ -1,13 +1,18 @@
 //! Holdfast core: per-account browser environments. Knows nothing of Tauri; the desktop shell
 //! (`app`, feature `gui`), the CLI and the local API are thin calls into [`Holdfast`].
 
+pub mod browser;
 pub mod bundle;
 pub mod check;
+pub mod clock;
 pub mod error;
 pub mod events;
 pub mod exit;
 pub mod home;
+pub mod launch;
+pub mod lease;
 pub mod logging;
+pub mod pid;
 pub mod recorder;
 pub mod relay_session;
 pub mod secrets;
@@ -270,11 +275,33 @@ impl Holdfast {
 
     /// Fetches the egress IP through the template's exit, records it in the egress history (an
     /// IP different from the last seen is stored as an `egress_changed` event) and compares it
-    /// with the pin. A failed probe is a report with `ok: false` and the error, not an `Err`.
+    /// with the pin; checks the clock against the SNTP servers at the same time. A failed probe
+    /// is a report with `ok: false` and the error, not an `Err`.
     pub async fn check(&self, name: &str) -> Result<CheckReport> {
         let template = self.template(name).await?;
         let settings = self.settings().await?;
         let relay = self.relay_for(&template, &settings, None).await?;
+        let clock_config = settings.clock();
+        let (egress, clock) = tokio::join!(
+            self.egress_report(&template, &relay, &settings, "check"),
+            clock::check(&clock_config)
+        );
+        relay.stop().await;
+        let (mut report, _) = egress?;
+        report.ok = report.ok && clock.verdict != clock::ClockVerdict::Block;
+        report.clock = Some(clock);
+        Ok(report)
+    }
+
+    /// Probes the egress through `relay` and records it (see `check`). The error, if any, comes
+    /// back beside the report for callers that refuse on it.
+    pub(crate) async fn egress_report(
+        &self,
+        template: &Template,
+        relay: &Relay,
+        settings: &Settings,
+        session_id: &str,
+    ) -> Result<(CheckReport, Option<Error>)> {
         let probe = exit::egress::probe(
             relay.addr(),
             &settings.echo_urls(),
@@ -282,40 +309,47 @@ impl Holdfast {
         )
         .await;
         let relay_failure = relay.dialer().last_failure();
-        relay.stop().await;
         let mut conn = self.store.pool().acquire().await?;
         match probe {
             Ok(p) => {
                 let now = Utc::now();
-                let (status, moved) = check::record(&mut conn, &template, &p, now).await?;
+                let (status, moved) = check::record(&mut conn, template, &p, now).await?;
                 if let Some((old, new)) = moved {
                     let record = events::SessionRecord {
                         template_id: template.id.clone(),
-                        session_id: "check".to_owned(),
+                        session_id: session_id.to_owned(),
                         at: now,
                         event: events::SessionEvent::EgressChanged { old, new },
                     };
                     store::events::insert_batch(&mut conn, &[record]).await?;
                 }
                 tracing::info!(template = %template.name, ip = %p.ip, changed = status.changed, "egress checked");
-                Ok(CheckReport {
-                    ok: !status.changed,
-                    egress: status,
-                    error: None,
-                })
+                Ok((
+                    CheckReport {
+                        ok: !status.changed,
+                        egress: status,
+                        clock: None,
+                        error: None,
+                    },
+                    None,
+                ))
             }
             Err(e) => {
                 let e = check::probe_error(e, relay_failure);
                 tracing::warn!(template = %template.name, "egress check failed: {e}");
                 let history = store::egress::history(&mut conn, &template.id, 2).await?;
                 let mut status =
-                    check::stored(&template, None, history.first().map(|c| c.ip.as_str()));
+                    check::stored(template, None, history.first().map(|c| c.ip.as_str()));
                 status.changed = false;
-                Ok(CheckReport {
-                    ok: false,
-                    egress: status,
-                    error: Some(e.payload()),
-                })
+                Ok((
+                    CheckReport {
+                        ok: false,
+                        egress: status,
+                        clock: None,
+                        error: Some(e.payload()),
+                    },
+                    Some(e),
+                ))
             }
         }
     }
@@ -374,10 +408,21 @@ impl Holdfast {
     pub async fn start_relay(&self, name: &str) -> Result<RelaySession> {
         let template = self.template(name).await?;
         let settings = self.settings().await?;
+        self.start_relay_session(template, &settings, true).await
+    }
+
+    /// `start_relay` for a loaded template; `probe_now: false` leaves the first egress probe to
+    /// the caller (the launch preflight) and re-probes one interval later.
+    pub(crate) async fn start_relay_session(
+        &self,
+        template: Template,
+        settings: &Settings,
+        probe_now: bool,
+    ) -> Result<RelaySession> {
         let session_id = uuid::Uuid::new_v4().to_string();
         let bus = EventBus::new(&template.id, &session_id, 4096);
         let relay = self
-            .relay_for(&template, &settings, Some(bus.clone()))
+            .relay_for(&template, settings, Some(bus.clone()))
             .await?;
         let recorder = Recorder::spawn(
             self.store.clone(),
@@ -397,7 +442,8 @@ impl Holdfast {
             relay,
             bus,
             recorder,
-            &settings,
+            settings,
+            probe_now,
         ))
     }
 

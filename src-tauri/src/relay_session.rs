@@ -33,6 +33,7 @@ impl RelaySession {
         bus: EventBus,
         recorder: Recorder,
         settings: &Settings,
+        probe_now: bool,
     ) -> Self {
         let (stop_probe, stopped) = watch::channel(false);
         let prober = tokio::spawn(probe_loop(
@@ -41,6 +42,7 @@ impl RelaySession {
             relay.addr(),
             bus.clone(),
             settings.clone(),
+            probe_now,
             stopped,
         ));
         bus.publish(SessionEvent::RelayStarted {
@@ -89,9 +91,15 @@ async fn probe_loop(
     relay: std::net::SocketAddr,
     bus: EventBus,
     settings: Settings,
+    probe_now: bool,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let mut tick = tokio::time::interval(settings.probe_interval());
+    let start = if probe_now {
+        tokio::time::Instant::now()
+    } else {
+        tokio::time::Instant::now() + settings.probe_interval()
+    };
+    let mut tick = tokio::time::interval_at(start, settings.probe_interval());
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let urls = settings.echo_urls();
     loop {

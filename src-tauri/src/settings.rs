@@ -13,11 +13,22 @@ use crate::exit::RelayConfig;
 /// Environment variable that overrides `egress.echo_urls` (comma-separated).
 pub const ECHO_URLS_ENV: &str = "HOLDFAST_ECHO_URLS";
 
+/// Environment variable that overrides `clock.servers` (comma-separated `host:port`).
+pub const NTP_SERVERS_ENV: &str = "HOLDFAST_NTP_SERVERS";
+/// Environment variable that overrides `browser.path`.
+pub const CHROMIUM_ENV: &str = "HOLDFAST_CHROMIUM";
+/// SNTP servers asked when none are set.
+pub const DEFAULT_NTP_SERVERS: &str = "0.pool.ntp.org:123,1.pool.ntp.org:123,2.pool.ntp.org:123";
+
 /// What a setting holds.
 #[derive(Debug, Clone, Copy)]
 enum Kind {
     /// Comma-separated http(s) URLs.
     Urls,
+    /// Comma-separated `host:port`.
+    HostPorts,
+    /// An absolute file path, or empty.
+    Path,
     /// A whole number in `min..=max`.
     Number { min: u64, max: u64 },
 }
@@ -84,6 +95,42 @@ const SPECS: &[Spec] = &[
         kind: Kind::Number { min: 1, max: 3600 },
         default: "10",
         about: "how often a running session writes its metrics",
+    },
+    Spec {
+        key: "clock.servers",
+        kind: Kind::HostPorts,
+        default: DEFAULT_NTP_SERVERS,
+        about: "SNTP servers (host:port) for the clock check; env HOLDFAST_NTP_SERVERS overrides",
+    },
+    Spec {
+        key: "clock.warn_ms",
+        kind: Kind::Number { min: 1, max: 3_600_000 },
+        default: "1000",
+        about: "clock offset above which a launch warns",
+    },
+    Spec {
+        key: "clock.block_ms",
+        kind: Kind::Number { min: 1, max: 3_600_000 },
+        default: "5000",
+        about: "clock offset above which a launch is refused (unless --force)",
+    },
+    Spec {
+        key: "clock.timeout_ms",
+        kind: Kind::Number { min: 50, max: 30_000 },
+        default: "2000",
+        about: "time allowed per SNTP server",
+    },
+    Spec {
+        key: "clock.check_interval_secs",
+        kind: Kind::Number { min: 1, max: 86_400 },
+        default: "600",
+        about: "how often a running session re-checks the clock",
+    },
+    Spec {
+        key: "browser.path",
+        kind: Kind::Path,
+        default: "",
+        about: "Chromium binary; empty: env HOLDFAST_CHROMIUM, else chromium / chromium-browser / google-chrome on PATH",
     },
     Spec {
         key: "metrics.retention_days",
@@ -159,6 +206,42 @@ impl Settings {
             DEFAULT_ECHO_URLS.iter().map(|s| (*s).to_owned()).collect()
         } else {
             urls
+        }
+    }
+
+    /// SNTP servers: `HOLDFAST_NTP_SERVERS`, else the setting (default: a public pool).
+    pub fn ntp_servers(&self) -> Vec<String> {
+        if let Ok(env) = std::env::var(NTP_SERVERS_ENV) {
+            let list = split_urls(&env);
+            if !list.is_empty() {
+                return list;
+            }
+        }
+        split_urls(self.raw("clock.servers"))
+    }
+
+    /// The clock check's servers and thresholds.
+    pub fn clock(&self) -> crate::clock::ClockConfig {
+        crate::clock::ClockConfig {
+            servers: self.ntp_servers(),
+            timeout: Duration::from_millis(self.number("clock.timeout_ms")),
+            warn_ms: self.number("clock.warn_ms"),
+            block_ms: self.number("clock.block_ms"),
+        }
+    }
+
+    /// How often a running session re-checks the clock.
+    pub fn clock_interval(&self) -> Duration {
+        Duration::from_secs(self.number("clock.check_interval_secs"))
+    }
+
+    /// The configured browser: `HOLDFAST_CHROMIUM`, else the setting; `None` means search PATH.
+    pub fn browser_path(&self) -> Option<std::path::PathBuf> {
+        match std::env::var_os(CHROMIUM_ENV) {
+            Some(v) if !v.is_empty() => Some(v.into()),
+            _ => Some(self.raw("browser.path").trim())
+                .filter(|p| !p.is_empty())
+                .map(Into::into),
         }
     }
 
@@ -249,6 +332,29 @@ pub fn validate(key: &str, value: &str) -> Result<String> {
                 }
             }
             Ok(urls.join(","))
+        }
+        Kind::HostPorts => {
+            let list = split_urls(value);
+            for hp in &list {
+                let port = hp.rsplit_once(':').map(|(h, p)| (h, p.parse::<u16>()));
+                match port {
+                    Some((h, Ok(p))) if !h.is_empty() && p != 0 => {}
+                    _ => return Err(invalid(format!("{hp:?} is not host:port"))),
+                }
+            }
+            if list.is_empty() {
+                return Err(invalid("give at least one host:port".to_owned()));
+            }
+            Ok(list.join(","))
+        }
+        Kind::Path => {
+            let v = value.trim();
+            if !v.is_empty() && !std::path::Path::new(v).is_absolute() {
+                return Err(invalid(
+                    "give an absolute path (or empty to search PATH)".to_owned(),
+                ));
+            }
+            Ok(v.to_owned())
         }
     }
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod servers;
+pub mod site;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -49,6 +50,11 @@ impl TestHome {
             .env_remove("DISPLAY")
             .env_remove("WAYLAND_DISPLAY")
             .env_remove("HOLDFAST_LOG")
+            // The clock check never leaves loopback: a closed port fails at once. Tests that
+            // check the clock point this at their own chronyd.
+            .env("HOLDFAST_NTP_SERVERS", "127.0.0.1:9")
+            // Chromium writes ~/.pki and the like: keep that in the temp dir too.
+            .env("HOME", self.path().join("user-home"))
             .stdin(Stdio::null());
         c
     }

@@ -309,3 +309,182 @@ impl Silent {
         }
     }
 }
+
+/// A real NTP server: chronyd on a loopback port, optionally under libfaketime with a skew
+/// (`"+30s"`), off the system clock (`-x`). Stopped through its pid file on drop (faketime
+/// forks, so the child we hold is only the wrapper).
+pub struct Chrony {
+    pub port: u16,
+    children: Children,
+    dir: TempDir,
+}
+
+impl Chrony {
+    pub fn start(skew: Option<&str>) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_udp_port();
+        let d = dir.path().display();
+        std::fs::write(
+            dir.path().join("chrony.conf"),
+            format!(
+                "port {port}\nbindaddress 127.0.0.1\nallow 127.0.0.1\nlocal stratum 8\ncmdport 0\n\
+                 user root\nbindcmdaddress /\ndriftfile {d}/drift\npidfile {d}/chronyd.pid\n"
+            ),
+        )
+        .expect("write chrony.conf");
+        let conf = dir.path().join("chrony.conf");
+        let mut cmd = match skew {
+            Some(s) => {
+                let mut c = Command::new("faketime");
+                c.args(["-f", s, "chronyd"]);
+                c
+            }
+            None => Command::new("chronyd"),
+        };
+        cmd.args(["-d", "-x", "-f"])
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut children = Children::default();
+        children.push(
+            cmd.spawn()
+                .expect("chronyd (apt: chrony) and faketime must be installed"),
+        );
+        let me = Self {
+            port,
+            children,
+            dir,
+        };
+        me.wait_answering();
+        me
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    // Sends SNTP requests until one is answered.
+    fn wait_answering(&self) {
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+        sock.set_read_timeout(Some(Duration::from_millis(100)))
+            .expect("timeout");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut req = [0u8; 48];
+        req[0] = 0x23; // LI 0, version 4, mode 3 (client)
+        req[40] = 1; // a non-zero transmit timestamp
+        let mut buf = [0u8; 128];
+        loop {
+            let _ = sock.send_to(&req, ("127.0.0.1", self.port));
+            if sock.recv_from(&mut buf).is_ok() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "chronyd did not answer on {}",
+                self.port
+            );
+        }
+    }
+}
+
+impl Drop for Chrony {
+    fn drop(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(self.dir.path().join("chronyd.pid")) {
+            let _ = Command::new("kill").args(["-KILL", pid.trim()]).status();
+        }
+        self.children = Children::default();
+    }
+}
+
+/// A free UDP port on 127.0.0.1.
+pub fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("free udp port")
+}
+
+/// A real STUN server (coturn, STUN only) on a loopback port, logging each binding request.
+pub struct Stun {
+    pub port: u16,
+    log: Arc<Mutex<Vec<String>>>,
+    children: Children,
+    _dir: TempDir,
+}
+
+impl Stun {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_udp_port();
+        let mut children = Children::default();
+        let child = children.push(
+            Command::new("turnserver")
+                .args([
+                    "-n",
+                    "--listening-ip=127.0.0.1",
+                    "--stun-only",
+                    "--no-cli",
+                    "--no-tls",
+                    "--no-dtls",
+                    "-V",
+                    "--log-file=stdout",
+                ])
+                .arg(format!("--listening-port={port}"))
+                .arg(format!("--userdb={}/turndb", dir.path().display()))
+                .arg(format!("--pidfile={}/turn.pid", dir.path().display()))
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("turnserver (apt: coturn) must be installed"),
+        );
+        let out = child.stdout.take().expect("stdout");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let l = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                l.lock().expect("lock").push(line);
+            }
+        });
+        let me = Self {
+            port,
+            log,
+            children,
+            _dir: dir,
+        };
+        me.wait_answering();
+        me
+    }
+
+    /// Binding requests the server logged so far.
+    pub fn bindings(&self) -> usize {
+        self.log
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|l| l.contains("handle_turn_binding") || l.contains("BINDING"))
+            .count()
+    }
+
+    // A STUN binding request of our own, until answered.
+    fn wait_answering(&self) {
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+        sock.set_read_timeout(Some(Duration::from_millis(100)))
+            .expect("timeout");
+        let mut req = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42];
+        req.extend_from_slice(&[7u8; 12]);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut buf = [0u8; 512];
+        loop {
+            let _ = sock.send_to(&req, ("127.0.0.1", self.port));
+            if sock.recv_from(&mut buf).is_ok() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "turnserver did not answer on {}",
+                self.port
+            );
+        }
+    }
+}

@@ -142,6 +142,10 @@ def app_env(request):
         env.pop("XDG_RUNTIME_DIR", None)
         env.update(
             HOLDFAST_HOME=str(tmp / "home"),
+            # Browsers the app launches keep their ~/.config and ~/.pki in the temp dir too.
+            HOME=str(tmp / "user-home"),
+            # The clock check stays on loopback: a closed port answers at once.
+            HOLDFAST_NTP_SERVERS="127.0.0.1:9",
             DISPLAY=display,
             DBUS_SESSION_BUS_ADDRESS=bus,
             # No desktop portal or accessibility bus to activate on the private session bus.

@@ -283,3 +283,92 @@ def test_export_and_import_bundles_in_the_window_with_a_preview(open_app, tmp_pa
     err = tid(d, "bundle-error")
     assert err.get_attribute("data-code") == "bundle_format" and "ends too early" in err.text, err.text
     assert len(env.list_json()) == 4
+
+
+class _Site:
+    """A local site on 127.0.0.1: /ip echoes the peer (the egress check), other paths are pages;
+    every path requested is recorded."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        seen: list[str] = []
+        self.seen = seen
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                seen.append(self.path)
+                body = (self.client_address[0] if self.path == "/ip" else "<html>ok</html>").encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def wait_path(self, path: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while path not in self.seen:
+            assert time.monotonic() < deadline, f"the browser never asked for {path}: {self.seen}"
+            time.sleep(0.05)
+
+
+def test_launch_shows_preflight_and_progress_runs_the_browser_and_stops_it(open_app):
+    env, start = open_app
+    site = _Site()
+    env.env["HOLDFAST_ECHO_URLS"] = site.url("/ip")
+    env.cli("template", "add", "web", "--exit", "direct", "--start-url", site.url("/landing"))
+    env.cli("template", "pin", "web", "10.9.9.9")
+    d = start()
+    try:
+        WebDriverWait(d, WAIT).until(
+            EC.element_to_be_clickable((By.CSS_SELECTOR, '[data-testid="template-row"][data-name="web"]'))
+        ).click()
+
+        # The pin does not match what the exit shows: the preflight refuses, and says why.
+        click(d, "launch")
+        err = tid(d, "launch-error")
+        assert err.get_attribute("data-code") == "egress_mismatch", err.text
+        assert "10.9.9.9" in err.text and "127.0.0.1" in err.text
+        assert env.cli("status", "--json").stdout.strip() == "[]", "a refused launch starts nothing"
+
+        # The operator overrides it; the preflight and its warnings show, then the session runs.
+        click(d, "launch-force")
+        WebDriverWait(d, 60).until(
+            lambda drv: drv.find_element(By.CSS_SELECTOR, '[data-testid="launch-panel"]').get_attribute("data-running")
+            == "yes"
+        )
+        warnings = [w.text for w in d.find_elements(By.CSS_SELECTOR, '[data-testid="preflight-warning"]')]
+        assert any("clock could not be checked" in w for w in warnings), warnings
+        assert any("10.9.9.9" in w for w in warnings), f"the overridden refusal is shown: {warnings}"
+        site.wait_path("/landing")
+
+        running = json.loads(env.cli("status", "--json").stdout)
+        assert [s["template"] for s in running] == ["web"], "the CLI sees the app's session"
+        assert tid(d, "session-pid").text == str(running[0]["pid"])
+        assert tid(d, "session-egress").text == "127.0.0.1"
+        row = tid(d, "session-row")
+        assert row.get_attribute("data-template") == "web"
+
+        click(d, "stop")
+        WebDriverWait(d, 60).until(
+            lambda drv: drv.find_element(By.CSS_SELECTOR, '[data-testid="launch-panel"]').get_attribute("data-running")
+            == "no"
+        )
+        assert env.cli("status", "--json").stdout.strip() == "[]", "stopped from the window"
+        pid = running[0]["pid"]
+        deadline = time.monotonic() + 20
+        while os.path.exists(f"/proc/{pid}"):
+            assert time.monotonic() < deadline, "the browser is gone after Stop"
+            time.sleep(0.05)
+    finally:
+        site.server.shutdown()

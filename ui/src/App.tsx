@@ -3,7 +3,10 @@ import { api } from "./api";
 import type { EgressStatus } from "./bindings/EgressStatus";
 import type { ErrorPayload } from "./bindings/ErrorPayload";
 import type { Template } from "./bindings/Template";
+import type { SessionInfo } from "./bindings/SessionInfo";
 import { BundlePanel } from "./components/BundlePanel";
+import { LaunchPanel, type LaunchState } from "./components/LaunchPanel";
+import { SessionsPanel } from "./components/SessionsPanel";
 import { TemplateEditor, type EditorMode } from "./components/TemplateEditor";
 import { TemplateList } from "./components/TemplateList";
 import { toErrorPayload } from "./errors";
@@ -28,6 +31,69 @@ export function App() {
   const [notice, setNotice] = useState<string | null>(null);
   const [statuses, setStatuses] = useState<Map<string, EgressStatus>>(new Map());
   const [bundles, setBundles] = useState(false);
+  const [sessions, setSessions] = useState<SessionInfo[]>([]);
+  const [launch, setLaunch] = useState<LaunchState | null>(null);
+  const [stopping, setStopping] = useState<string | null>(null);
+
+  const reloadSessions = useCallback(async () => {
+    try {
+      setSessions(await api.listSessions());
+    } catch {
+      // Keep the last list; the next poll tries again.
+    }
+  }, []);
+
+  useEffect(() => {
+    // Sessions are live: browsers exit and other Holdfast processes launch on the same home.
+    let live = true;
+    const poll = () => {
+      api
+        .listSessions()
+        .then((list) => live && setSessions(list))
+        .catch(() => undefined);
+    };
+    poll();
+    const timer = window.setInterval(poll, 2000);
+    const unlisten = api.onLaunchProgress((p) =>
+      setLaunch((l) =>
+        l && l.busy && l.name.toLowerCase() === p.template.toLowerCase()
+          ? { ...l, step: p.step, preflight: p.preflight ?? l.preflight }
+          : l,
+      ),
+    );
+    return () => {
+      live = false;
+      window.clearInterval(timer);
+      void unlisten.then((f) => f());
+    };
+  }, []);
+
+  const doLaunch = async (name: string, force: boolean) => {
+    setLaunch({ name, busy: true, step: "lease", preflight: null, error: null });
+    try {
+      const r = await api.launchSession(name, { headless: false, force });
+      setLaunch({ name, busy: false, step: "ready", preflight: r.preflight, error: null });
+      setNotice(`Launched “${r.session.template}” (pid ${r.session.pid ?? "?"}).`);
+      await reloadStatuses();
+    } catch (e) {
+      setLaunch((l) => ({ name, busy: false, step: null, preflight: l?.preflight ?? null, error: toErrorPayload(e) }));
+    }
+    await reloadSessions();
+  };
+
+  const doStop = async (name: string) => {
+    setStopping(name);
+    try {
+      const info = await api.stopSession(name);
+      setNotice(`Stopped “${info.template}”.`);
+    } catch (e) {
+      setNotice(`Could not stop “${name}”: ${toErrorPayload(e).message}`);
+    } finally {
+      setStopping(null);
+      await reloadSessions();
+    }
+  };
+  const runningIds = useMemo(() => new Set(sessions.map((s) => s.template_id)), [sessions]);
 
   const reloadStatuses = useCallback(async () => {
     try {
@@ -139,6 +205,17 @@ export function App() {
         </div>
       )}
 
+      <SessionsPanel
+        sessions={sessions}
+        onSelect={(name) => {
+          const t = (templates ?? []).find((x) => x.name === name);
+          if (t) {
+            setBundles(false);
+            setMode({ kind: "edit", template: t });
+          }
+        }}
+      />
+
       <main className="content">
         <section className="list-pane" aria-label="Templates">
           <div className="list-head">
@@ -162,6 +239,13 @@ export function App() {
               templates={visible}
               statuses={statuses}
               selectedId={selectedId}
+              running={runningIds}
+              onLaunch={(t) => {
+                setNotice(null);
+                setBundles(false);
+                setMode({ kind: "edit", template: t });
+                void doLaunch(t.name, false);
+              }}
               onSelect={(t) => {
                 setNotice(null);
                 setBundles(false);
@@ -190,6 +274,18 @@ export function App() {
               onCancel={() => setMode(null)}
               status={mode.kind === "edit" ? (statuses.get(mode.template.id) ?? null) : null}
               onChecked={reloadStatuses}
+              session={
+                mode.kind === "edit" ? (
+                  <LaunchPanel
+                    name={mode.template.name}
+                    session={sessions.find((s) => s.template_id === mode.template.id) ?? null}
+                    launch={launch}
+                    onLaunch={(force) => void doLaunch(mode.template.name, force)}
+                    onStop={() => void doStop(mode.template.name)}
+                    stopping={stopping === mode.template.name}
+                  />
+                ) : null
+              }
             />
           ) : (
             <div className="placeholder">Select a template to edit it, or create a new one.</div>

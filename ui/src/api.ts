@@ -1,5 +1,10 @@
 /** Typed wrappers over the Tauri commands (see src-tauri/src/app/commands.rs). */
 import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { LaunchOptions } from "./bindings/LaunchOptions";
+import type { LaunchProgress } from "./bindings/LaunchProgress";
+import type { Launched } from "./bindings/Launched";
+import type { SessionInfo } from "./bindings/SessionInfo";
 import type { CheckReport } from "./bindings/CheckReport";
 import type { ExitStatus } from "./bindings/ExitStatus";
 import type { ExportSummary } from "./bindings/ExportSummary";
@@ -33,4 +38,10 @@ export const api = {
     call<ExportSummary>("export_bundle", { selection, path, passphrase }),
   importBundle: (path: string, onConflict: OnConflict, passphrase: string | null, dryRun: boolean) =>
     call<ImportPlan>("import_bundle", { path, onConflict, passphrase, dryRun }),
+  launchSession: (name: string, options: LaunchOptions) => call<Launched>("launch_session", { name, options }),
+  listSessions: () => call<SessionInfo[]>("list_sessions"),
+  stopSession: (name: string) => call<SessionInfo>("stop_session", { name }),
+  /** Progress of launches, as the core reports each step. */
+  onLaunchProgress: (f: (p: LaunchProgress) => void): Promise<UnlistenFn> =>
+    listen<LaunchProgress>("launch-progress", (e) => f(e.payload)),
 };

@@ -68,6 +68,13 @@ export function fieldForCode(code: ErrorCode, field: string | null): FormField |
     case "bundle_duplicate_name":
     case "bundle_passphrase":
     case "nothing_selected":
+    case "browser_not_found":
+    case "browser_failed":
+    case "already_running":
+    case "profile_in_use":
+    case "clock_skew":
+    case "egress_mismatch":
+    case "not_running":
       return null;
     default:
       return assertNever(code);
@@ -92,4 +99,18 @@ export function isErrorPayload(e: unknown): e is ErrorPayload {
 export function toErrorPayload(e: unknown): ErrorPayload {
   if (isErrorPayload(e)) return e;
   return { code: "io_error", field: null, message: e instanceof Error ? e.message : String(e) };
+}
+
+/** Preflight refusals that the operator may override ("Launch anyway"). */
+export function isOverridable(code: ErrorCode): boolean {
+  switch (code) {
+    case "clock_skew":
+    case "egress_mismatch":
+    case "exit_unreachable":
+    case "exit_auth_failed":
+    case "egress_probe_failed":
+      return true;
+    default:
+      return false;
+  }
 }

@@ -1,9 +1,10 @@
 //! Tauri commands: the UI's view of the core API. Errors cross as `ErrorPayload` (stable code,
 //! field, message) so the UI can switch on the code.
 
-use tauri::State;
+use tauri::{AppHandle, Emitter, State};
 
 use crate::bundle::{ImportPlan, OnConflict};
+use crate::launch::{LaunchOptions, LaunchProgress, Launched, Session, SessionInfo};
 use crate::secrets::Secret;
 use crate::{
     CheckReport, ErrorPayload, ExitStatus, ExportSummary, Holdfast, Removal, Selection, Template,
@@ -94,4 +95,73 @@ pub async fn import_bundle(
             dry_run,
         )
         .await?)
+}
+
+/// Sessions launched by this window, kept so that they live as long as the app (dropping one
+/// would end it) and can be stopped cleanly on quit.
+#[derive(Default)]
+pub struct Running(tokio::sync::Mutex<std::collections::HashMap<String, Session>>);
+
+impl Running {
+    /// Stops every session this app launched (on quit).
+    pub async fn stop_all(&self) {
+        let sessions: Vec<Session> = self.0.lock().await.drain().map(|(_, s)| s).collect();
+        for s in sessions {
+            s.stop().await;
+        }
+    }
+}
+
+/// Launches a template's browser; progress goes out as `launch-progress` events.
+#[tauri::command]
+pub async fn launch_session(
+    app: AppHandle,
+    hf: State<'_, Holdfast>,
+    running: State<'_, Running>,
+    name: String,
+    options: LaunchOptions,
+) -> CmdResult<Launched> {
+    let emit = move |p: &LaunchProgress| {
+        let _ = app.emit("launch-progress", p);
+    };
+    let session = hf.launch(&name, options, &emit).await?;
+    let out = Launched {
+        session: session.info().clone(),
+        preflight: session.preflight().clone(),
+    };
+    running
+        .0
+        .lock()
+        .await
+        .insert(out.session.template_id.clone(), session);
+    Ok(out)
+}
+
+/// Running sessions (of this app and of any other Holdfast process on the same home).
+#[tauri::command]
+pub async fn list_sessions(
+    hf: State<'_, Holdfast>,
+    running: State<'_, Running>,
+) -> CmdResult<Vec<SessionInfo>> {
+    running.0.lock().await.retain(|_, s| !s.is_finished());
+    Ok(hf.sessions().await?)
+}
+
+/// Stops a template's session: cleanly through its own handle when this app launched it.
+#[tauri::command]
+pub async fn stop_session(
+    hf: State<'_, Holdfast>,
+    running: State<'_, Running>,
+    name: String,
+) -> CmdResult<SessionInfo> {
+    let template = hf.template(&name).await?;
+    let mine = running.0.lock().await.remove(&template.id);
+    match mine {
+        Some(s) if !s.is_finished() => {
+            let info = s.info().clone();
+            s.stop().await;
+            Ok(info)
+        }
+        _ => Ok(hf.stop(&name).await?),
+    }
 }

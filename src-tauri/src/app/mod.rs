@@ -38,6 +38,7 @@ fn try_run() -> anyhow::Result<()> {
             }
         }))
         .manage(hf)
+        .manage(commands::Running::default())
         .invoke_handler(tauri::generate_handler![
             commands::list_templates,
             commands::get_template,
@@ -48,7 +49,18 @@ fn try_run() -> anyhow::Result<()> {
             commands::check_exit,
             commands::export_bundle,
             commands::import_bundle,
+            commands::launch_session,
+            commands::list_sessions,
+            commands::stop_session,
         ])
-        .run(tauri::generate_context!())?;
+        .build(tauri::generate_context!())?
+        .run(|app, event| {
+            if let tauri::RunEvent::Exit = event {
+                // Browsers this app launched are closed cleanly (cookies written) before it goes;
+                // were it killed instead, they would die with it anyway.
+                let running = app.state::<commands::Running>();
+                tauri::async_runtime::block_on(running.stop_all());
+            }
+        });
     Ok(())
 }

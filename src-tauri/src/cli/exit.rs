@@ -4,6 +4,7 @@ use anyhow::{bail, Result};
 use chrono::Utc;
 use serde_json::json;
 
+use holdfast::clock::ClockVerdict;
 use holdfast::events::{SessionEvent, SessionRecord};
 use holdfast::{CheckReport, Error, Holdfast};
 
@@ -25,7 +26,20 @@ pub async fn check(hf: &Holdfast, name: &str, as_json: bool) -> Result<()> {
     }
     if !report.ok {
         if !as_json {
-            eprintln!("egress differs from the pinned IP");
+            if report.egress.changed {
+                eprintln!("egress differs from the pinned IP");
+            }
+            if let Some(c) = report
+                .clock
+                .as_ref()
+                .filter(|c| c.verdict == ClockVerdict::Block)
+            {
+                eprintln!(
+                    "clock off by {} ms (limit {} ms)",
+                    c.offset_ms.unwrap_or_default(),
+                    c.block_ms
+                );
+            }
         }
         return Err(super::Reported.into());
     }
@@ -42,6 +56,23 @@ fn print_report(r: &CheckReport) {
     println!("changed:    {}", if e.changed { "YES" } else { "no" });
     println!("checked at: {}", or_none(&e.checked_at));
     println!("via:        {}", or_none(&e.via));
+    if let Some(c) = &r.clock {
+        let offset = c
+            .offset_ms
+            .map_or_else(|| "unknown".to_owned(), |o| format!("{o:+} ms"));
+        println!("clock:      {offset} ({:?})", c.verdict);
+        for s in &c.servers {
+            match (&s.offset_ms, &s.error) {
+                (Some(o), _) => println!(
+                    "  {}: {o:+.1} ms, stratum {}",
+                    s.server,
+                    s.stratum.unwrap_or_default()
+                ),
+                (None, Some(e)) => println!("  {}: {e}", s.server),
+                (None, None) => println!("  {}: no answer", s.server),
+            }
+        }
+    }
 }
 
 /// `holdfast template pin NAME [IP]`.
@@ -116,12 +147,18 @@ fn print_event(record: &SessionRecord, as_json: bool) -> Result<()> {
         SessionEvent::EgressCheckFailed { reason } => {
             println!("{at} egress check failed: {reason}")
         }
+        SessionEvent::ClockChecked { offset_ms, verdict } => match offset_ms {
+            Some(o) => println!("{at} clock {o:+} ms ({verdict:?})"),
+            None => println!("{at} clock could not be checked"),
+        },
+        SessionEvent::BrowserStarted { pid } => println!("{at} browser started (pid {pid})"),
+        SessionEvent::BrowserExited { code } => println!("{at} browser exited ({code:?})"),
         SessionEvent::RelayStarted { .. } | SessionEvent::RelayStopped => {}
     }
     Ok(())
 }
 
-async fn shutdown_signal() -> Result<()> {
+pub async fn shutdown_signal() -> Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate())?;
     tokio::select! {

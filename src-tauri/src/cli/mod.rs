@@ -2,6 +2,7 @@
 
 mod bundle;
 mod exit;
+mod launch;
 mod output;
 mod setting;
 mod template;
@@ -39,7 +40,7 @@ pub enum Command {
     /// Manage environment templates.
     #[command(subcommand)]
     Template(Box<template::TemplateCommand>),
-    /// Fetch the egress IP through a template's exit and compare it with the pin.
+    /// Fetch the egress IP through a template's exit, compare it with the pin, and check the clock.
     Check {
         name: String,
         /// Print `{"egress": {...}, "ok": ..., "error": ...}`.
@@ -81,6 +82,31 @@ pub enum Command {
     /// Show and change settings.
     #[command(subcommand)]
     Setting(setting::SettingCommand),
+    /// Launch a template's browser (preflight, relay, Chromium); stays in the foreground until
+    /// the browser exits or Ctrl-C / SIGTERM.
+    Launch {
+        name: String,
+        /// No window.
+        #[arg(long)]
+        headless: bool,
+        /// Print one JSON line {"template","pid","cdp","relay","profile_dir",…} once ready.
+        #[arg(long)]
+        json: bool,
+        /// Launch despite a refusing preflight (clock skew, egress failure or pin mismatch).
+        #[arg(long)]
+        force: bool,
+    },
+    /// List running sessions.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop a template's running session (whichever process launched it).
+    Stop {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Open the desktop app (the default when no subcommand is given).
     App,
 }
@@ -110,7 +136,7 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     // A relay serves many connections at once: give it every core. One-shot commands start
     // faster on one thread.
-    let mut builder = if matches!(cli.command, Command::Relay { .. }) {
+    let mut builder = if matches!(cli.command, Command::Relay { .. } | Command::Launch { .. }) {
         tokio::runtime::Builder::new_multi_thread()
     } else {
         tokio::runtime::Builder::new_current_thread()
@@ -135,6 +161,22 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Export(args) => bundle::export(&hf, args).await,
             Command::Import(args) => bundle::import(&hf, args).await,
             Command::Setting(cmd) => setting::run(&hf, cmd).await,
+            Command::Launch {
+                name,
+                headless,
+                json,
+                force,
+            } => {
+                launch::launch(
+                    &hf,
+                    &name,
+                    holdfast::launch::LaunchOptions { headless, force },
+                    json,
+                )
+                .await
+            }
+            Command::Status { json } => launch::status(&hf, json).await,
+            Command::Stop { name, json } => launch::stop(&hf, &name, json).await,
             Command::App => Err(anyhow::anyhow!("unreachable: `app` is handled by main")),
         };
         hf.close().await;

@@ -19,6 +19,8 @@ interface Props {
   status?: EgressStatus | null;
   /** Called after "Check exit" so the list shows the new status. */
   onChecked?: () => Promise<void>;
+  /** The session controls of the template being edited. */
+  session?: ReactNode;
 }
 
 // Offer the zones the engine knows as suggestions; the core still validates the value.
@@ -30,7 +32,7 @@ const TIMEZONES: string[] = (() => {
   }
 })();
 
-export function TemplateEditor({ mode, onSaved, onRemoved, onCancel, status = null, onChecked }: Props) {
+export function TemplateEditor({ mode, onSaved, onRemoved, onCancel, status = null, onChecked, session }: Props) {
   const [form, setForm] = useState<FormState>(() =>
     mode.kind === "edit" ? formFromTemplate(mode.template) : emptyForm(),
   );
@@ -116,6 +118,7 @@ export function TemplateEditor({ mode, onSaved, onRemoved, onCancel, status = nu
       {mode.kind === "edit" && (
         <ExitStatusPanel name={mode.template.name} status={status} onChecked={onChecked ?? (async () => {})} />
       )}
+      {mode.kind === "edit" && session}
       <div className="grid">
         {field("name", "Name", <input value={form.name} onChange={set("name")} data-testid="field-name" autoFocus />)}
         {field(

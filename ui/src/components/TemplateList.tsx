@@ -13,6 +13,10 @@ interface Props {
   statuses?: Map<string, EgressStatus>;
   selectedId: string | null;
   onSelect: (t: Template) => void;
+  /** Ids of templates with a running session. */
+  running?: Set<string>;
+  /** Launch from the row. */
+  onLaunch?: (t: Template) => void;
 }
 
 function exitKind(exit: string): string {
@@ -21,7 +25,7 @@ function exitKind(exit: string): string {
 }
 
 /** A windowed list: only the rows in view (plus a margin) are in the DOM, so 10,000 stay fast. */
-export function TemplateList({ templates, statuses, selectedId, onSelect }: Props) {
+export function TemplateList({ templates, statuses, selectedId, onSelect, running, onLaunch }: Props) {
   const scroller = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
   const [viewport, setViewport] = useState(600);
@@ -66,6 +70,25 @@ export function TemplateList({ templates, statuses, selectedId, onSelect }: Prop
               <div className="row-main">
                 <span className="row-name">{t.name}</span>
                 {t.account && <span className="row-account">{t.account}</span>}
+                {running?.has(t.id) ? (
+                  <span className="badge badge-ok row-running" data-testid="row-running">
+                    ● running
+                  </span>
+                ) : (
+                  onLaunch && (
+                    <button
+                      type="button"
+                      className="row-launch"
+                      data-testid="row-launch"
+                      onClick={(e) => {
+                        e.stopPropagation();
+                        onLaunch(t);
+                      }}
+                    >
+                      Launch
+                    </button>
+                  )
+                )}
               </div>
               <div className="row-meta">
                 <span className={"chip exit-" + exitKind(t.exit)} title={t.exit}>

@@ -1,0 +1,97 @@
+//! Chromium's command line and environment for one template's session.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use crate::template::Template;
+
+/// Everything the browser is started with.
+#[derive(Debug, Clone)]
+pub struct LaunchArgs {
+    pub binary: PathBuf,
+    pub args: Vec<String>,
+    /// Extra environment (TZ, LANGUAGE).
+    pub env: Vec<(String, String)>,
+    pub profile_dir: PathBuf,
+}
+
+impl LaunchArgs {
+    /// The command line for `template`, its profile at `profile_dir`, its relay at `relay`.
+    pub fn new(
+        binary: PathBuf,
+        template: &Template,
+        profile_dir: &Path,
+        relay: SocketAddr,
+        headless: bool,
+    ) -> Self {
+        let mut args = vec![
+            format!("--user-data-dir={}", profile_dir.display()),
+            // All traffic to the relay; the relay only dials through the exit. No direct
+            // fallback: an HTTP proxy in Chromium has none unless a PAC script says DIRECT.
+            format!("--proxy-server=http://{relay}"),
+            // Loopback bypasses the proxy by default; the profile must not reach anything directly.
+            "--proxy-bypass-list=<-loopback>".to_owned(),
+            // WebRTC only over the proxy: no UDP, so no host or STUN-mapped address leaks.
+            "--webrtc-ip-handling-policy=disable_non_proxied_udp".to_owned(),
+            format!("--accept-lang={}", accept_languages(&template.locale)),
+            format!("--lang={}", template.locale),
+            // DevTools on 127.0.0.1, a port the OS picks; written to DevToolsActivePort.
+            "--remote-debugging-address=127.0.0.1".to_owned(),
+            "--remote-debugging-port=0".to_owned(),
+            "--no-first-run".to_owned(),
+            "--no-default-browser-check".to_owned(),
+        ];
+        if headless {
+            args.push("--headless".to_owned());
+        }
+        if running_as_root() {
+            // Chromium refuses to start as root with its sandbox on.
+            args.push("--no-sandbox".to_owned());
+        }
+        if template.start_urls.is_empty() {
+            args.push("about:blank".to_owned());
+        } else {
+            args.extend(template.start_urls.iter().cloned());
+        }
+        let env = vec![
+            ("TZ".to_owned(), template.timezone.clone()),
+            ("LANGUAGE".to_owned(), template.locale.replace('-', "_")),
+        ];
+        Self {
+            binary,
+            args,
+            env,
+            profile_dir: profile_dir.to_path_buf(),
+        }
+    }
+}
+
+/// `de-DE` → `de-DE,de`: the locale, then its language alone (what a browser in that locale sends).
+pub fn accept_languages(locale: &str) -> String {
+    match locale.split_once('-') {
+        Some((lang, _)) if !lang.is_empty() => format!("{locale},{lang}"),
+        _ => locale.to_owned(),
+    }
+}
+
+fn running_as_root() -> bool {
+    #[cfg(unix)]
+    {
+        nix::unistd::geteuid().is_root()
+    }
+    #[cfg(not(unix))]
+    {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_languages_adds_the_bare_language() {
+        assert_eq!(accept_languages("de-DE"), "de-DE,de");
+        assert_eq!(accept_languages("en"), "en");
+    }
+}

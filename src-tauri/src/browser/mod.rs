@@ -1,0 +1,13 @@
+//! The browser: finding Chromium, its command line for a template's profile, its profile
+//! preferences, and the running process.
+
+pub mod args;
+pub mod cdp;
+pub mod discover;
+pub mod prefs;
+pub mod process;
+pub mod singleton;
+
+pub use args::LaunchArgs;
+pub use discover::find;
+pub use process::{Browser, DevTools};

@@ -1,0 +1,201 @@
+//! A local test site for browser tests, on 127.0.0.1: it sets and reads cookies, serves pages
+//! whose script reports what the browser sees (timezone, languages, WebRTC candidates), and
+//! records every request so a test can wait for the one it expects.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// One request the site saw.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub path: String,
+    pub peer: String,
+    pub headers: HashMap<String, String>,
+    pub body: String,
+}
+
+impl Hit {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
+    }
+
+    /// The value of cookie `name` the browser sent, if any.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.header("cookie")?.split(';').find_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            (k == name).then(|| v.to_owned())
+        })
+    }
+}
+
+/// The site.
+pub struct Site {
+    pub port: u16,
+    hits: Arc<(Mutex<Vec<Hit>>, Condvar)>,
+}
+
+impl Site {
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind site");
+        let port = listener.local_addr().expect("addr").port();
+        let hits = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
+        let h = hits.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let h = h.clone();
+                std::thread::spawn(move || serve(stream, &h));
+            }
+        });
+        Self { port, hits }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Every request so far.
+    pub fn hits(&self) -> Vec<Hit> {
+        self.hits.0.lock().expect("lock").clone()
+    }
+
+    /// Waits for a request matching `pred` (the browser makes it when it gets there).
+    pub fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&Hit) -> bool) -> Hit {
+        self.wait_nth(what, timeout, 1, pred)
+    }
+
+    /// Waits for the `n`-th request matching `pred` (1-based).
+    pub fn wait_nth(
+        &self,
+        what: &str,
+        timeout: Duration,
+        n: usize,
+        pred: impl Fn(&Hit) -> bool,
+    ) -> Hit {
+        let deadline = Instant::now() + timeout;
+        let (lock, cv) = &*self.hits;
+        let mut hits = lock.lock().expect("lock");
+        loop {
+            if let Some(h) = hits.iter().filter(|h| pred(h)).nth(n - 1) {
+                return h.clone();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "timed out waiting for {what}; the site saw: {:?}",
+                hits.iter().map(|h| &h.path).collect::<Vec<_>>()
+            );
+            hits = cv.wait_timeout(hits, left).expect("lock").0;
+        }
+    }
+}
+
+const REPORT_ENV: &str = r#"<script>
+fetch('/report/env', {method: 'POST', body: JSON.stringify({
+  tz: Intl.DateTimeFormat().resolvedOptions().timeZone,
+  offset: new Date().getTimezoneOffset(),
+  language: navigator.language,
+  languages: navigator.languages,
+})});
+</script>"#;
+
+// Gathers ICE candidates against the STUN server given in the query and reports them all
+// (and whether gathering finished) — with a timeout, since a blocked gatherer may never finish.
+const REPORT_ICE: &str = r#"<script>
+const stun = new URLSearchParams(location.search).get('stun');
+const found = [];
+let sent = false;
+function send(state) {
+  if (sent) return; sent = true;
+  fetch('/report/ice', {method: 'POST', body: JSON.stringify({state, candidates: found})});
+}
+try {
+  const pc = new RTCPeerConnection({iceServers: stun ? [{urls: 'stun:' + stun}] : []});
+  pc.createDataChannel('probe');
+  pc.onicecandidate = e => { if (e.candidate) found.push(e.candidate.candidate); else send('complete'); };
+  pc.createOffer().then(o => pc.setLocalDescription(o)).catch(e => { found.push('error:' + e); send('error'); });
+  setTimeout(() => send('timeout'), 4000);
+} catch (e) { found.push('error:' + e); send('error'); }
+</script>"#;
+
+fn serve(stream: TcpStream, hits: &(Mutex<Vec<Hit>>, Condvar)) {
+    let peer = stream
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut writer = stream;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let target = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+        // A proxied request may carry the absolute URL.
+        let target = match target.find("://") {
+            Some(i) => target[i + 3..]
+                .find('/')
+                .map_or("/".to_owned(), |j| target[i + 3 + j..].to_owned()),
+            None => target,
+        };
+        let mut headers = HashMap::new();
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                return;
+            }
+            if h == "\r\n" || h == "\n" {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
+            }
+        }
+        let len: usize = headers
+            .get("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; len];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+        let mut extra = String::new();
+        let page = match path {
+            "/ip" => peer.clone(),
+            "/login" => {
+                let user = query.strip_prefix("user=").unwrap_or("someone");
+                extra = format!("Set-Cookie: sid={user}; Max-Age=86400; Path=/\r\n");
+                // After the cookie is stored, ask for a page that shows what the browser sends.
+                "<script>location.href = '/whoami';</script>".to_owned()
+            }
+            "/env" => REPORT_ENV.to_owned(),
+            "/ice" => REPORT_ICE.to_owned(),
+            _ => "<html><body>ok</body></html>".to_owned(),
+        };
+        {
+            let (lock, cv) = hits;
+            lock.lock().expect("lock").push(Hit {
+                path: path.to_owned(),
+                peer: peer.clone(),
+                headers,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            });
+            cv.notify_all();
+        }
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: {}\r\nCache-Control: no-store\r\n{extra}\r\n",
+            page.len(),
+            if path == "/ip" { "text/plain" } else { "text/html" },
+        );
+        if writer.write_all(head.as_bytes()).is_err() || writer.write_all(page.as_bytes()).is_err()
+        {
+            return;
+        }
+    }
+}

@@ -1,0 +1,662 @@
+//! Launch with real Chromium (headless): the profile goes only through its exit, with its own
+//! timezone, language, cookies and DevTools; WebRTC leaks no address; the clock preflight
+//! against real chronyd (straight and skewed by libfaketime); one session per template; and
+//! recovery from kill -9 of Holdfast or of the browser.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::servers::{Chrony, Stun, Upstream};
+use common::site::Site;
+use common::{stderr, KeyringSession, TestHome};
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// A `holdfast launch --headless --json` in the background; SIGTERM (then SIGKILL) on drop.
+struct Launched {
+    child: Child,
+    info: Value,
+}
+
+impl Launched {
+    fn browser_pid(&self) -> i32 {
+        self.info["pid"].as_i64().expect("pid") as i32
+    }
+
+    fn holdfast_pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Waits for the launch process to end.
+    fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(s) = self.child.try_wait().expect("wait") {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "holdfast launch did not exit within {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Launched {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            signal(self.holdfast_pid(), libc::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(15);
+            while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn signal(pid: i32, sig: i32) {
+    // SAFETY: kill(2) with a pid we started.
+    unsafe {
+        libc::kill(pid, sig);
+    }
+}
+
+fn group_alive(pgid: i32) -> bool {
+    // SAFETY: signal 0 only checks for existence.
+    unsafe { libc::kill(-pgid, 0) == 0 }
+}
+
+/// Waits until no process of the browser's group is left (a process's end has no event we
+/// could await from here).
+fn wait_group_gone(pgid: i32, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while group_alive(pgid) {
+        assert!(
+            Instant::now() < deadline,
+            "{what}: browser processes (group {pgid}) still alive"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn cmd(home: &TestHome, site: &Site) -> std::process::Command {
+    let mut c = home.cmd();
+    c.env("HOLDFAST_ECHO_URLS", site.url("/ip"));
+    c
+}
+
+fn try_launch(
+    home: &TestHome,
+    site: &Site,
+    name: &str,
+    extra: &[&str],
+) -> Result<Launched, String> {
+    try_launch_env(home, site, name, extra, &[])
+}
+
+fn try_launch_env(
+    home: &TestHome,
+    site: &Site,
+    name: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Result<Launched, String> {
+    let mut child = cmd(home, site)
+        .envs(env.iter().copied())
+        .args(["launch", name, "--headless", "--json"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn holdfast launch");
+    let out = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(out);
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+        let _ = tx.send(line);
+        // Keep reading so the launcher never blocks on a full pipe.
+        let mut sink = String::new();
+        let _ = reader.read_to_string(&mut sink);
+    });
+    let line = rx.recv_timeout(WAIT).unwrap_or_default();
+    if line.trim().is_empty() {
+        let _ = child.kill();
+        let _ = child.wait();
+        let mut err = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            let _ = e.read_to_string(&mut err);
+        }
+        return Err(err);
+    }
+    // Drain stderr so the launcher never blocks on it.
+    if let Some(mut e) = child.stderr.take() {
+        std::thread::spawn(move || {
+            let mut sink = String::new();
+            let _ = e.read_to_string(&mut sink);
+        });
+    }
+    let info: Value = serde_json::from_str(&line).expect("launch --json prints one JSON line");
+    Ok(Launched { child, info })
+}
+
+fn launch(home: &TestHome, site: &Site, name: &str) -> Launched {
+    try_launch(home, site, name, &[]).unwrap_or_else(|e| panic!("launch {name} failed: {e}"))
+}
+
+fn status(home: &TestHome) -> Vec<Value> {
+    let out = home
+        .cmd()
+        .args(["status", "--json"])
+        .output()
+        .expect("status");
+    assert!(out.status.success(), "status: {}", stderr(&out));
+    serde_json::from_slice::<Value>(&out.stdout)
+        .expect("json")
+        .as_array()
+        .cloned()
+        .expect("status --json is a list")
+}
+
+/// The body of a GET on 127.0.0.1 (DevTools keeps the connection open: read by Content-Length).
+fn http_get(port: u16, path: &str) -> String {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(WAIT)).expect("timeout");
+    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").expect("write");
+    let mut reader = BufReader::new(s);
+    let mut len = 0usize;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("read head");
+        if line.trim().is_empty() {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            len = v.trim().parse().expect("length");
+        }
+    }
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).expect("read body");
+    String::from_utf8_lossy(&body).into_owned()
+}
+
+#[test]
+fn a_launched_profile_reaches_sites_only_through_its_exit_with_its_timezone_language_and_devtools()
+{
+    let keyring = KeyringSession::start();
+    let home = TestHome::with_keyring(&keyring);
+    let site = Site::start();
+    let proxy = Upstream::tinyproxy("127.0.0.2", 0);
+    home.ok(&[
+        "template",
+        "add",
+        "tokyo",
+        "--exit",
+        &proxy.http_url(),
+        "--timezone",
+        "Asia/Tokyo",
+        "--locale",
+        "de-DE",
+        "--start-url",
+        &site.url("/env"),
+    ]);
+    let id = home.show_json("tokyo")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+
+    let mut launched = launch(&home, &site, "tokyo");
+    let info = launched.info.clone();
+    assert_eq!(info["template"], "tokyo");
+    assert_eq!(
+        info["profile_dir"].as_str().expect("profile_dir"),
+        home.path()
+            .join("profiles")
+            .join(&id)
+            .to_str()
+            .expect("utf8"),
+        "each template has its own user-data-dir under HOLDFAST_HOME/profiles/<id>"
+    );
+    assert_eq!(
+        info["egress_ip"], "127.0.0.2",
+        "the preflight saw the exit's address"
+    );
+
+    let report = site.wait_for("the /env page's report", WAIT, |h| h.path == "/report/env");
+    let env: Value = serde_json::from_str(&report.body).expect("report json");
+    assert_eq!(
+        env["tz"], "Asia/Tokyo",
+        "the template's timezone reaches JS"
+    );
+    assert_eq!(env["offset"], -540);
+    assert_eq!(
+        env["language"], "de-DE",
+        "the template's language reaches navigator.language"
+    );
+    assert!(
+        report
+            .header("accept-language")
+            .is_some_and(|v| v.starts_with("de-DE")),
+        "Accept-Language follows the template: {:?}",
+        report.header("accept-language")
+    );
+    for h in site.hits() {
+        assert_eq!(
+            h.peer, "127.0.0.2",
+            "every request of the profile left through the exit: {h:?}"
+        );
+    }
+
+    // DevTools on 127.0.0.1 at the port the JSON line names.
+    let cdp = info["cdp"].as_str().expect("cdp");
+    let port: u16 = cdp
+        .strip_prefix("ws://127.0.0.1:")
+        .and_then(|r| r.split('/').next())
+        .and_then(|p| p.parse().ok())
+        .expect("cdp is ws://127.0.0.1:PORT/...");
+    let version = http_get(port, "/json/version");
+    assert!(
+        version.contains(cdp),
+        "DevTools answers with the same browser websocket: {version}"
+    );
+
+    let running = status(&home);
+    assert_eq!(running.len(), 1, "status lists the session: {running:?}");
+    assert_eq!(running[0]["pid"], info["pid"]);
+    assert_eq!(running[0]["template"], "tokyo");
+
+    let again = try_launch(&home, &site, "tokyo", &[]);
+    let err = again
+        .err()
+        .expect("a second launch of the same template is refused");
+    assert!(
+        err.contains("error[already_running]")
+            && err.contains(&format!("pid {}", launched.browser_pid())),
+        "the refusal names the running pid: {err}"
+    );
+
+    let out = home.run(&["stop", "tokyo"]);
+    assert!(out.status.success(), "stop: {}", stderr(&out));
+    assert!(
+        launched.wait_exit(WAIT).success(),
+        "the launcher ends cleanly after stop"
+    );
+    wait_group_gone(launched.browser_pid(), "after stop");
+    assert!(status(&home).is_empty(), "nothing runs after stop");
+    let out = home.run(&["stop", "tokyo"]);
+    assert!(
+        stderr(&out).contains("error[not_running]"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn webrtc_gathers_no_candidate_and_sends_nothing_to_stun() {
+    let home = TestHome::new();
+    let site = Site::start();
+    let stun = Stun::start();
+    let page = site.url(&format!("/ice?stun=127.0.0.1:{}", stun.port));
+
+    // Control: the same page in a plain Chromium does gather and asks the STUN server, so the
+    // page and the server would show a leak.
+    let before = stun.bindings();
+    let profile = tempfile::tempdir().expect("tmp");
+    let mut bare = std::process::Command::new("chromium")
+        .args(["--headless", "--no-sandbox", "--no-first-run"])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(&page)
+        .env("HOME", home.path().join("user-home"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromium (apt: chromium)");
+    let control = site.wait_for("the control's ICE report", WAIT, |h| {
+        h.path == "/report/ice"
+    });
+    let _ = bare.kill();
+    let _ = bare.wait();
+    let control: Value = serde_json::from_str(&control.body).expect("json");
+    assert!(
+        !control["candidates"].as_array().expect("list").is_empty() && stun.bindings() > before,
+        "control: a plain Chromium gathers candidates and asks STUN: {control}"
+    );
+
+    home.ok(&[
+        "template",
+        "add",
+        "rtc",
+        "--exit",
+        "direct",
+        "--start-url",
+        &page,
+    ]);
+    let before = stun.bindings();
+    let _launched = launch(&home, &site, "rtc");
+    // The control's report came first; the second is the profile's.
+    let hit = site.wait_nth("the launched profile's ICE report", WAIT, 2, |h| {
+        h.path == "/report/ice"
+    });
+    let mine: Value = serde_json::from_str(&hit.body).expect("json");
+    assert_eq!(
+        mine["candidates"].as_array().expect("list").len(),
+        0,
+        "no host, mDNS or server-reflexive candidate: {mine}"
+    );
+    assert_eq!(stun.bindings(), before, "no STUN request left the profile");
+}
+
+#[test]
+fn cookies_stay_in_their_own_profile_and_survive_stop_and_relaunch() {
+    let home = TestHome::new();
+    let site = Site::start();
+    home.ok(&[
+        "template",
+        "add",
+        "alice",
+        "--exit",
+        "direct",
+        "--start-url",
+        &site.url("/login?user=alice"),
+    ]);
+    home.ok(&[
+        "template",
+        "add",
+        "bob",
+        "--exit",
+        "direct",
+        "--start-url",
+        &site.url("/whoami"),
+    ]);
+
+    let mut alice = launch(&home, &site, "alice");
+    let hit = site.wait_for("alice's page after login", WAIT, |h| h.path == "/whoami");
+    assert_eq!(
+        hit.cookie("sid").as_deref(),
+        Some("alice"),
+        "alice's profile keeps its cookie"
+    );
+
+    let bob = launch(&home, &site, "bob");
+    let hit = site.wait_nth("bob's page", WAIT, 2, |h| h.path == "/whoami");
+    assert_eq!(
+        hit.cookie("sid"),
+        None,
+        "bob's profile does not see alice's cookie: {hit:?}"
+    );
+    drop(bob);
+
+    let out = home.run(&["stop", "alice"]);
+    assert!(out.status.success(), "stop: {}", stderr(&out));
+    assert!(alice.wait_exit(WAIT).success());
+    home.ok(&[
+        "template",
+        "edit",
+        "alice",
+        "--start-url",
+        &site.url("/after-relaunch"),
+    ]);
+    let _alice = launch(&home, &site, "alice");
+    let hit = site.wait_for("alice's page after relaunch", WAIT, |h| {
+        h.path == "/after-relaunch"
+    });
+    assert_eq!(
+        hit.cookie("sid").as_deref(),
+        Some("alice"),
+        "after stop and relaunch the profile is still logged in"
+    );
+}
+
+#[test]
+fn the_clock_is_checked_against_real_ntp_and_a_skewed_clock_refuses_the_launch() {
+    let home = TestHome::new();
+    let site = Site::start();
+    let good = Chrony::start(None);
+    let skewed = Chrony::start(Some("+30s"));
+    home.ok(&["template", "add", "clocked", "--exit", "direct"]);
+
+    let check = |servers: &str| {
+        let out = cmd(&home, &site)
+            .env("HOLDFAST_NTP_SERVERS", servers)
+            .args(["check", "clocked", "--json"])
+            .output()
+            .expect("check");
+        (
+            out.status.success(),
+            serde_json::from_slice::<Value>(&out.stdout).expect("json"),
+        )
+    };
+    let (ok, r) = check(&good.addr());
+    assert!(ok, "a true clock passes: {r}");
+    let clock = &r["clock"];
+    assert!(
+        clock["offset_ms"].as_i64().expect("offset").abs() < 500,
+        "{clock}"
+    );
+    assert_eq!(clock["ok"], true);
+    assert_eq!(clock["servers"][0]["stratum"], 8, "chronyd's local stratum");
+
+    let (ok, r) = check(&skewed.addr());
+    assert!(!ok, "30 s off is beyond clock.block_ms: {r}");
+    let offset = r["clock"]["offset_ms"].as_i64().expect("offset");
+    assert!(
+        (29_000..31_000).contains(&offset),
+        "faketime +30s is seen as +30 s: {offset}"
+    );
+    assert_eq!(r["clock"]["verdict"], "block");
+
+    // The median of three: one skewed server does not move it.
+    let three = format!("{},{},{}", good.addr(), skewed.addr(), good.addr());
+    let (ok, r) = check(&three);
+    assert!(
+        ok && r["clock"]["offset_ms"].as_i64().expect("offset").abs() < 500,
+        "{r}"
+    );
+
+    let out = cmd(&home, &site)
+        .env("HOLDFAST_NTP_SERVERS", skewed.addr())
+        .args(["launch", "clocked", "--headless", "--json"])
+        .output()
+        .expect("launch");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("error[clock_skew]"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(status(&home).is_empty(), "a refused launch starts nothing");
+
+    let mut forced = try_launch_env(
+        &home,
+        &site,
+        "clocked",
+        &["--force"],
+        &[("HOLDFAST_NTP_SERVERS", &skewed.addr())],
+    )
+    .unwrap_or_else(|e| panic!("--force launches anyway: {e}"));
+    let forced_list = forced.info["forced"].as_array().expect("forced").clone();
+    assert!(
+        forced_list
+            .iter()
+            .any(|f| f.as_str().is_some_and(|s| s.contains("clock is off"))),
+        "the overridden refusal is reported: {forced_list:?}"
+    );
+    assert!((29_000..31_000).contains(&forced.info["clock_offset_ms"].as_i64().expect("offset")));
+    signal(forced.holdfast_pid(), libc::SIGTERM);
+    assert!(
+        forced.wait_exit(WAIT).success(),
+        "SIGTERM ends the session cleanly"
+    );
+    wait_group_gone(forced.browser_pid(), "after SIGTERM");
+}
+
+#[test]
+fn a_missing_browser_is_a_clear_error() {
+    let home = TestHome::new();
+    let site = Site::start();
+    home.ok(&["template", "add", "nob", "--exit", "direct"]);
+    let out = cmd(&home, &site)
+        .env("HOLDFAST_CHROMIUM", "/nonexistent/chrome")
+        .args(["launch", "nob", "--headless"])
+        .output()
+        .expect("launch");
+    assert!(
+        stderr(&out).contains("error[browser_not_found]")
+            && stderr(&out).contains("/nonexistent/chrome"),
+        "{}",
+        stderr(&out)
+    );
+    let empty = tempfile::tempdir().expect("tmp");
+    let out = cmd(&home, &site)
+        .env("PATH", empty.path())
+        .args(["launch", "nob", "--headless"])
+        .output()
+        .expect("launch");
+    assert!(
+        stderr(&out).contains("error[browser_not_found]")
+            && stderr(&out).contains("apt install chromium"),
+        "the error says what to install: {}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn after_kill_9_of_holdfast_or_of_the_browser_the_next_launch_just_works() {
+    let home = TestHome::new();
+    let site = Site::start();
+    home.ok(&["template", "add", "crashy", "--exit", "direct"]);
+
+    // Holdfast killed: the browser dies with it, the lease goes with the process.
+    let mut first = launch(&home, &site, "crashy");
+    let (hf, browser) = (first.holdfast_pid(), first.browser_pid());
+    signal(hf, libc::SIGKILL);
+    let _ = first.wait_exit(WAIT);
+    wait_group_gone(browser, "after kill -9 of holdfast");
+    assert!(
+        status(&home).is_empty(),
+        "status drops the dead session's record"
+    );
+
+    // The browser killed: the launcher notices, cleans up and exits.
+    let mut second = launch(&home, &site, "crashy");
+    signal(second.browser_pid(), libc::SIGKILL);
+    let code = second.wait_exit(WAIT);
+    assert!(
+        code.success(),
+        "the launcher ends when its browser dies: {code:?}"
+    );
+    wait_group_gone(second.browser_pid(), "after kill -9 of the browser");
+    assert!(status(&home).is_empty());
+
+    let third = launch(&home, &site, "crashy");
+    assert_eq!(
+        status(&home).len(),
+        1,
+        "relaunch works without manual cleanup"
+    );
+    drop(third);
+}
+
+/// Processes whose command line mentions `needle` (a test home: profiles, crash database).
+fn processes_mentioning(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let name = entry.file_name();
+        if !name.to_string_lossy().chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+            let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            if text.contains(needle) {
+                found.push(format!("{}: {}", name.to_string_lossy(), text));
+            }
+        }
+    }
+    found
+}
+
+fn sqlite(home: &TestHome, sql: &str) -> String {
+    let out = std::process::Command::new("sqlite3")
+        .arg(home.path().join("holdfast.db"))
+        .arg(sql)
+        .output()
+        .expect("sqlite3 (apt: sqlite3)");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// The crash test: rounds of launch → kill -9 (Holdfast and Chromium in turn) → relaunch.
+/// `HOLDFAST_CRASH_ROUNDS` overrides the 50 rounds.
+#[test]
+fn fifty_rounds_of_kill_9_leave_no_stale_lease_no_orphan_and_a_sound_database() {
+    let rounds: usize = std::env::var("HOLDFAST_CRASH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    let home = TestHome::new();
+    let site = Site::start();
+    home.ok(&[
+        "template",
+        "add",
+        "crash",
+        "--exit",
+        "direct",
+        "--start-url",
+        &site.url("/page"),
+    ]);
+    let needle = home.path().to_string_lossy().into_owned();
+    for round in 0..rounds {
+        let mut s = try_launch(&home, &site, "crash", &[])
+            .unwrap_or_else(|e| panic!("round {round}: relaunch after a kill -9 failed: {e}"));
+        let (hf, browser) = (s.holdfast_pid(), s.browser_pid());
+        let victim = if round % 2 == 0 { hf } else { browser };
+        signal(victim, libc::SIGKILL);
+        let _ = s.wait_exit(WAIT);
+        wait_group_gone(browser, &format!("round {round}"));
+    }
+    let last = launch(&home, &site, "crash");
+    assert_eq!(
+        sqlite(&home, "SELECT count(*) FROM sessions"),
+        "1",
+        "only the live session is recorded"
+    );
+    let out = home.run(&["stop", "crash"]);
+    assert!(out.status.success(), "stop: {}", stderr(&out));
+    drop(last);
+    assert_eq!(
+        sqlite(&home, "SELECT count(*) FROM sessions"),
+        "0",
+        "no stale lease record"
+    );
+    assert_eq!(sqlite(&home, "PRAGMA integrity_check"), "ok");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = processes_mentioning(&needle);
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "orphan processes left: {left:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let dir = home.path().join("profiles");
+    for p in std::fs::read_dir(&dir).expect("profiles").flatten() {
+        for f in ["SingletonLock", "SingletonSocket", "SingletonCookie"] {
+            assert!(
+                std::fs::symlink_metadata(p.path().join(f)).is_err(),
+                "{f} left in {}",
+                p.path().display()
+            );
+        }
+    }
+}
