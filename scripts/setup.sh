@@ -15,14 +15,17 @@ if [ "$(id -u)" -ne 0 ]; then
   SUDO="sudo"
 fi
 
-# Build and run: Tauri 2 on WebKitGTK 4.1, the Secret Service client (libdbus), Node for the UI.
+# Build and run: Tauri 2 on WebKitGTK 4.1, the Secret Service client (libdbus), Node for the UI,
+# and Chromium (the browser Holdfast launches).
 APP_PKGS=(build-essential pkg-config file libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev
   librsvg2-dev libsoup-3.0-dev libxdo-dev libayatana-appindicator3-dev libdbus-1-dev
-  nodejs npm python3 xvfb xauth)
+  nodejs npm python3 xvfb xauth chromium)
 # Tests: a real X server, the WebKit WebDriver, a real keyring on a private bus, screenshots,
-# and the benchmark's tools.
+# the benchmark's tools, and real servers on loopback: proxies, NTP (chrony, skewed with
+# faketime), STUN (coturn). Installing chrony replaces systemd-timesyncd; no service is started.
 TEST_PKGS=(webkit2gtk-driver gnome-keyring libsecret-tools dbus x11-apps imagemagick
-  python3-venv sqlite3 hyperfine tinyproxy dante-server privoxy iproute2 procps)
+  python3-venv sqlite3 hyperfine tinyproxy dante-server privoxy iproute2 procps
+  chrony faketime coturn)
 
 pkgs=("${APP_PKGS[@]}")
 [ "$what" = test ] && pkgs+=("${TEST_PKGS[@]}")

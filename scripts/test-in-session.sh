@@ -33,12 +33,18 @@ step "end-to-end: the real app under Xvfb through tauri-driver + WebKitWebDriver
 cargo build --locked --features gui --bin holdfast --example seed_templates
 .venv-e2e/bin/pytest -q tests/e2e
 
-step "hermeticity: nothing written to the sentinel data dir or keyring"
+step "hermeticity: nothing written to the sentinel data dir, config/cache dirs or keyring"
 leaks=0
 if [ -e "$XDG_DATA_HOME/holdfast" ]; then
   echo "FAIL: a test used the default data dir ($XDG_DATA_HOME/holdfast) instead of its own HOLDFAST_HOME" >&2
   leaks=1
 fi
+for d in "$XDG_CONFIG_HOME/chromium" "$XDG_CACHE_HOME/chromium"; do
+  if [ -e "$d" ]; then
+    echo "FAIL: a browser launched by a test wrote to the sentinel's $d instead of its temp home" >&2
+    leaks=1
+  fi
+done
 if secret-tool search --all service holdfast 2>&1 | grep -q .; then
   echo "FAIL: a test wrote to the session keyring instead of its own private one:" >&2
   secret-tool search --all service holdfast >&2 || true

@@ -316,6 +316,8 @@ fn webrtc_gathers_no_candidate_and_sends_nothing_to_stun() {
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg(&page)
         .env("HOME", home.path().join("user-home"))
+        .env("XDG_CONFIG_HOME", home.path().join("user-home/.config"))
+        .env("XDG_CACHE_HOME", home.path().join("user-home/.cache"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -475,6 +477,9 @@ fn the_clock_is_checked_against_real_ntp_and_a_skewed_clock_refuses_the_launch()
     );
     assert!(status(&home).is_empty(), "a refused launch starts nothing");
 
+    // A running session re-checks the clock: every second here.
+    home.ok(&["setting", "set", "clock.check_interval_secs", "1"]);
+    home.ok(&["setting", "set", "metrics.flush_secs", "1"]);
     let mut forced = try_launch_env(
         &home,
         &site,
@@ -491,6 +496,24 @@ fn the_clock_is_checked_against_real_ntp_and_a_skewed_clock_refuses_the_launch()
         "the overridden refusal is reported: {forced_list:?}"
     );
     assert!((29_000..31_000).contains(&forced.info["clock_offset_ms"].as_i64().expect("offset")));
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let out = home.ok(&["events", "clocked", "--kind", "clock_checked", "--json"]);
+        let events: Vec<Value> = serde_json::from_str(&out).expect("events json");
+        // One from the preflight, then the periodic ones.
+        if events.len() >= 3 {
+            assert!(
+                events.iter().all(|e| e.to_string().contains("block")),
+                "each re-check sees the skew: {events:?}"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the clock was not re-checked while running: {events:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     signal(forced.holdfast_pid(), libc::SIGTERM);
     assert!(
         forced.wait_exit(WAIT).success(),

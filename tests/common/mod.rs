@@ -55,6 +55,8 @@ impl TestHome {
             .env("HOLDFAST_NTP_SERVERS", "127.0.0.1:9")
             // Chromium writes ~/.pki and the like: keep that in the temp dir too.
             .env("HOME", self.path().join("user-home"))
+            .env("XDG_CONFIG_HOME", self.path().join("user-home/.config"))
+            .env("XDG_CACHE_HOME", self.path().join("user-home/.cache"))
             .stdin(Stdio::null());
         c
     }

@@ -144,6 +144,8 @@ def app_env(request):
             HOLDFAST_HOME=str(tmp / "home"),
             # Browsers the app launches keep their ~/.config and ~/.pki in the temp dir too.
             HOME=str(tmp / "user-home"),
+            XDG_CONFIG_HOME=str(tmp / "user-home" / ".config"),
+            XDG_CACHE_HOME=str(tmp / "user-home" / ".cache"),
             # The clock check stays on loopback: a closed port answers at once.
             HOLDFAST_NTP_SERVERS="127.0.0.1:9",
             DISPLAY=display,

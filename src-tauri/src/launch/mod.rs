@@ -183,12 +183,19 @@ impl Holdfast {
         options: LaunchOptions,
         progress: &(dyn Fn(&LaunchProgress) + Send + Sync),
     ) -> Result<Session> {
+        let began = std::time::Instant::now();
         let template = self.template(name).await?;
         let settings = self.settings().await?;
         let binary = browser::find(settings.browser_path())?;
         let profile_dir = self.home.profile_dir(&template.id);
         crate::home::create_private_dir(&profile_dir)?;
         let report = |step, preflight: Option<&Preflight>| {
+            // Where launch time goes, for `HOLDFAST_LOG=holdfast=debug`.
+            tracing::debug!(
+                ?step,
+                elapsed_ms = began.elapsed().as_secs_f64() * 1000.0,
+                "launch step"
+            );
             progress(&LaunchProgress {
                 template: template.name.clone(),
                 step,
