@@ -284,6 +284,13 @@ fn a_launched_profile_reaches_sites_only_through_its_exit_with_its_timezone_lang
         "the refusal names the running pid: {err}"
     );
 
+    let out = home.run(&["template", "rm", "tokyo", "--purge"]);
+    assert!(
+        stderr(&out).contains("error[already_running]"),
+        "a running template's profile is not deleted under its browser: {}",
+        stderr(&out)
+    );
+
     let out = home.run(&["stop", "tokyo"]);
     assert!(out.status.success(), "stop: {}", stderr(&out));
     assert!(

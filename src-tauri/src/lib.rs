@@ -196,6 +196,11 @@ impl Holdfast {
 
     /// Deletes a template and its keyring entry. Its browser profile is kept unless `purge`.
     pub async fn remove_template(&self, name: &str, purge: bool) -> Result<Removal> {
+        // A running browser keeps using its profile and exit: stop it first.
+        let current = self.template(name).await?;
+        if lease::Lease::is_held(&self.home.profile_dir(&current.id))? {
+            return Err(self.already_running(&current).await);
+        }
         let mut tx = self.store.pool().begin().await?;
         let template = templates::find_by_name(&mut tx, name)
             .await?

@@ -407,7 +407,7 @@ impl Holdfast {
         Ok(info)
     }
 
-    async fn already_running(&self, template: &Template) -> Error {
+    pub(crate) async fn already_running(&self, template: &Template) -> Error {
         let row = match self.store.pool().acquire().await {
             Ok(mut conn) => sessions::get(&mut conn, &template.id).await.ok().flatten(),
             Err(_) => None,
