@@ -11,6 +11,7 @@ import subprocess
 import time
 
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -34,8 +35,11 @@ def click(driver: WebDriver, test_id: str) -> None:
 
 
 def fill(driver: WebDriver, test_id: str, value: str) -> None:
+    """Replaces a field's text by typing, as a person does: select all, delete, type. (WebDriver's
+    clear() fires no input event, so React would put the old value back on its next render.)"""
     el = tid(driver, test_id)
-    el.clear()
+    el.send_keys(Keys.CONTROL, "a")
+    el.send_keys(Keys.DELETE)
     el.send_keys(value)
 
 

@@ -49,7 +49,9 @@ export function App() {
     const poll = () => {
       api
         .listSessions()
-        .then((list) => live && setSessions(list))
+        // Same list → same state object: no re-render every poll (it would also reset a field
+        // that was changed without an input event, as WebDriver's clear() does).
+        .then((list) => live && setSessions((old) => (JSON.stringify(old) === JSON.stringify(list) ? old : list)))
         .catch(() => undefined);
     };
     poll();
