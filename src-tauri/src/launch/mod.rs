@@ -240,8 +240,10 @@ impl Holdfast {
                 return Err(e);
             }
         };
+        // Info, not warn: the CLI and the app show these to the operator themselves; the log
+        // file keeps them.
         for w in preflight.warnings.iter().chain(&preflight.forced) {
-            tracing::warn!(template = %template.name, "launch preflight: {w}");
+            tracing::info!(template = %template.name, "launch preflight: {w}");
         }
 
         report(LaunchStep::Browser, Some(&preflight));
