@@ -198,28 +198,21 @@ pub fn group_alive(pgid: i32) -> bool {
 /// SIGTERM (or SIGKILL with `kill`) to one process.
 pub fn signal(pid: i32, kill: bool) {
     #[cfg(unix)]
-    {
-        use nix::sys::signal::Signal;
-        let sig = if kill {
-            Signal::SIGKILL
-        } else {
-            Signal::SIGTERM
-        };
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig);
-    }
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), term_or_kill(kill));
 }
 
 /// SIGTERM (or SIGKILL with `kill`) to a process group.
 pub fn signal_group(pgid: i32, kill: bool) {
     #[cfg(unix)]
-    {
-        use nix::sys::signal::Signal;
-        let sig = if kill {
-            Signal::SIGKILL
-        } else {
-            Signal::SIGTERM
-        };
-        let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), sig);
+    let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), term_or_kill(kill));
+}
+
+#[cfg(unix)]
+fn term_or_kill(kill: bool) -> nix::sys::signal::Signal {
+    if kill {
+        nix::sys::signal::Signal::SIGKILL
+    } else {
+        nix::sys::signal::Signal::SIGTERM
     }
 }
 

@@ -69,7 +69,7 @@ pub async fn check(config: &ClockConfig) -> ClockReport {
         .servers
         .iter()
         .map(|s| ask(s.clone(), config.timeout));
-    let servers = futures_join_all(asks).await;
+    let servers = futures_util::future::join_all(asks).await;
     judge(servers, config.warn_ms, config.block_ms)
 }
 
@@ -134,27 +134,6 @@ async fn ask(server: String, timeout: Duration) -> ServerSample {
         },
         Err(e) => failed(server, e.to_string()),
     }
-}
-
-/// Runs futures concurrently and collects their outputs in order (no `futures` dependency).
-async fn futures_join_all<F: std::future::Future<Output = ServerSample> + Send + 'static>(
-    futs: impl Iterator<Item = F>,
-) -> Vec<ServerSample> {
-    let handles: Vec<_> = futs.map(tokio::spawn).collect();
-    let mut out = Vec::with_capacity(handles.len());
-    for h in handles {
-        match h.await {
-            Ok(s) => out.push(s),
-            Err(e) => out.push(ServerSample {
-                server: String::new(),
-                offset_ms: None,
-                round_trip_ms: None,
-                stratum: None,
-                error: Some(format!("task failed: {e}")),
-            }),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
