@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# One build per run: incremental state only costs disk here (a CI run once ran out of it).
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 step() { printf '\n\033[1;34m==> %s\033[0m\n' "$*"; }
 

@@ -47,6 +47,7 @@ pub enum ErrorCode {
     ClockSkew,
     EgressMismatch,
     NotRunning,
+    InvalidRule,
 }
 
 impl ErrorCode {
@@ -88,6 +89,7 @@ impl ErrorCode {
             Self::ClockSkew => "clock_skew",
             Self::EgressMismatch => "egress_mismatch",
             Self::NotRunning => "not_running",
+            Self::InvalidRule => "invalid_rule",
         }
     }
 
@@ -113,6 +115,7 @@ impl ErrorCode {
                 | Self::BundleDuplicateName
                 | Self::BundlePassphrase
                 | Self::NothingSelected
+                | Self::InvalidRule
         )
     }
 }
@@ -254,6 +257,8 @@ pub enum Error {
 
     #[error("{name} is not running")]
     NotRunning { name: String },
+    #[error("{field}: {reason}")]
+    InvalidRule { field: &'static str, reason: String },
 }
 
 impl Error {
@@ -295,6 +300,7 @@ impl Error {
             Self::ClockSkew { .. } => ErrorCode::ClockSkew,
             Self::EgressMismatch { .. } => ErrorCode::EgressMismatch,
             Self::NotRunning { .. } => ErrorCode::NotRunning,
+            Self::InvalidRule { .. } => ErrorCode::InvalidRule,
         }
     }
 
@@ -309,7 +315,7 @@ impl Error {
             | Self::UnsupportedScheme { .. } => Some("exit"),
             Self::InvalidStartUrl { .. } => Some("start_urls"),
             Self::InvalidEgressIp { .. } => Some("pinned_egress_ip"),
-            Self::InvalidText { field, .. } => Some(field),
+            Self::InvalidText { field, .. } | Self::InvalidRule { field, .. } => Some(field),
             Self::InvalidSetting { .. } => Some("setting"),
             Self::BundlePassphrase { .. } => Some("passphrase"),
             _ => None,

@@ -34,6 +34,21 @@ pub enum SessionEvent {
     BrowserStarted { pid: i32 },
     /// The browser's main process exited (`code` is absent when it was killed by a signal).
     BrowserExited { code: Option<i32> },
+    /// A request failed at `stage` (session layer, attributed).
+    RequestFailed {
+        stage: crate::health::FailureStage,
+        request_kind: crate::health::RequestKind,
+        /// Without query values.
+        url: String,
+        status: Option<u16>,
+        error: Option<String>,
+        request_id: String,
+    },
+    /// A token refresh succeeded.
+    RefreshSucceeded {
+        url: String,
+        latency_ms: Option<f64>,
+    },
     /// The clock was checked against the SNTP servers.
     ClockChecked {
         #[ts(type = "number | null")]
@@ -55,6 +70,8 @@ impl SessionEvent {
             Self::BrowserStarted { .. } => "browser_started",
             Self::BrowserExited { .. } => "browser_exited",
             Self::ClockChecked { .. } => "clock_checked",
+            Self::RequestFailed { .. } => "request_failed",
+            Self::RefreshSucceeded { .. } => "refresh_succeeded",
         }
     }
 }

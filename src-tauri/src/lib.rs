@@ -8,6 +8,7 @@ pub mod clock;
 pub mod error;
 pub mod events;
 pub mod exit;
+pub mod health;
 pub mod home;
 pub mod launch;
 pub mod lease;
@@ -450,6 +451,26 @@ impl Holdfast {
             settings,
             probe_now,
         ))
+    }
+
+    /// The health of a template: both layers over 5 min / 1 h / 24 h (or over `since` alone,
+    /// labelled), per exit, with attributed failures, a timeline and a time series.
+    pub async fn health(
+        &self,
+        name: &str,
+        since: Option<(String, chrono::Duration)>,
+    ) -> Result<health::HealthReport> {
+        let template = self.template(name).await?;
+        let now = Utc::now();
+        let mut conn = self.store.pool().acquire().await?;
+        health::report::build(
+            &mut conn,
+            &template.id,
+            &template.name,
+            now,
+            health::report::windows(now, since),
+        )
+        .await
     }
 
     /// Connection-layer statistics of a template since `since`, per session and per exit.

@@ -133,6 +133,12 @@ const SPECS: &[Spec] = &[
         about: "Chromium binary; empty: env HOLDFAST_CHROMIUM, else chromium / chromium-browser / google-chrome on PATH",
     },
     Spec {
+        key: "health.max_rows",
+        kind: Kind::Number { min: 1_000, max: 100_000_000 },
+        default: "1000000",
+        about: "request records kept for the health view; the oldest beyond this are deleted",
+    },
+    Spec {
         key: "metrics.retention_days",
         kind: Kind::Number { min: 1, max: 3650 },
         default: "30",
@@ -159,6 +165,11 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Request records kept at most (the health view's size bound).
+    pub fn health_max_rows(&self) -> u64 {
+        self.number("health.max_rows")
+    }
+
     /// Settings from stored `(key, value)` pairs. Unknown or invalid stored values are ignored
     /// (with a warning) in favour of the default: a bad row must not stop every session.
     pub fn from_stored(stored: Vec<(String, String)>) -> Self {

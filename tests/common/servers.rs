@@ -54,13 +54,18 @@ pub struct Upstream {
 impl Upstream {
     /// tinyproxy on 127.0.0.1:`port` (0: any free port) with Basic auth, leaving from `outgoing`.
     pub fn tinyproxy(outgoing: &str, port: u16) -> Self {
+        Self::tinyproxy_with_timeout(outgoing, port, 60)
+    }
+
+    /// tinyproxy as above, closing connections idle for `timeout_secs`.
+    pub fn tinyproxy_with_timeout(outgoing: &str, port: u16, timeout_secs: u32) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = if port == 0 { free_port() } else { port };
         let conf = dir.path().join("tinyproxy.conf");
         std::fs::write(
             &conf,
             format!(
-                "Port {port}\nListen 127.0.0.1\nBind {outgoing}\nTimeout 60\nMaxClients 2048\n\
+                "Port {port}\nListen 127.0.0.1\nBind {outgoing}\nTimeout {timeout_secs}\nMaxClients 2048\n\
                  LogFile \"{d}/tinyproxy.log\"\nLogLevel Error\nPidFile \"{d}/tinyproxy.pid\"\n\
                  Allow 127.0.0.1\nBasicAuth {HTTP_USER} {HTTP_PASS}\n",
                 d = dir.path().display()

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -33,26 +34,44 @@ impl Hit {
     }
 }
 
+type Hits = Arc<(Mutex<Vec<Hit>>, Condvar)>;
+
 /// The site.
 pub struct Site {
     pub port: u16,
-    hits: Arc<(Mutex<Vec<Hit>>, Condvar)>,
+    hits: Hits,
+    refresh_status: Arc<AtomicU16>,
 }
 
 impl Site {
     pub fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind site");
         let port = listener.local_addr().expect("addr").port();
-        let hits = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
-        let h = hits.clone();
+        let hits: Hits = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
+        let refresh_status = Arc::new(AtomicU16::new(200));
+        let (h, r) = (hits.clone(), refresh_status.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
-                let h = h.clone();
-                std::thread::spawn(move || serve(stream, &h));
+                let (h, r) = (h.clone(), r.clone());
+                std::thread::spawn(move || serve(stream, &h, &r));
             }
         });
-        Self { port, hits }
+        Self {
+            port,
+            hits,
+            refresh_status,
+        }
+    }
+
+    /// The status `/api/refresh` answers with from now on.
+    pub fn set_refresh_status(&self, status: u16) {
+        self.refresh_status.store(status, Ordering::SeqCst);
+    }
+
+    /// Requests to `path` so far.
+    pub fn count(&self, path: &str) -> usize {
+        self.hits().iter().filter(|h| h.path == path).count()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -123,7 +142,45 @@ try {
 } catch (e) { found.push('error:' + e); send('error'); }
 </script>"#;
 
-fn serve(stream: TcpStream, hits: &(Mutex<Vec<Hit>>, Condvar)) {
+// A signed-in web app in miniature: every 150 ms it refreshes its token and fetches data;
+// `?auth=1` also hits a 401 route, an account page that redirects to login, and a challenge;
+// `?half=PORT` also fetches from a server that half-closes after every response; `?ws=1` opens
+// a WebSocket and leaves it idle.
+const APP: &str = r#"<script>
+const q = new URLSearchParams(location.search);
+let i = 0;
+async function tick() {
+  i++;
+  try { await fetch('/api/refresh', {method: 'POST'}); } catch (e) {}
+  try { await fetch('/api/data?i=' + i); } catch (e) {}
+  if (q.get('half')) {
+    try { await fetch('http://127.0.0.1:' + q.get('half') + '/ip?i=' + i, {mode: 'no-cors'}); } catch (e) {}
+  }
+  setTimeout(tick, 150);
+}
+if (q.get('ws')) { window.sock = new WebSocket('ws://' + location.host + '/ws'); }
+tick();
+if (q.get('auth')) {
+  fetch('/api/private').catch(() => {});
+  for (const src of ['/account', '/challenge']) {
+    const f = document.createElement('iframe');
+    f.src = src;
+    document.documentElement.appendChild(f);
+  }
+}
+</script>"#;
+
+/// `Sec-WebSocket-Accept` for a client key (RFC 6455).
+fn ws_accept(key: &str) -> String {
+    use base64::Engine as _;
+    use sha1::Digest as _;
+    let mut h = sha1::Sha1::new();
+    h.update(key.trim().as_bytes());
+    h.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    base64::engine::general_purpose::STANDARD.encode(h.finalize())
+}
+
+fn serve(stream: TcpStream, hits: &(Mutex<Vec<Hit>>, Condvar), refresh: &AtomicU16) {
     let peer = stream
         .peer_addr()
         .map(|a| a.ip().to_string())
@@ -166,7 +223,40 @@ fn serve(stream: TcpStream, hits: &(Mutex<Vec<Hit>>, Condvar)) {
         }
         let (path, query) = target.split_once('?').unwrap_or((&target, ""));
         let mut extra = String::new();
+        let mut status = "200 OK".to_owned();
+        let ws_key = headers.get("sec-websocket-key").cloned();
         let page = match path {
+            "/ws" if ws_key.is_some() => {
+                record(hits, path, &peer, &headers, &body);
+                let head = format!(
+                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+                    ws_accept(ws_key.as_deref().unwrap_or(""))
+                );
+                if writer.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                // Hold the socket open and idle until the other side closes it.
+                let mut sink = [0u8; 1024];
+                while reader.read(&mut sink).unwrap_or(0) > 0 {}
+                return;
+            }
+            "/app" => APP.to_owned(),
+            "/api/refresh" => {
+                let code = refresh.load(Ordering::SeqCst);
+                status = format!("{code} {}", if code == 200 { "OK" } else { "Error" });
+                "{\"token\": \"t\"}".to_owned()
+            }
+            "/api/data" => "{\"items\": []}".to_owned(),
+            "/api/private" => {
+                status = "401 Unauthorized".to_owned();
+                "{\"error\": \"unauthorized\"}".to_owned()
+            }
+            "/account" => {
+                status = "302 Found".to_owned();
+                extra = "Location: /login?next=/account\r\n".to_owned();
+                String::new()
+            }
+            "/challenge" => "<html><body>prove you are you</body></html>".to_owned(),
             "/ip" => peer.clone(),
             "/login" => {
                 let user = query.strip_prefix("user=").unwrap_or("someone");
@@ -178,18 +268,9 @@ fn serve(stream: TcpStream, hits: &(Mutex<Vec<Hit>>, Condvar)) {
             "/ice" => REPORT_ICE.to_owned(),
             _ => "<html><body>ok</body></html>".to_owned(),
         };
-        {
-            let (lock, cv) = hits;
-            lock.lock().expect("lock").push(Hit {
-                path: path.to_owned(),
-                peer: peer.clone(),
-                headers,
-                body: String::from_utf8_lossy(&body).into_owned(),
-            });
-            cv.notify_all();
-        }
+        record(hits, path, &peer, &headers, &body);
         let head = format!(
-            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: {}\r\nCache-Control: no-store\r\n{extra}\r\n",
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: {}\r\nCache-Control: no-store\r\n{extra}\r\n",
             page.len(),
             if path == "/ip" { "text/plain" } else { "text/html" },
         );
@@ -198,4 +279,21 @@ fn serve(stream: TcpStream, hits: &(Mutex<Vec<Hit>>, Condvar)) {
             return;
         }
     }
+}
+
+fn record(
+    hits: &(Mutex<Vec<Hit>>, Condvar),
+    path: &str,
+    peer: &str,
+    headers: &HashMap<String, String>,
+    body: &[u8],
+) {
+    let (lock, cv) = hits;
+    lock.lock().expect("lock").push(Hit {
+        path: path.to_owned(),
+        peer: peer.to_owned(),
+        headers: headers.clone(),
+        body: String::from_utf8_lossy(body).into_owned(),
+    });
+    cv.notify_all();
 }

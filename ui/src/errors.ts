@@ -13,7 +13,10 @@ export type FormField =
   | "locale"
   | "start_urls"
   | "tags"
-  | "notes";
+  | "notes"
+  | "rules.refresh"
+  | "rules.login"
+  | "rules.verification";
 
 const FORM_FIELDS: readonly FormField[] = [
   "name",
@@ -26,6 +29,9 @@ const FORM_FIELDS: readonly FormField[] = [
   "start_urls",
   "tags",
   "notes",
+  "rules.refresh",
+  "rules.login",
+  "rules.verification",
 ];
 
 /** The form field an error code belongs to; `null` for errors shown above the form. */
@@ -76,6 +82,9 @@ export function fieldForCode(code: ErrorCode, field: string | null): FormField |
     case "egress_mismatch":
     case "not_running":
       return null;
+    case "invalid_rule":
+      // The payload names the rule list (rules.refresh, rules.login, rules.verification).
+      return FORM_FIELDS.find((f) => f === field) ?? null;
     default:
       return assertNever(code);
   }

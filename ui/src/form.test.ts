@@ -14,6 +14,7 @@ const stored: Template = {
   start_urls: ["https://a.example/", "https://b.example/"],
   tags: ["eu", "shop"],
   notes: "",
+  rules: { refresh: ["*/api/refresh*"], login: ["*/login*"], verification: [] },
   created_at: "2026-01-01T00:00:00Z",
   updated_at: "2026-01-01T00:00:00Z",
 };
@@ -40,5 +41,10 @@ describe("form conversion", () => {
       pinned_egress_ip: "",
     });
     expect(p.exit_password).toBeUndefined();
+  });
+
+  it("keeps the health rules of a template and leaves a new one on the defaults", () => {
+    expect(patchFromForm(formFromTemplate(stored)).rules).toEqual(stored.rules);
+    expect(draftFromForm({ ...emptyForm(), name: "x" }).rules).toBeUndefined();
   });
 });

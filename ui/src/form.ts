@@ -2,6 +2,7 @@
 import type { Template } from "./bindings/Template";
 import type { TemplateDraft } from "./bindings/TemplateDraft";
 import type { TemplatePatch } from "./bindings/TemplatePatch";
+import type { HealthRules } from "./bindings/HealthRules";
 
 /** What the editor's inputs hold: lists as text (one URL per line, comma-separated tags). */
 export interface FormState {
@@ -15,6 +16,10 @@ export interface FormState {
   startUrls: string;
   tags: string;
   notes: string;
+  /** Health rules: URL patterns, one per line. All three empty on a new template: defaults. */
+  refreshRules: string;
+  loginRules: string;
+  verificationRules: string;
 }
 
 /** An empty form for a new template, with the core's defaults shown. */
@@ -30,6 +35,9 @@ export function emptyForm(): FormState {
     startUrls: "",
     tags: "",
     notes: "",
+    refreshRules: "",
+    loginRules: "",
+    verificationRules: "",
   };
 }
 
@@ -46,6 +54,9 @@ export function formFromTemplate(t: Template): FormState {
     startUrls: t.start_urls.join("\n"),
     tags: t.tags.join(", "),
     notes: t.notes,
+    refreshRules: t.rules.refresh.join("\n"),
+    loginRules: t.rules.login.join("\n"),
+    verificationRules: t.rules.verification.join("\n"),
   };
 }
 
@@ -65,6 +76,17 @@ export function splitTags(text: string): string[] {
     .filter((s) => s.length > 0);
 }
 
+/** The health rules of the form; `undefined` (the core's defaults) when all three are empty. */
+export function rulesFromForm(f: FormState): HealthRules | undefined {
+  const rules = {
+    refresh: splitLines(f.refreshRules),
+    login: splitLines(f.loginRules),
+    verification: splitLines(f.verificationRules),
+  };
+  const empty = rules.refresh.length + rules.login.length + rules.verification.length === 0;
+  return empty ? undefined : rules;
+}
+
 /** A draft for `add_template`. Validation is the core's job; this only reshapes. */
 export function draftFromForm(f: FormState): TemplateDraft {
   return {
@@ -78,6 +100,7 @@ export function draftFromForm(f: FormState): TemplateDraft {
     start_urls: splitLines(f.startUrls),
     tags: splitTags(f.tags),
     notes: f.notes,
+    rules: rulesFromForm(f),
   };
 }
 

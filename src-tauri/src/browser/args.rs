@@ -48,11 +48,9 @@ impl LaunchArgs {
             // Chromium refuses to start as root with its sandbox on.
             args.push("--no-sandbox".to_owned());
         }
-        if template.start_urls.is_empty() {
-            args.push("about:blank".to_owned());
-        } else {
-            args.extend(template.start_urls.iter().cloned());
-        }
+        // The start URLs are opened over DevTools once the observer is attached to the tab,
+        // so their first requests are seen.
+        args.push("about:blank".to_owned());
         let env = vec![
             ("TZ".to_owned(), template.timezone.clone()),
             ("LANGUAGE".to_owned(), template.locale.replace('-', "_")),

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 /// The `format` field of every bundle.
 pub const FORMAT: &str = "holdfast-bundle";
 /// The version this build writes and the newest it reads.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// Largest bundle accepted, in bytes.
 pub const MAX_BYTES: usize = 32 * 1024 * 1024;
 /// Most templates in one bundle.
@@ -55,6 +55,9 @@ pub struct BundleTemplate {
     pub tags: Vec<String>,
     #[serde(default)]
     pub notes: String,
+    /// Health rules (version 2); a version 1 bundle has none and gets the defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<crate::health::HealthRules>,
 }
 
 /// Only what is needed to decide how to read the rest.
@@ -168,8 +171,8 @@ mod tests {
             (ok_bundle()[..60].to_owned(), "truncated"),
             ("[".repeat(10_000), "recursion limit"),
             (
-                ok_bundle().replace("\"version\":1", "\"version\":2"),
-                "version 2",
+                ok_bundle().replace("\"version\":1", "\"version\":3"),
+                "version 3",
             ),
             (
                 ok_bundle().replace("\"version\":1", "\"version\":\"1\""),

@@ -22,6 +22,7 @@ pub fn from_template(t: &Template) -> BundleTemplate {
         start_urls: t.start_urls.clone(),
         tags: t.tags.clone(),
         notes: t.notes.clone(),
+        rules: Some(t.rules.clone()),
     }
 }
 

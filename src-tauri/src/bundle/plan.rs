@@ -205,6 +205,7 @@ fn validate(
         start_urls: Some(bt.start_urls.clone()),
         tags: Some(bt.tags.clone()),
         notes: Some(bt.notes.clone()),
+        rules: bt.rules.clone(),
     };
     let (mut template, _) = draft.validate(now).map_err(invalid)?;
     if has_secret {

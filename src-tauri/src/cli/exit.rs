@@ -153,6 +153,28 @@ fn print_event(record: &SessionRecord, as_json: bool) -> Result<()> {
         },
         SessionEvent::BrowserStarted { pid } => println!("{at} browser started (pid {pid})"),
         SessionEvent::BrowserExited { code } => println!("{at} browser exited ({code:?})"),
+        SessionEvent::RequestFailed {
+            stage,
+            request_kind,
+            url,
+            status,
+            error,
+            ..
+        } => {
+            let what = error
+                .clone()
+                .or_else(|| status.map(|s| format!("HTTP {s}")))
+                .unwrap_or_default();
+            println!(
+                "{at} {} request failed at {}: {url} {what}",
+                request_kind.as_str(),
+                stage.as_str()
+            )
+        }
+        SessionEvent::RefreshSucceeded { url, latency_ms } => match latency_ms {
+            Some(ms) => println!("{at} refresh ok in {ms:.0} ms: {url}"),
+            None => println!("{at} refresh ok: {url}"),
+        },
         SessionEvent::RelayStarted { .. } | SessionEvent::RelayStopped => {}
     }
     Ok(())

@@ -2,6 +2,7 @@
 
 mod bundle;
 mod exit;
+mod health;
 mod launch;
 mod output;
 mod setting;
@@ -51,6 +52,16 @@ pub enum Command {
     Relay {
         name: String,
         /// Print JSON lines: first the relay address, then one per event.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Why sessions drop: connection layer (relay) and session layer (requests, auth, token
+    /// refresh) over 5 min / 1 h / 24 h, per exit, with attributed failures and a timeline.
+    Health {
+        name: String,
+        /// One window instead of the three: 30s, 5m, 1h, 7d.
+        #[arg(long)]
+        since: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -151,6 +162,9 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Template(cmd) => template::run(&hf, *cmd).await,
             Command::Check { name, json } => exit::check(&hf, &name, json).await,
             Command::Relay { name, json } => exit::relay(&hf, &name, json).await,
+            Command::Health { name, since, json } => {
+                health::run(&hf, &name, since.as_deref(), json).await
+            }
             Command::Stats { name, since, json } => exit::stats(&hf, &name, &since, json).await,
             Command::Events {
                 name,

@@ -5,6 +5,7 @@ use std::io::BufRead;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 
+use holdfast::health::HealthRules;
 use holdfast::{Holdfast, TemplateDraft, TemplatePatch};
 
 use super::output;
@@ -95,9 +96,41 @@ pub struct Fields {
     /// Pinned egress IP of the exit.
     #[arg(long, value_name = "IP")]
     pin: Option<String>,
+    /// Health rule: a token refresh URL pattern (`*` matches anything); repeat for several.
+    /// Given patterns replace that list; lists not given keep theirs (defaults for a new one).
+    #[arg(long = "refresh-url", value_name = "PATTERN")]
+    refresh_urls: Vec<String>,
+    /// Health rule: a login page URL pattern; repeat for several.
+    #[arg(long = "login-url", value_name = "PATTERN")]
+    login_urls: Vec<String>,
+    /// Health rule: a second-verification URL pattern (challenge, 2FA, captcha); repeat.
+    #[arg(long = "verification-url", value_name = "PATTERN")]
+    verification_urls: Vec<String>,
 }
 
 impl Fields {
+    /// `base` with the lists given on the command line replaced; `None` if none was given.
+    fn rules(&self, base: HealthRules) -> Option<HealthRules> {
+        if self.refresh_urls.is_empty()
+            && self.login_urls.is_empty()
+            && self.verification_urls.is_empty()
+        {
+            return None;
+        }
+        let pick = |given: &Vec<String>, old: Vec<String>| {
+            if given.is_empty() {
+                old
+            } else {
+                given.clone()
+            }
+        };
+        Some(HealthRules {
+            refresh: pick(&self.refresh_urls, base.refresh),
+            login: pick(&self.login_urls, base.login),
+            verification: pick(&self.verification_urls, base.verification),
+        })
+    }
+
     fn password(&self) -> Result<Option<String>> {
         if !self.exit_password_stdin {
             return Ok(None);
@@ -121,6 +154,7 @@ pub async fn run(hf: &Holdfast, cmd: TemplateCommand) -> Result<()> {
         TemplateCommand::Add { name, fields } => {
             let draft = TemplateDraft {
                 name,
+                rules: fields.rules(HealthRules::default()),
                 exit_password: fields.password()?,
                 exit: fields.exit.unwrap_or_else(|| "direct".into()),
                 account: fields.account,
@@ -161,7 +195,12 @@ pub async fn run(hf: &Holdfast, cmd: TemplateCommand) -> Result<()> {
             clear_tags,
             clear_pin,
         } => {
+            let rules = match fields.rules(HealthRules::default()) {
+                Some(_) => fields.rules(hf.template(&name).await?.rules),
+                None => None,
+            };
             let patch = TemplatePatch {
+                rules,
                 name: rename,
                 exit_password: fields.password()?,
                 exit: fields.exit,

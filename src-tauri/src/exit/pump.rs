@@ -18,6 +18,8 @@ use super::stage::{DialError, Stage};
 /// one (bulk transfer).
 const BUF_START: usize = 8 * 1024;
 const BUF: usize = 64 * 1024;
+/// A tunnel closed by the exit side after this long without traffic was reclaimed as idle.
+const UPSTREAM_IDLE: Duration = Duration::from_secs(1);
 /// "Not yet" in the nanosecond clocks below.
 const NEVER: u64 = u64::MAX;
 
@@ -98,6 +100,17 @@ pub async fn pump(
                 match r {
                     Ok(()) if clock.nothing_received() && clock.anything_sent() => {
                         return Err(DialError::new(Stage::FirstByte, "the exit side closed the tunnel before answering"));
+                    }
+                    // The exit side closed a tunnel that had been quiet and the browser still
+                    // held open: an upstream idle timeout reclaimed it.
+                    Ok(()) if !up_done && clock.idle_for() >= UPSTREAM_IDLE => {
+                        return Err(DialError::new(
+                            Stage::IdleReclaim,
+                            format!(
+                                "the exit side closed the tunnel after {} ms without traffic",
+                                clock.idle_for().as_millis()
+                            ),
+                        ));
                     }
                     Ok(()) => {}
                     Err(Side::Browser(_)) => return Ok(()),
@@ -181,6 +194,14 @@ impl Clocks {
                 metrics.first_byte(Duration::from_nanos(now.saturating_sub(sent)));
             }
         }
+    }
+
+    /// Time since the last byte either way.
+    fn idle_for(&self) -> Duration {
+        Duration::from_nanos(
+            self.now()
+                .saturating_sub(self.last_activity.load(Ordering::Relaxed)),
+        )
     }
 
     fn anything_sent(&self) -> bool {

@@ -20,6 +20,7 @@ pub use supervisor::SessionEnd;
 use crate::browser::{self, process, Browser, LaunchArgs};
 use crate::error::{Error, Result};
 use crate::events::SessionEvent;
+use crate::health::{Observer, ObserverConfig, WriterConfig};
 use crate::lease::Lease;
 use crate::store::sessions::{self, SessionRow};
 use crate::{clock, pid, store, Holdfast, Template};
@@ -267,9 +268,22 @@ impl Holdfast {
             }
         }
         .await;
-        let (browser, devtools) = match started {
+        let (mut browser, devtools) = match started {
             Ok(v) => v,
             Err(e) => {
+                relay.stop().await;
+                return Err(e);
+            }
+        };
+        let observer = match self
+            .observe(&devtools.ws_url, &template, &settings, &relay, &preflight)
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => {
+                browser
+                    .stop(Some(&devtools.ws_url), Duration::from_secs(2))
+                    .await;
                 relay.stop().await;
                 return Err(e);
             }
@@ -297,7 +311,6 @@ impl Holdfast {
             sessions::put(&mut conn, &row).await
         }
         .await;
-        let mut browser = browser;
         if let Err(e) = recorded {
             browser
                 .stop(Some(&devtools.ws_url), Duration::from_secs(2))
@@ -320,6 +333,7 @@ impl Holdfast {
             browser,
             cdp: devtools.ws_url.clone(),
             relay,
+            observer,
             lease,
             stop: stop_rx,
         }));
@@ -329,6 +343,41 @@ impl Holdfast {
             stop,
             done,
         })
+    }
+
+    /// Attaches the health observer to the new browser and opens the start URLs through it.
+    async fn observe(
+        &self,
+        ws_url: &str,
+        template: &Template,
+        settings: &crate::settings::Settings,
+        relay: &crate::relay_session::RelaySession,
+        preflight: &Preflight,
+    ) -> Result<Observer> {
+        let config = ObserverConfig {
+            writer: WriterConfig {
+                template_id: template.id.clone(),
+                session_id: relay.session_id().to_owned(),
+                retention: settings.retention(),
+                max_rows: settings.health_max_rows(),
+            },
+            exit_url: template.exit.to_string(),
+            egress_ip: preflight.egress.egress.ip.clone(),
+            rules: template.rules.clone(),
+        };
+        let devtools = |e: crate::health::cdp::CdpError| Error::BrowserFailed {
+            detail: format!("DevTools: {e}"),
+        };
+        let observer = Observer::attach(ws_url, self.store.clone(), relay.bus(), config)
+            .await
+            .map_err(devtools)?;
+        let urls = if template.start_urls.is_empty() {
+            Vec::new()
+        } else {
+            template.start_urls.clone()
+        };
+        observer.open(&urls).await.map_err(devtools)?;
+        Ok(observer)
     }
 
     /// Running sessions of every template. Records left by a Holdfast that died (its lease is

@@ -9,6 +9,7 @@ use ts_rs::TS;
 use crate::browser::Browser;
 use crate::clock;
 use crate::events::{self, EventBus, SessionEvent};
+use crate::health::Observer;
 use crate::lease::Lease;
 use crate::relay_session::RelaySession;
 use crate::settings::Settings;
@@ -33,6 +34,7 @@ pub(super) struct Supervised {
     pub browser: Browser,
     pub cdp: String,
     pub relay: RelaySession,
+    pub observer: Observer,
     pub lease: Lease,
     pub stop: watch::Receiver<bool>,
 }
@@ -58,6 +60,8 @@ pub(super) async fn run(mut s: Supervised) -> SessionEnd {
     tracing::info!(template = %s.template.name, ?browser_exit, stopped, "browser gone; ending the session");
     let _ = stop_watch.send(true);
     let _ = watcher.await;
+    let requests = s.observer.finish().await;
+    tracing::debug!(requests, "session observer finished");
     s.relay
         .bus()
         .publish(SessionEvent::BrowserExited { code: browser_exit });

@@ -3,6 +3,7 @@
 pub mod egress;
 pub mod events;
 pub mod metrics;
+pub mod outcomes;
 pub mod sessions;
 pub mod settings;
 pub mod templates;

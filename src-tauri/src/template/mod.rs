@@ -10,6 +10,7 @@ use ts_rs::TS;
 pub use exit::{Exit, ExitKind, ProxyAddr};
 
 use crate::error::{Error, Result};
+use crate::health::HealthRules;
 use crate::secrets::Secret;
 
 /// Timezone given to a template when none is set.
@@ -36,6 +37,8 @@ pub struct Template {
     pub start_urls: Vec<String>,
     pub tags: Vec<String>,
     pub notes: String,
+    /// URL patterns of token refreshes, login and verification pages (for health).
+    pub rules: HealthRules,
     #[ts(type = "string")]
     pub created_at: DateTime<Utc>,
     #[ts(type = "string")]
@@ -59,6 +62,8 @@ pub struct TemplateDraft {
     pub start_urls: Option<Vec<String>>,
     pub tags: Option<Vec<String>>,
     pub notes: Option<String>,
+    /// Health rules; defaults when absent.
+    pub rules: Option<HealthRules>,
 }
 
 /// Changes to a template; `None` keeps a field as it is. An empty pinned IP clears the pin.
@@ -77,6 +82,8 @@ pub struct TemplatePatch {
     pub start_urls: Option<Vec<String>>,
     pub tags: Option<Vec<String>>,
     pub notes: Option<String>,
+    /// New health rules (each list replaced whole).
+    pub rules: Option<HealthRules>,
 }
 
 /// What a validated add or edit does to the keyring entry of the template.
@@ -108,6 +115,7 @@ impl TemplateDraft {
             start_urls: fields::start_urls(self.start_urls.as_deref().unwrap_or_default())?,
             tags: fields::tags(self.tags.as_deref().unwrap_or_default())?,
             notes: fields::notes(self.notes.as_deref().unwrap_or(""))?,
+            rules: self.rules.clone().unwrap_or_default().validated()?,
             created_at: now,
             updated_at: now,
         };
@@ -174,6 +182,9 @@ impl TemplatePatch {
         }
         if let Some(v) = &self.notes {
             t.notes = fields::notes(v)?;
+        }
+        if let Some(v) = &self.rules {
+            t.rules = v.clone().validated()?;
         }
         t.updated_at = now;
         Ok((t, change))

@@ -178,6 +178,27 @@ export function TemplateEditor({ mode, onSaved, onRemoved, onCancel, status = nu
         "One http(s) URL per line.",
       )}
       {field("notes", "Notes", <textarea rows={3} value={form.notes} onChange={set("notes")} data-testid="field-notes" />)}
+      <fieldset className="rules">
+        <legend>Health rules — URL patterns, one per line (* matches anything)</legend>
+        {field(
+          "rules.refresh",
+          "Token refresh",
+          <textarea rows={2} value={form.refreshRules} onChange={set("refreshRules")} data-testid="field-rules-refresh" />,
+          "A failed refresh opens a risk window.",
+        )}
+        {field(
+          "rules.login",
+          "Login pages",
+          <textarea rows={2} value={form.loginRules} onChange={set("loginRules")} data-testid="field-rules-login" />,
+          "A redirect here means the session was logged out.",
+        )}
+        {field(
+          "rules.verification",
+          "Second verification",
+          <textarea rows={2} value={form.verificationRules} onChange={set("verificationRules")} data-testid="field-rules-verification" />,
+          "Challenge, 2FA, captcha pages. On a new template, leave all three empty for the defaults.",
+        )}
+      </fieldset>
       <datalist id="tz-list">
         {TIMEZONES.map((tz) => (
           <option key={tz} value={tz} />
