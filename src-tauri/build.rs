@@ -23,6 +23,7 @@ mod gui {
         "launch_session",
         "list_sessions",
         "stop_session",
+        "template_health",
     ];
 
     pub fn build() {

@@ -161,7 +161,11 @@ fn a_bundle_without_secrets_holds_no_secret_and_selection_works() {
     assert!(!text.contains(PASSWORD), "no secret without --with-secrets");
     let v: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["format"], "holdfast-bundle");
-    assert_eq!(v["version"], 1);
+    assert_eq!(v["version"], 2, "version 2 carries health rules");
+    assert!(
+        v["templates"][0]["rules"]["refresh"].is_array(),
+        "templates travel with their health rules"
+    );
     assert!(v.get("secrets").is_none());
     let names: Vec<&str> = v["templates"]
         .as_array()

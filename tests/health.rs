@@ -260,6 +260,10 @@ fn a_failing_refresh_endpoint_and_auth_signals_are_attributed_to_http_and_auth()
             && s["unauthorized"].as_i64().unwrap_or(0) >= 1
             && s["login_redirects"].as_i64().unwrap_or(0) >= 1
             && s["verifications"].as_i64().unwrap_or(0) >= 1
+            // The timeline comes from the session's events, flushed on their own tick.
+            && h["timeline"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|e| e["kind"] == "refresh_failed"))
     });
     let failures = failures_to(&h, site.port);
     let refresh = failures

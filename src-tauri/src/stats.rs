@@ -12,6 +12,7 @@ use crate::store::metrics::MetricsRow;
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct Quantiles {
+    #[ts(type = "number")]
     pub count: u64,
     pub p50: Option<f64>,
     pub p95: Option<f64>,

@@ -356,6 +356,18 @@ def test_launch_shows_preflight_and_progress_runs_the_browser_and_stops_it(open_
         assert any("10.9.9.9" in w for w in warnings), f"the overridden refusal is shown: {warnings}"
         site.wait_path("/landing")
 
+        # The health panel updates live: the start page's request shows in the 5-minute window.
+        def requests_in_5m(drv):
+            rows = drv.find_elements(By.CSS_SELECTOR, '[data-testid="health-window"][data-label="5m"] td')
+            return rows and int(rows[0].text) >= 1
+
+        WebDriverWait(d, 60).until(requests_in_5m)
+        assert tid(d, "health").get_attribute("data-failed") == "0", "a healthy start has no failure"
+        if os.environ.get("HOLDFAST_SCREENSHOTS"):
+            panel = tid(d, "health")
+            d.execute_script("arguments[0].scrollIntoView()", panel)
+            d.save_screenshot(os.path.join(os.environ["HOLDFAST_SCREENSHOTS"], "health-panel.png"))
+
         running = json.loads(env.cli("status", "--json").stdout)
         assert [s["template"] for s in running] == ["web"], "the CLI sees the app's session"
         assert tid(d, "session-pid").text == str(running[0]["pid"])

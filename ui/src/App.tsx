@@ -5,6 +5,7 @@ import type { ErrorPayload } from "./bindings/ErrorPayload";
 import type { Template } from "./bindings/Template";
 import type { SessionInfo } from "./bindings/SessionInfo";
 import { BundlePanel } from "./components/BundlePanel";
+import { HealthPanel } from "./components/HealthPanel";
 import { LaunchPanel, type LaunchState } from "./components/LaunchPanel";
 import { SessionsPanel } from "./components/SessionsPanel";
 import { TemplateEditor, type EditorMode } from "./components/TemplateEditor";
@@ -278,14 +279,20 @@ export function App() {
               onChecked={reloadStatuses}
               session={
                 mode.kind === "edit" ? (
-                  <LaunchPanel
-                    name={mode.template.name}
-                    session={sessions.find((s) => s.template_id === mode.template.id) ?? null}
-                    launch={launch}
-                    onLaunch={(force) => void doLaunch(mode.template.name, force)}
-                    onStop={() => void doStop(mode.template.name)}
-                    stopping={stopping === mode.template.name}
-                  />
+                  <>
+                    <LaunchPanel
+                      name={mode.template.name}
+                      session={sessions.find((s) => s.template_id === mode.template.id) ?? null}
+                      launch={launch}
+                      onLaunch={(force) => void doLaunch(mode.template.name, force)}
+                      onStop={() => void doStop(mode.template.name)}
+                      stopping={stopping === mode.template.name}
+                    />
+                    <HealthPanel
+                      name={mode.template.name}
+                      running={sessions.some((s) => s.template_id === mode.template.id)}
+                    />
+                  </>
                 ) : null
               }
             />

@@ -1,6 +1,7 @@
 /** Typed wrappers over the Tauri commands (see src-tauri/src/app/commands.rs). */
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { HealthReport } from "./bindings/HealthReport";
 import type { LaunchOptions } from "./bindings/LaunchOptions";
 import type { LaunchProgress } from "./bindings/LaunchProgress";
 import type { Launched } from "./bindings/Launched";
@@ -41,6 +42,7 @@ export const api = {
   launchSession: (name: string, options: LaunchOptions) => call<Launched>("launch_session", { name, options }),
   listSessions: () => call<SessionInfo[]>("list_sessions"),
   stopSession: (name: string) => call<SessionInfo>("stop_session", { name }),
+  templateHealth: (name: string) => call<HealthReport>("template_health", { name }),
   /** Progress of launches, as the core reports each step. */
   onLaunchProgress: (f: (p: LaunchProgress) => void): Promise<UnlistenFn> =>
     listen<LaunchProgress>("launch-progress", (e) => f(e.payload)),

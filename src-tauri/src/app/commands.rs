@@ -165,3 +165,12 @@ pub async fn stop_session(
         _ => Ok(hf.stop(&name).await?),
     }
 }
+
+/// The health of a template over 5 min / 1 h / 24 h (both layers, per exit, timeline, series).
+#[tauri::command]
+pub async fn template_health(
+    hf: State<'_, Holdfast>,
+    name: String,
+) -> CmdResult<crate::health::HealthReport> {
+    Ok(hf.health(&name, None).await?)
+}

@@ -51,6 +51,7 @@ fn try_run() -> anyhow::Result<()> {
             commands::import_bundle,
             commands::launch_session,
             commands::list_sessions,
+            commands::template_health,
             commands::stop_session,
         ])
         .build(tauri::generate_context!())?

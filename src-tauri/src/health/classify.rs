@@ -202,22 +202,7 @@ mod tests {
     use super::*;
 
     fn outcome(url: &str) -> RequestOutcome {
-        RequestOutcome {
-            at: chrono::Utc::now(),
-            request_id: "1".into(),
-            method: "GET".into(),
-            url: url.into(),
-            host: "h.test:80".into(),
-            resource_type: "XHR".into(),
-            status: Some(200),
-            error: None,
-            redirect_to: None,
-            relay_failure: None,
-            connect_ms: None,
-            tls_ms: None,
-            ttfb_ms: None,
-            total_ms: None,
-        }
+        RequestOutcome::sample(url)
     }
 
     #[test]

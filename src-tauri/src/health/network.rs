@@ -146,6 +146,29 @@ struct Failed {
     canceled: bool,
 }
 
+#[cfg(test)]
+impl RequestOutcome {
+    /// A successful GET of `url` as an XHR, for tests.
+    pub(crate) fn sample(url: &str) -> Self {
+        Self {
+            at: Utc::now(),
+            request_id: "1".into(),
+            method: "GET".into(),
+            url: url.into(),
+            host: "h.test:80".into(),
+            resource_type: "XHR".into(),
+            status: Some(200),
+            error: None,
+            redirect_to: None,
+            relay_failure: None,
+            connect_ms: None,
+            tls_ms: None,
+            ttfb_ms: None,
+            total_ms: None,
+        }
+    }
+}
+
 /// Requests in flight, per target session.
 #[derive(Debug, Default)]
 pub struct Tracker {
@@ -168,7 +191,7 @@ impl Tracker {
         let session = ev.session_id.clone().unwrap_or_default();
         match ev.method.as_str() {
             "Network.requestWillBeSent" => {
-                let e: WillBeSent = serde_json::from_value(ev.params.clone()).ok()?;
+                let e = WillBeSent::deserialize(&ev.params).ok()?;
                 let key = (session, e.request_id.clone());
                 let (url, host) = clean_url(&e.request.url)?;
                 // A redirect reuses the request id: the previous hop ends here.
@@ -208,7 +231,7 @@ impl Tracker {
             // for a fetch whose body the page never reads. The flight stays, answered, so a
             // body that breaks later is still reported (as a failure after the response).
             "Network.responseReceived" => {
-                let e: ResponseReceived = serde_json::from_value(ev.params.clone()).ok()?;
+                let e = ResponseReceived::deserialize(&ev.params).ok()?;
                 let key = (session, e.request_id);
                 let f = self.flights.get_mut(&key)?;
                 if f.answered {
@@ -234,7 +257,7 @@ impl Tracker {
                 Some(finish(view, &key.1, Some(seen), None, None, e.timestamp))
             }
             "Network.loadingFinished" => {
-                let e: Finished = serde_json::from_value(ev.params.clone()).ok()?;
+                let e = Finished::deserialize(&ev.params).ok()?;
                 let key = (session, e.request_id);
                 let mut f = self.flights.remove(&key)?;
                 if f.answered {
@@ -244,7 +267,7 @@ impl Tracker {
                 Some(finish(f, &key.1, resp, None, None, e.timestamp))
             }
             "Network.loadingFailed" => {
-                let e: Failed = serde_json::from_value(ev.params.clone()).ok()?;
+                let e = Failed::deserialize(&ev.params).ok()?;
                 let key = (session, e.request_id);
                 let mut f = self.flights.remove(&key)?;
                 let resp = f.response.take();

@@ -54,14 +54,18 @@ pub struct HealthWindow {
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]
 pub struct ConnectionHealth {
+    #[ts(type = "number")]
     pub dials: u64,
+    #[ts(type = "number")]
     pub dial_ok: u64,
     /// Failures by relay stage.
+    #[ts(type = "Record<string, number>")]
     pub failures: BTreeMap<String, u64>,
     /// Share of dials that failed at tcp connect, proxy auth or proxy handshake.
     pub handshake_failure_rate: Option<f64>,
     /// New upstream connections per minute.
     pub reconnects_per_min: f64,
+    #[ts(type = "number")]
     pub idle_reclaims: u64,
     pub connect_ms: Quantiles,
     pub first_byte_ms: Quantiles,
@@ -71,17 +75,26 @@ pub struct ConnectionHealth {
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]
 pub struct SessionHealth {
+    #[ts(type = "number")]
     pub requests: i64,
+    #[ts(type = "number")]
     pub failed: i64,
     /// Failures by stage (every stage present).
+    #[ts(type = "Record<string, number>")]
     pub failures: BTreeMap<String, i64>,
+    #[ts(type = "number")]
     pub unauthorized: i64,
+    #[ts(type = "number")]
     pub forbidden: i64,
     /// 401s per request.
     pub unauthorized_ratio: Option<f64>,
+    #[ts(type = "number")]
     pub login_redirects: i64,
+    #[ts(type = "number")]
     pub verifications: i64,
+    #[ts(type = "number")]
     pub refreshes: i64,
+    #[ts(type = "number")]
     pub refresh_ok: i64,
     pub refresh_success_rate: Option<f64>,
     pub refresh_latency_p95_ms: Option<f64>,
@@ -94,7 +107,9 @@ pub struct SessionHealth {
 pub struct ExitHealth {
     pub exit_url: String,
     pub egress_ip: Option<String>,
+    #[ts(type = "number")]
     pub requests: i64,
+    #[ts(type = "Record<string, number>")]
     pub failures: BTreeMap<String, i64>,
 }
 
@@ -109,6 +124,7 @@ pub struct TimelineEntry {
     pub stage: Option<String>,
     pub detail: String,
     /// How many like it were folded into this entry.
+    #[ts(type = "number")]
     pub count: u64,
 }
 
@@ -117,7 +133,9 @@ pub struct TimelineEntry {
 #[ts(export)]
 pub struct SeriesPoint {
     pub at: String,
+    #[ts(type = "number")]
     pub requests: i64,
+    #[ts(type = "Record<string, number>")]
     pub failures: BTreeMap<String, i64>,
 }
 

@@ -7,6 +7,15 @@ use super::timestamp;
 use crate::error::Result;
 use crate::health::RequestRecord;
 
+/// Columns of a row, in insert order.
+const COLUMNS: &str = "template_id, session_id, at, request_id, method, url, host, resource_type, \
+     kind, status, error, redirect_to, stage, signal, relay_stage, relay_reason, exit_url, \
+     egress_ip, relay_reconnected, since_refresh_ok_ms, since_refresh_fail_ms, connect_ms, tls_ms, \
+     ttfb_ms, total_ms";
+/// Rows per multi-row INSERT: 25 parameters each, well under SQLite's 32,766. sqlx runs SQLite
+/// on a worker thread, so a statement per row costs a thread round trip per row.
+const CHUNK: usize = 256;
+
 /// Writes a batch in one transaction.
 pub async fn insert_batch(
     conn: &mut SqliteConnection,
@@ -18,43 +27,43 @@ pub async fn insert_batch(
         return Ok(());
     }
     let mut tx = conn.begin().await?;
-    for r in batch {
-        let o = &r.outcome;
-        sqlx::query(
-            "INSERT INTO request_outcomes (template_id, session_id, at, request_id, method, url, \
-             host, resource_type, kind, status, error, redirect_to, stage, signal, relay_stage, \
-             relay_reason, exit_url, egress_ip, relay_reconnected, since_refresh_ok_ms, \
-             since_refresh_fail_ms, connect_ms, tls_ms, ttfb_ms, total_ms) VALUES (?1, ?2, ?3, \
-             ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, \
-             ?22, ?23, ?24, ?25)",
-        )
-        .bind(template_id)
-        .bind(session_id)
-        .bind(timestamp(o.at))
-        .bind(&o.request_id)
-        .bind(&o.method)
-        .bind(&o.url)
-        .bind(&o.host)
-        .bind(&o.resource_type)
-        .bind(r.kind.as_str())
-        .bind(o.status.map(i64::from))
-        .bind(&o.error)
-        .bind(&o.redirect_to)
-        .bind(r.stage.map(|s| s.as_str()))
-        .bind(r.signal.map(|s| s.as_str()))
-        .bind(&r.relay_stage)
-        .bind(&r.relay_reason)
-        .bind(&r.exit_url)
-        .bind(&r.egress_ip)
-        .bind(r.relay_reconnected)
-        .bind(r.since_refresh_ok_ms)
-        .bind(r.since_refresh_fail_ms)
-        .bind(o.connect_ms)
-        .bind(o.tls_ms)
-        .bind(o.ttfb_ms)
-        .bind(o.total_ms)
-        .execute(&mut *tx)
-        .await?;
+    for chunk in batch.chunks(CHUNK) {
+        let row = format!("({})", vec!["?"; 25].join(", "));
+        let sql = format!(
+            "INSERT INTO request_outcomes ({COLUMNS}) VALUES {}",
+            vec![row.as_str(); chunk.len()].join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for r in chunk {
+            let o = &r.outcome;
+            q = q
+                .bind(template_id)
+                .bind(session_id)
+                .bind(timestamp(o.at))
+                .bind(&o.request_id)
+                .bind(&o.method)
+                .bind(&o.url)
+                .bind(&o.host)
+                .bind(&o.resource_type)
+                .bind(r.kind.as_str())
+                .bind(o.status.map(i64::from))
+                .bind(&o.error)
+                .bind(&o.redirect_to)
+                .bind(r.stage.map(|s| s.as_str()))
+                .bind(r.signal.map(|s| s.as_str()))
+                .bind(&r.relay_stage)
+                .bind(&r.relay_reason)
+                .bind(&r.exit_url)
+                .bind(&r.egress_ip)
+                .bind(r.relay_reconnected)
+                .bind(r.since_refresh_ok_ms)
+                .bind(r.since_refresh_fail_ms)
+                .bind(o.connect_ms)
+                .bind(o.tls_ms)
+                .bind(o.ttfb_ms)
+                .bind(o.total_ms);
+        }
+        q.execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -244,4 +253,70 @@ pub async fn stage_counts(
     .bind(since)
     .fetch_all(conn)
     .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::health::{RequestKind, RequestOutcome};
+    use crate::store::Store;
+    use crate::TemplateDraft;
+
+    fn record(at: chrono::DateTime<chrono::Utc>, i: usize) -> RequestRecord {
+        RequestRecord {
+            outcome: RequestOutcome {
+                at,
+                request_id: i.to_string(),
+                ..RequestOutcome::sample("http://h.test/")
+            },
+            kind: RequestKind::Other,
+            stage: None,
+            signal: None,
+            exit_url: "direct".into(),
+            egress_ip: None,
+            relay_reconnected: false,
+            relay_stage: None,
+            relay_reason: None,
+            since_refresh_ok_ms: None,
+            since_refresh_fail_ms: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn pruning_keeps_the_retention_and_the_size_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("h.db")).await.unwrap();
+        let mut conn = store.pool().acquire().await.unwrap();
+        let (t, _) = TemplateDraft {
+            name: "a".into(),
+            exit: "direct".into(),
+            ..TemplateDraft::default()
+        }
+        .validate(chrono::Utc::now())
+        .unwrap();
+        crate::store::templates::insert(&mut conn, &t)
+            .await
+            .unwrap();
+        let now = chrono::Utc::now();
+        let old: Vec<_> = (0..5)
+            .map(|i| record(now - chrono::Duration::days(40), i))
+            .collect();
+        let new: Vec<_> = (5..1000).map(|i| record(now, i)).collect();
+        insert_batch(&mut conn, &t.id, "s", &old).await.unwrap();
+        insert_batch(&mut conn, &t.id, "s", &new).await.unwrap();
+        let before = timestamp(now - chrono::Duration::days(30));
+        let deleted = prune(&mut conn, &before, 600).await.unwrap();
+        assert_eq!(
+            deleted,
+            5 + 395,
+            "5 too old, then the oldest beyond 600 rows"
+        );
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT request_id FROM request_outcomes ORDER BY id")
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap();
+        assert_eq!(ids.len(), 600);
+        assert_eq!(ids[0], "400", "the newest rows are the ones kept");
+    }
 }

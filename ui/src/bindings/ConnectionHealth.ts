@@ -4,11 +4,11 @@ import type { Quantiles } from "./Quantiles";
 /**
  * The connection layer: the relay's tunnels through the exit.
  */
-export type ConnectionHealth = { dials: bigint, dial_ok: bigint, 
+export type ConnectionHealth = { dials: number, dial_ok: number, 
 /**
  * Failures by relay stage.
  */
-failures: { [key in string]: bigint }, 
+failures: Record<string, number>, 
 /**
  * Share of dials that failed at tcp connect, proxy auth or proxy handshake.
  */
@@ -16,4 +16,4 @@ handshake_failure_rate: number | null,
 /**
  * New upstream connections per minute.
  */
-reconnects_per_min: number, idle_reclaims: bigint, connect_ms: Quantiles, first_byte_ms: Quantiles, };
+reconnects_per_min: number, idle_reclaims: number, connect_ms: Quantiles, first_byte_ms: Quantiles, };

@@ -3,4 +3,4 @@
 /**
  * Requests and failures through one exit and egress IP.
  */
-export type ExitHealth = { exit_url: string, egress_ip: string | null, requests: bigint, failures: { [key in string]: bigint }, };
+export type ExitHealth = { exit_url: string, egress_ip: string | null, requests: number, failures: Record<string, number>, };

@@ -3,4 +3,4 @@
 /**
  * Latency quantiles in milliseconds (`null` with no observations).
  */
-export type Quantiles = { count: bigint, p50: number | null, p95: number | null, p99: number | null, };
+export type Quantiles = { count: number, p50: number | null, p95: number | null, p99: number | null, };

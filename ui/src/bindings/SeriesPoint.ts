@@ -3,4 +3,4 @@
 /**
  * One bucket of the time series.
  */
-export type SeriesPoint = { at: string, requests: bigint, failures: { [key in string]: bigint }, };
+export type SeriesPoint = { at: string, requests: number, failures: Record<string, number>, };

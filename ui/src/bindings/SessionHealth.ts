@@ -4,12 +4,12 @@ import type { Quantiles } from "./Quantiles";
 /**
  * The session layer: what the browser's requests met.
  */
-export type SessionHealth = { requests: bigint, failed: bigint, 
+export type SessionHealth = { requests: number, failed: number, 
 /**
  * Failures by stage (every stage present).
  */
-failures: { [key in string]: bigint }, unauthorized: bigint, forbidden: bigint, 
+failures: Record<string, number>, unauthorized: number, forbidden: number, 
 /**
  * 401s per request.
  */
-unauthorized_ratio: number | null, login_redirects: bigint, verifications: bigint, refreshes: bigint, refresh_ok: bigint, refresh_success_rate: number | null, refresh_latency_p95_ms: number | null, first_byte_ms: Quantiles, };
+unauthorized_ratio: number | null, login_redirects: number, verifications: number, refreshes: number, refresh_ok: number, refresh_success_rate: number | null, refresh_latency_p95_ms: number | null, first_byte_ms: Quantiles, };

@@ -12,4 +12,4 @@ kind: string, stage: string | null, detail: string,
 /**
  * How many like it were folded into this entry.
  */
-count: bigint, };
+count: number, };

@@ -1,0 +1,158 @@
+import { useEffect, useState } from "react";
+import { api } from "../api";
+import type { HealthReport } from "../bindings/HealthReport";
+import { toErrorPayload } from "../errors";
+import { STAGES, bars, ms, pct } from "../health";
+
+interface Props {
+  name: string;
+  /** While a session runs the panel refreshes itself. */
+  running: boolean;
+}
+
+const CHART_W = 480;
+const CHART_H = 80;
+
+/** Why sessions drop: both layers over 5 min / 1 h / 24 h, a chart, per exit, a timeline. */
+export function HealthPanel({ name, running }: Props) {
+  const [report, setReport] = useState<HealthReport | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    let alive = true;
+    const load = () =>
+      api
+        .templateHealth(name)
+        .then((r) => {
+          if (alive) {
+            setReport(r);
+            setError(null);
+          }
+        })
+        .catch((e: unknown) => {
+          if (alive) setError(toErrorPayload(e).message);
+        });
+    void load();
+    const timer = running ? window.setInterval(() => void load(), 2000) : undefined;
+    return () => {
+      alive = false;
+      if (timer !== undefined) window.clearInterval(timer);
+    };
+  }, [name, running]);
+
+  if (error) return <div className="health error" data-testid="health-error">{error}</div>;
+  if (!report) return null;
+  const longest = report.windows[report.windows.length - 1];
+  return (
+    <section className="health" aria-label="Health" data-testid="health" data-failed={longest?.session.failed ?? 0}>
+      <h3>Health {running ? <span className="live">live</span> : null}</h3>
+      <table className="health-windows">
+        <thead>
+          <tr>
+            <th />
+            <th>Requests</th>
+            <th>Failed</th>
+            <th>401</th>
+            <th>Refresh ok</th>
+            <th>Refresh p95</th>
+            <th>Verif.</th>
+            <th>Dials</th>
+            <th>Handshake fail</th>
+            <th>Reconn./min</th>
+            <th>Idle reclaims</th>
+          </tr>
+        </thead>
+        <tbody>
+          {report.windows.map((w) => (
+            <tr key={w.label} data-testid="health-window" data-label={w.label}>
+              <th>{w.label}</th>
+              <td>{w.session.requests}</td>
+              <td className={w.session.failed > 0 ? "bad" : ""}>{w.session.failed}</td>
+              <td>{pct(w.session.unauthorized_ratio)}</td>
+              <td>{pct(w.session.refresh_success_rate)}</td>
+              <td>{ms(w.session.refresh_latency_p95_ms)}</td>
+              <td>{w.session.verifications}</td>
+              <td>{w.connection.dials}</td>
+              <td>{pct(w.connection.handshake_failure_rate)}</td>
+              <td>{w.connection.reconnects_per_min}</td>
+              <td>{w.connection.idle_reclaims}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <svg
+        className="health-chart"
+        width={CHART_W}
+        height={CHART_H}
+        role="img"
+        aria-label="Requests and failures over the last 24 hours"
+        data-testid="health-chart"
+      >
+        {bars(
+          report.series,
+          Date.parse(longest?.since ?? report.generated_at),
+          Date.parse(report.generated_at),
+          CHART_W,
+          CHART_H,
+        ).map((b) => {
+          let y = CHART_H;
+          return (
+            <g key={b.x}>
+              <title>{b.title}</title>
+              {b.segments.map((s) => {
+                y -= s.height;
+                return <rect key={s.stage} x={b.x} y={y} width={b.width} height={s.height} fill={s.color} />;
+              })}
+              <rect x={b.x} y={y - b.ok} width={b.width} height={b.ok} fill="#7f8c8d" />
+            </g>
+          );
+        })}
+      </svg>
+      <div className="legend">
+        {STAGES.map((s) => (
+          <span key={s.stage}>
+            <i style={{ background: s.color }} /> {s.stage}
+          </span>
+        ))}
+      </div>
+      {report.exits.length > 0 ? (
+        <table className="health-exits">
+          <thead>
+            <tr>
+              <th>Exit</th>
+              <th>Egress</th>
+              <th>Requests</th>
+              <th>Failures by stage</th>
+            </tr>
+          </thead>
+          <tbody>
+            {report.exits.map((e) => (
+              <tr key={`${e.exit_url} ${e.egress_ip ?? ""}`} data-testid="health-exit">
+                <td>{e.exit_url}</td>
+                <td>{e.egress_ip ?? "?"}</td>
+                <td>{e.requests}</td>
+                <td>
+                  {Object.entries(e.failures)
+                    .map(([k, v]) => `${k} ${v}`)
+                    .join(", ") || "none"}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      <ol className="timeline" data-testid="health-timeline">
+        {[...report.timeline]
+          .reverse()
+          .slice(0, 30)
+          .map((t, i) => (
+            <li key={`${t.at}-${i}`} data-kind={t.kind}>
+              <time>{new Date(t.at).toLocaleTimeString()}</time> <b>{t.kind.replace(/_/g, " ")}</b>
+              {t.stage ? <span className="stage">{t.stage}</span> : null}
+              {t.count > 1 ? <span className="count">×{t.count}</span> : null} {t.detail}
+            </li>
+          ))}
+      </ol>
+    </section>
+  );
+}
