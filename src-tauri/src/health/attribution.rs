@@ -34,7 +34,7 @@ pub struct RequestRecord {
     /// The relay's own stage and reason for this failure, when it reported one for the host.
     pub relay_stage: Option<String>,
     pub relay_reason: Option<String>,
-    /// The relay lost or failed a tunnel within the 30 s before this request.
+    /// The relay lost or failed a tunnel to the same host within the 30 s before this request.
     pub relay_reconnected: bool,
     /// Milliseconds since the last successful / failed token refresh (`null`: none yet).
     #[ts(type = "number | null")]
@@ -127,11 +127,13 @@ impl Attribution {
             }
             (s, _) => s,
         };
+        // Only this host's tunnels count: the browser's own background requests to other
+        // hosts fail or reconnect without touching this request's connection.
         let reconnect_from = at - Duration::seconds(RECONNECT_WINDOW_SECS);
         let relay_reconnected = self
             .relay_failures
             .iter()
-            .any(|f| f.at >= reconnect_from && f.at < at);
+            .any(|f| f.at >= reconnect_from && f.at < at && f.target == outcome.host);
         let record = RequestRecord {
             kind: c.kind,
             stage,
@@ -153,5 +155,79 @@ impl Attribution {
             }
         }
         record
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{SessionEvent, SessionRecord};
+    use crate::exit::Stage;
+    use crate::health::classify::classify;
+    use crate::health::HealthRules;
+
+    fn dial_failed(at: DateTime<Utc>, target: &str, stage: Stage) -> SessionRecord {
+        SessionRecord {
+            template_id: "t".into(),
+            session_id: "s".into(),
+            at,
+            event: SessionEvent::DialFailed {
+                stage,
+                target: target.into(),
+                reason: "refused".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_proxy_failure_is_joined_with_the_relay_failure_for_its_host_only() {
+        let mut a = Attribution::new("http://u@proxy:8080", Some("127.0.0.2".into()));
+        let now = Utc::now();
+        a.on_session_event(&dial_failed(
+            now - Duration::seconds(5),
+            "noise.test:443",
+            Stage::ProxyHandshake,
+        ));
+        let mut o = RequestOutcome::sample("http://h.test/a");
+        o.at = now;
+        let ok = a.attribute(o.clone(), classify(&o, &HealthRules::default()));
+        assert!(
+            !ok.relay_reconnected,
+            "another host's failure says nothing about this request"
+        );
+        a.on_session_event(&dial_failed(now, "h.test:80", Stage::TcpConnect));
+        let mut failed = o.clone();
+        failed.at = now + Duration::milliseconds(10);
+        failed.error = Some("net::ERR_TUNNEL_CONNECTION_FAILED".into());
+        failed.status = None;
+        let r = a.attribute(failed.clone(), classify(&failed, &HealthRules::default()));
+        assert_eq!(
+            r.stage,
+            Some(FailureStage::TcpConnect),
+            "the relay's stage wins"
+        );
+        assert_eq!(r.relay_stage.as_deref(), Some("tcp_connect"));
+        assert_eq!(r.relay_reason.as_deref(), Some("refused"));
+        assert!(r.relay_reconnected);
+        assert_eq!(r.egress_ip.as_deref(), Some("127.0.0.2"));
+    }
+
+    #[test]
+    fn the_token_state_follows_refreshes() {
+        let mut a = Attribution::new("direct", None);
+        let t0 = Utc::now();
+        let mut ok = RequestOutcome::sample("http://h.test/api/refresh");
+        ok.at = t0;
+        a.attribute(ok.clone(), classify(&ok, &HealthRules::default()));
+        let mut bad = ok.clone();
+        bad.at = t0 + Duration::seconds(2);
+        bad.status = Some(503);
+        let r = a.attribute(bad.clone(), classify(&bad, &HealthRules::default()));
+        assert_eq!(r.since_refresh_ok_ms, Some(2000));
+        assert_eq!(r.since_refresh_fail_ms, None, "no failure before this one");
+        let mut next = ok.clone();
+        next.at = t0 + Duration::seconds(3);
+        let r = a.attribute(next.clone(), classify(&next, &HealthRules::default()));
+        assert_eq!(r.since_refresh_fail_ms, Some(1000));
     }
 }

@@ -24,7 +24,7 @@ exit_url: string, egress_ip: string | null,
  */
 relay_stage: string | null, relay_reason: string | null, 
 /**
- * The relay lost or failed a tunnel within the 30 s before this request.
+ * The relay lost or failed a tunnel to the same host within the 30 s before this request.
  */
 relay_reconnected: boolean, 
 /**
