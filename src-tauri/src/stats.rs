@@ -114,6 +114,15 @@ impl Acc {
     }
 }
 
+/// Sums all rows (oldest first) into one total, latency histograms merged.
+pub fn total(rows: &[MetricsRow]) -> ConnStats {
+    let mut acc = Acc::default();
+    for row in rows {
+        acc.add(row);
+    }
+    acc.finish(String::new())
+}
+
 /// Sums rows (oldest first) per session and per exit.
 pub fn summarise(template: &str, since: &str, rows: &[MetricsRow]) -> RelayStats {
     let mut sessions: Vec<(String, Acc)> = Vec::new();

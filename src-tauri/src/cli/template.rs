@@ -109,14 +109,15 @@ pub struct Fields {
 }
 
 impl Fields {
-    /// `base` with the lists given on the command line replaced; `None` if none was given.
-    fn rules(&self, base: HealthRules) -> Option<HealthRules> {
-        if self.refresh_urls.is_empty()
+    /// Whether any health rule list was given on the command line.
+    fn gives_rules(&self) -> bool {
+        !(self.refresh_urls.is_empty()
             && self.login_urls.is_empty()
-            && self.verification_urls.is_empty()
-        {
-            return None;
-        }
+            && self.verification_urls.is_empty())
+    }
+
+    /// `base` with the lists given on the command line replaced.
+    fn rules(&self, base: HealthRules) -> HealthRules {
         let pick = |given: &Vec<String>, old: Vec<String>| {
             if given.is_empty() {
                 old
@@ -124,11 +125,11 @@ impl Fields {
                 given.clone()
             }
         };
-        Some(HealthRules {
+        HealthRules {
             refresh: pick(&self.refresh_urls, base.refresh),
             login: pick(&self.login_urls, base.login),
             verification: pick(&self.verification_urls, base.verification),
-        })
+        }
     }
 
     fn password(&self) -> Result<Option<String>> {
@@ -154,7 +155,9 @@ pub async fn run(hf: &Holdfast, cmd: TemplateCommand) -> Result<()> {
         TemplateCommand::Add { name, fields } => {
             let draft = TemplateDraft {
                 name,
-                rules: fields.rules(HealthRules::default()),
+                rules: fields
+                    .gives_rules()
+                    .then(|| fields.rules(HealthRules::default())),
                 exit_password: fields.password()?,
                 exit: fields.exit.unwrap_or_else(|| "direct".into()),
                 account: fields.account,
@@ -195,9 +198,10 @@ pub async fn run(hf: &Holdfast, cmd: TemplateCommand) -> Result<()> {
             clear_tags,
             clear_pin,
         } => {
-            let rules = match fields.rules(HealthRules::default()) {
-                Some(_) => fields.rules(hf.template(&name).await?.rules),
-                None => None,
+            let rules = if fields.gives_rules() {
+                Some(fields.rules(hf.template(&name).await?.rules))
+            } else {
+                None
             };
             let patch = TemplatePatch {
                 rules,

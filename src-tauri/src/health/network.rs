@@ -199,7 +199,7 @@ impl Tracker {
                     (Some(resp), Some(prev)) => {
                         let seen = seen(&resp);
                         Some(finish(
-                            prev,
+                            &prev,
                             &key.1,
                             Some(seen),
                             None,
@@ -238,23 +238,13 @@ impl Tracker {
                     return None;
                 }
                 f.answered = true;
-                let view = Flight {
-                    at: f.at,
-                    started: f.started,
-                    method: f.method.clone(),
-                    url: f.url.clone(),
-                    host: f.host.clone(),
-                    resource_type: f.resource_type.clone(),
-                    answered: true,
-                    response: None,
-                };
                 let seen = seen(&e.response);
                 let status = seen.status;
                 f.response = Some(Seen {
                     status,
                     ..Seen::default()
                 });
-                Some(finish(view, &key.1, Some(seen), None, None, e.timestamp))
+                Some(finish(f, &key.1, Some(seen), None, None, e.timestamp))
             }
             "Network.loadingFinished" => {
                 let e = Finished::deserialize(&ev.params).ok()?;
@@ -264,7 +254,7 @@ impl Tracker {
                     return None;
                 }
                 let resp = f.response.take();
-                Some(finish(f, &key.1, resp, None, None, e.timestamp))
+                Some(finish(&f, &key.1, resp, None, None, e.timestamp))
             }
             "Network.loadingFailed" => {
                 let e = Failed::deserialize(&ev.params).ok()?;
@@ -276,7 +266,7 @@ impl Tracker {
                     return None;
                 }
                 Some(finish(
-                    f,
+                    &f,
                     &key.1,
                     resp,
                     Some(e.error_text),
@@ -304,7 +294,7 @@ impl Tracker {
 }
 
 fn finish(
-    f: Flight,
+    f: &Flight,
     request_id: &str,
     seen: Option<Seen>,
     error: Option<String>,
@@ -316,10 +306,10 @@ fn finish(
     RequestOutcome {
         at: f.at,
         request_id: request_id.to_owned(),
-        method: f.method,
-        url: f.url,
-        host: f.host,
-        resource_type: f.resource_type,
+        method: f.method.clone(),
+        url: f.url.clone(),
+        host: f.host.clone(),
+        resource_type: f.resource_type.clone(),
         status: (seen.status > 0).then_some(seen.status),
         error: error.filter(|e| !e.is_empty()),
         redirect_to,

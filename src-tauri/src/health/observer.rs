@@ -74,8 +74,7 @@ impl ReadyPages {
 pub struct Observer {
     cdp: Cdp,
     ready: Arc<ReadyPages>,
-    task: JoinHandle<()>,
-    writer_done: tokio::sync::oneshot::Receiver<u64>,
+    task: JoinHandle<u64>,
 }
 
 impl Observer {
@@ -93,7 +92,6 @@ impl Observer {
             Attribution::new(&config.exit_url, config.egress_ip),
         );
         let writer = OutcomeWriter::spawn(store, config.writer);
-        let (done_tx, writer_done) = tokio::sync::oneshot::channel();
         let task = tokio::spawn(run(
             cdp.clone(),
             events,
@@ -102,7 +100,6 @@ impl Observer {
             pipeline,
             writer,
             ready.clone(),
-            done_tx,
         ));
         cdp.call(
             None,
@@ -112,12 +109,7 @@ impl Observer {
         .await?;
         cdp.call(None, "Target.setAutoAttach", auto_attach())
             .await?;
-        Ok(Self {
-            cdp,
-            ready,
-            task,
-            writer_done,
-        })
+        Ok(Self { cdp, ready, task })
     }
 
     /// Opens the start URLs: the first in the browser's first tab, the others in new tabs —
@@ -153,14 +145,12 @@ impl Observer {
 
     /// Waits for the observer to end (it ends when the browser goes) and its last records to be
     /// written; returns how many requests were written in all.
-    pub async fn finish(self) -> u64 {
-        if tokio::time::timeout(Duration::from_secs(5), self.task)
-            .await
-            .is_err()
-        {
-            tracing::warn!("the session observer did not end with the browser");
+    pub async fn finish(mut self) -> u64 {
+        if let Ok(done) = tokio::time::timeout(Duration::from_secs(5), &mut self.task).await {
+            return done.unwrap_or(0);
         }
-        self.writer_done.await.unwrap_or(0)
+        tracing::warn!("the session observer did not end with the browser");
+        self.task.await.unwrap_or(0)
     }
 }
 
@@ -177,8 +167,7 @@ async fn run(
     mut pipeline: Pipeline,
     writer: OutcomeWriter,
     ready: Arc<ReadyPages>,
-    done: tokio::sync::oneshot::Sender<u64>,
-) {
+) -> u64 {
     let mut bus_open = true;
     loop {
         tokio::select! {
@@ -207,7 +196,7 @@ async fn run(
         in_flight = pipeline.in_flight(),
         "DevTools connection closed; observer ends"
     );
-    let _ = done.send(writer.finish().await);
+    writer.finish().await
 }
 
 /// A new target: turn Network on (pages, frames, workers), attach to its own children, then let

@@ -194,52 +194,19 @@ async fn connection(
     span: Duration,
 ) -> Result<ConnectionHealth> {
     let rows = store::metrics::of_template(conn, template_id, since).await?;
-    let s = stats::summarise("", since, &rows);
-    let total = s
-        .exits
-        .into_iter()
-        .fold(None::<stats::ConnStats>, |acc, e| {
-            Some(match acc {
-                None => e,
-                Some(mut a) => {
-                    a.dial_attempts += e.dial_attempts;
-                    a.dial_ok += e.dial_ok;
-                    for (k, v) in e.failures {
-                        *a.failures.entry(k).or_default() += v;
-                    }
-                    a
-                }
-            })
-        });
+    let t = stats::total(&rows);
     let minutes = (span.num_seconds().max(60) as f64) / 60.0;
-    Ok(match total {
-        None => ConnectionHealth {
-            dials: 0,
-            dial_ok: 0,
-            failures: Stage::ALL
-                .iter()
-                .map(|s| (s.as_str().to_owned(), 0))
-                .collect(),
-            handshake_failure_rate: None,
-            reconnects_per_min: 0.0,
-            idle_reclaims: 0,
-            connect_ms: (&crate::exit::Histogram::default()).into(),
-            first_byte_ms: (&crate::exit::Histogram::default()).into(),
-        },
-        Some(t) => {
-            let f = |s: Stage| t.failures.get(s.as_str()).copied().unwrap_or(0);
-            let handshake = f(Stage::TcpConnect) + f(Stage::ProxyAuth) + f(Stage::ProxyHandshake);
-            ConnectionHealth {
-                dials: t.dial_attempts,
-                dial_ok: t.dial_ok,
-                handshake_failure_rate: ratio(handshake as f64, t.dial_attempts as f64),
-                reconnects_per_min: round(t.dial_attempts as f64 / minutes),
-                idle_reclaims: f(Stage::IdleReclaim),
-                failures: t.failures,
-                connect_ms: t.connect_ms,
-                first_byte_ms: t.first_byte_ms,
-            }
-        }
+    let f = |s: Stage| t.failures.get(s.as_str()).copied().unwrap_or(0);
+    let handshake = f(Stage::TcpConnect) + f(Stage::ProxyAuth) + f(Stage::ProxyHandshake);
+    Ok(ConnectionHealth {
+        dials: t.dial_attempts,
+        dial_ok: t.dial_ok,
+        handshake_failure_rate: ratio(handshake as f64, t.dial_attempts as f64),
+        reconnects_per_min: round(t.dial_attempts as f64 / minutes),
+        idle_reclaims: f(Stage::IdleReclaim),
+        failures: t.failures,
+        connect_ms: t.connect_ms,
+        first_byte_ms: t.first_byte_ms,
     })
 }
 

@@ -371,12 +371,10 @@ impl Holdfast {
         let observer = Observer::attach(ws_url, self.store.clone(), relay.bus(), config)
             .await
             .map_err(devtools)?;
-        let urls = if template.start_urls.is_empty() {
-            Vec::new()
-        } else {
-            template.start_urls.clone()
-        };
-        observer.open(&urls).await.map_err(devtools)?;
+        observer
+            .open(&template.start_urls)
+            .await
+            .map_err(devtools)?;
         Ok(observer)
     }
 

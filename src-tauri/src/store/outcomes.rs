@@ -26,9 +26,9 @@ pub async fn insert_batch(
     if batch.is_empty() {
         return Ok(());
     }
+    let row = format!("({})", vec!["?"; 25].join(", "));
     let mut tx = conn.begin().await?;
     for chunk in batch.chunks(CHUNK) {
-        let row = format!("({})", vec!["?"; 25].join(", "));
         let sql = format!(
             "INSERT INTO request_outcomes ({COLUMNS}) VALUES {}",
             vec![row.as_str(); chunk.len()].join(", ")
