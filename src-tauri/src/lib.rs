@@ -8,6 +8,7 @@ pub mod clock;
 pub mod error;
 pub mod events;
 pub mod exit;
+pub mod guard;
 pub mod health;
 pub mod home;
 pub mod launch;
