@@ -63,6 +63,16 @@ fn wait_health(home: &TestHome, what: &str, pred: impl Fn(&Value) -> bool) -> Va
     }
 }
 
+fn risk(home: &TestHome) -> Value {
+    let out = home
+        .cmd()
+        .args(["risk", "acct", "--json"])
+        .output()
+        .expect("holdfast risk");
+    assert!(out.status.success(), "risk: {}", stderr(&out));
+    serde_json::from_slice(&out.stdout).expect("risk --json is JSON")
+}
+
 fn window(h: &Value) -> &Value {
     &h["windows"][0]
 }
@@ -304,6 +314,13 @@ fn a_failing_refresh_endpoint_and_auth_signals_are_attributed_to_http_and_auth()
             .any(|t| t["kind"] == "refresh_failed" && t["stage"] == "http"),
         "the refresh failure is on the timeline: {timeline:#?}"
     );
+    let r = risk(&home);
+    assert!(
+        r["reasons"]
+            .as_array()
+            .is_some_and(|v| v.iter().any(|x| x["kind"] == "refresh_failed")),
+        "a failed refresh opens the risk window: {r:#}"
+    );
 }
 
 #[test]
@@ -345,6 +362,17 @@ fn an_exit_switched_mid_session_shows_the_egress_change_and_attributes_requests_
         .cloned()
         .expect("egress change");
     assert_eq!(change["detail"], "127.0.0.2 → 127.0.0.3", "{change:#}");
+    let r = risk(&home);
+    assert_eq!(
+        r["open"], true,
+        "an egress change opens the risk window: {r:#}"
+    );
+    assert!(
+        r["reasons"].as_array().is_some_and(|v| v.iter().any(
+            |x| x["kind"] == "egress_changed" && x["detail"] == "egress 127.0.0.2 → 127.0.0.3"
+        )),
+        "{r:#}"
+    );
     for f in failures_to(&h, site.port) {
         assert!(
             f["stage"] == "tcp_connect" || f["stage"] == "proxy",

@@ -2,14 +2,14 @@
 //! (the recorder, later the risk tracker and the app) subscribe. Producers never call consumers.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use ts_rs::TS;
 
 use crate::exit::Stage;
 
 /// Something that happened in a session.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[ts(export)]
 pub enum SessionEvent {

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod error;
 pub mod events;
 pub mod exit;
+pub mod guard;
 pub mod health;
 pub mod home;
 pub mod launch;
@@ -484,6 +485,35 @@ impl Holdfast {
         let mut conn = self.store.pool().acquire().await?;
         let rows = store::metrics::of_template(&mut conn, &template.id, &since).await?;
         Ok(stats::summarise(&template.name, &since, &rows))
+    }
+
+    /// The risk window of a template now, from its stored events of the last 24 hours (any
+    /// session: an egress change in the previous session still counts).
+    pub async fn risk(&self, name: &str) -> Result<guard::RiskState> {
+        let template = self.template(name).await?;
+        let now = Utc::now();
+        let since = store::timestamp(now - chrono::Duration::hours(24));
+        let mut conn = self.store.pool().acquire().await?;
+        let stored = store::events::of_template(&mut conn, &template.id, None, &since).await?;
+        drop(conn);
+        let records: Vec<events::SessionRecord> = stored
+            .into_iter()
+            .filter_map(|e| {
+                Some(events::SessionRecord {
+                    at: chrono::DateTime::parse_from_rfc3339(&e.at)
+                        .ok()?
+                        .with_timezone(&Utc),
+                    event: serde_json::from_value(e.detail).ok()?,
+                    template_id: e.template_id,
+                    session_id: e.session_id,
+                })
+            })
+            .collect();
+        Ok(guard::evaluate(
+            &records,
+            now,
+            &guard::RiskConfig::default(),
+        ))
     }
 
     /// Stored events of a template since `since`, optionally of one kind.

@@ -71,8 +71,17 @@ async fn run(
         tokio::select! {
             r = rx.recv() => match r {
                 Ok(record) => {
-                    // An egress change is what the guard acts on: write it at once.
-                    let urgent = matches!(record.event, SessionEvent::EgressChanged { .. });
+                    // What opens a risk window is written at once: another process (the CLI's
+                    // `risk`, a script) may be deciding on it.
+                    let urgent = matches!(
+                        record.event,
+                        SessionEvent::EgressChanged { .. }
+                            | SessionEvent::ClockChecked { .. }
+                            | SessionEvent::RequestFailed {
+                                request_kind: crate::health::RequestKind::Refresh,
+                                ..
+                            }
+                    );
                     buffer.push(record);
                     if !urgent && buffer.len() < MAX_BUFFER {
                         continue;

@@ -151,3 +151,24 @@ fn print_text(r: &HealthReport) {
         }
     }
 }
+
+/// Prints the risk window of a template.
+pub async fn risk(hf: &Holdfast, name: &str, as_json: bool) -> Result<()> {
+    let state = hf.risk(name).await?;
+    if as_json {
+        output::json(&state)?;
+    } else if state.open {
+        println!("{name}: risk window OPEN");
+        for r in &state.reasons {
+            println!(
+                "  {:?} since {}: {}",
+                r.kind,
+                r.since.to_rfc3339(),
+                r.detail
+            );
+        }
+    } else {
+        println!("{name}: no risk window");
+    }
+    Ok(())
+}

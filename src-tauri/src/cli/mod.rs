@@ -65,6 +65,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Whether a template is in a risk window, and why (for scripts to consult before they act).
+    Risk {
+        name: String,
+        /// Print `{"open", "reasons": [{"kind", "since", "detail"}]}`.
+        #[arg(long)]
+        json: bool,
+    },
     /// Connection-layer metrics of a template's relays, per session and per exit.
     Stats {
         name: String,
@@ -165,6 +172,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Health { name, since, json } => {
                 health::run(&hf, &name, since.as_deref(), json).await
             }
+            Command::Risk { name, json } => health::risk(&hf, &name, json).await,
             Command::Stats { name, since, json } => exit::stats(&hf, &name, &since, json).await,
             Command::Events {
                 name,
