@@ -12,7 +12,7 @@ use std::time::Instant;
 use chrono::Utc;
 use holdfast::health::attribution::Attribution;
 use holdfast::health::cdp::parse_event;
-use holdfast::health::{HealthRules, OutcomeWriter, Pipeline, WriterConfig};
+use holdfast::health::{OutcomeWriter, Pipeline, TemplateRules, WriterConfig};
 use holdfast::store::{outcomes, Store};
 use holdfast::TemplateDraft;
 
@@ -109,7 +109,7 @@ async fn run(requests: usize) {
         },
     );
     let mut pipeline = Pipeline::new(
-        HealthRules::default(),
+        TemplateRules::default(),
         Attribution::new("direct", Some("127.0.0.2".into())),
     );
     let t = Instant::now();

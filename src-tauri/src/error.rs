@@ -48,6 +48,7 @@ pub enum ErrorCode {
     EgressMismatch,
     NotRunning,
     InvalidRule,
+    HoldNotFound,
 }
 
 impl ErrorCode {
@@ -90,6 +91,7 @@ impl ErrorCode {
             Self::EgressMismatch => "egress_mismatch",
             Self::NotRunning => "not_running",
             Self::InvalidRule => "invalid_rule",
+            Self::HoldNotFound => "hold_not_found",
         }
     }
 
@@ -259,6 +261,8 @@ pub enum Error {
     NotRunning { name: String },
     #[error("{field}: {reason}")]
     InvalidRule { field: &'static str, reason: String },
+    #[error("hold {id} is no longer waiting (answered, timed out, or its session ended)")]
+    HoldNotFound { id: i64 },
 }
 
 impl Error {
@@ -301,6 +305,7 @@ impl Error {
             Self::EgressMismatch { .. } => ErrorCode::EgressMismatch,
             Self::NotRunning { .. } => ErrorCode::NotRunning,
             Self::InvalidRule { .. } => ErrorCode::InvalidRule,
+            Self::HoldNotFound { .. } => ErrorCode::HoldNotFound,
         }
     }
 

@@ -49,6 +49,15 @@ pub enum SessionEvent {
         url: String,
         latency_ms: Option<f64>,
     },
+    /// The guard held a sensitive request during a risk window, and how it was decided.
+    RequestHeld {
+        action: String,
+        method: String,
+        /// Without query values.
+        url: String,
+        decision: crate::guard::Decision,
+        decided_by: crate::guard::DecidedBy,
+    },
     /// The clock was checked against the SNTP servers.
     ClockChecked {
         #[ts(type = "number | null")]
@@ -72,6 +81,7 @@ impl SessionEvent {
             Self::ClockChecked { .. } => "clock_checked",
             Self::RequestFailed { .. } => "request_failed",
             Self::RefreshSucceeded { .. } => "refresh_succeeded",
+            Self::RequestHeld { .. } => "request_held",
         }
     }
 }

@@ -89,6 +89,8 @@ pub struct Holdfast {
     home: Home,
     store: Store,
     secrets: Secrets,
+    /// Passes the guard's holds to the app's prompt (shared by every session of this process).
+    guard: Arc<guard::Broker>,
 }
 
 impl Holdfast {
@@ -100,6 +102,7 @@ impl Holdfast {
             home,
             store,
             secrets: Secrets,
+            guard: Arc::default(),
         })
     }
 
@@ -488,15 +491,21 @@ impl Holdfast {
     }
 
     /// The risk window of a template now, from its stored events of the last 24 hours (any
-    /// session: an egress change in the previous session still counts).
+    /// session: an egress change in the previous session still counts), with the thresholds of
+    /// the `risk.*` settings — the same events and rules the guard of a running session uses.
     pub async fn risk(&self, name: &str) -> Result<guard::RiskState> {
         let template = self.template(name).await?;
-        let now = Utc::now();
-        let since = store::timestamp(now - chrono::Duration::hours(24));
+        let records = self.risk_history(&template.id).await?;
+        let config = self.settings().await?.risk();
+        Ok(guard::evaluate(&records, Utc::now(), &config))
+    }
+
+    /// A template's stored events of the last 24 hours, oldest first, as session records.
+    async fn risk_history(&self, template_id: &str) -> Result<Vec<events::SessionRecord>> {
+        let since = store::timestamp(Utc::now() - chrono::Duration::hours(24));
         let mut conn = self.store.pool().acquire().await?;
-        let stored = store::events::of_template(&mut conn, &template.id, None, &since).await?;
-        drop(conn);
-        let records: Vec<events::SessionRecord> = stored
+        let stored = store::events::of_template(&mut conn, template_id, None, &since).await?;
+        Ok(stored
             .into_iter()
             .filter_map(|e| {
                 Some(events::SessionRecord {
@@ -508,12 +517,37 @@ impl Holdfast {
                     session_id: e.session_id,
                 })
             })
-            .collect();
-        Ok(guard::evaluate(
-            &records,
-            now,
-            &guard::RiskConfig::default(),
-        ))
+            .collect())
+    }
+
+    /// From now on, holds of this process's sessions go to a prompt instead of the policy
+    /// (the app calls this once); `notice` is told of each new hold.
+    pub fn enable_hold_prompt(&self, notice: guard::HoldNotice) {
+        self.guard.enable_prompt(notice);
+    }
+
+    /// Holds waiting for an answer in this process, oldest first.
+    pub fn pending_holds(&self) -> Vec<guard::PendingHold> {
+        self.guard.pending()
+    }
+
+    /// Answers a waiting hold (`hold_not_found` once it was answered or timed out).
+    pub fn decide_hold(&self, id: i64, decision: guard::Decision) -> Result<()> {
+        self.guard.decide(id, decision)
+    }
+
+    /// The guard's audit log, newest first: of one template (by name) or all.
+    pub async fn audit(
+        &self,
+        name: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<store::holds::HoldRecord>> {
+        let template_id = match name {
+            Some(n) => Some(self.template(n).await?.id),
+            None => None,
+        };
+        let mut conn = self.store.pool().acquire().await?;
+        store::holds::newest(&mut conn, template_id.as_deref(), limit.clamp(1, 100_000)).await
     }
 
     /// Stored events of a template since `since`, optionally of one kind.

@@ -77,6 +77,7 @@ async fn run(
                         record.event,
                         SessionEvent::EgressChanged { .. }
                             | SessionEvent::ClockChecked { .. }
+                            | SessionEvent::RequestHeld { .. }
                             | SessionEvent::RequestFailed {
                                 request_kind: crate::health::RequestKind::Refresh,
                                 ..
@@ -145,6 +146,7 @@ async fn flush(
             let before = store::timestamp(now - config.retention);
             store::metrics::prune(&mut conn, &before).await?;
             store::events::prune(&mut conn, &before).await?;
+            store::holds::prune(&mut conn, &before).await?;
         }
         Ok::<_, crate::Error>(())
     }

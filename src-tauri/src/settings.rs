@@ -31,6 +31,8 @@ enum Kind {
     Path,
     /// A whole number in `min..=max`.
     Number { min: u64, max: u64 },
+    /// One of a few words.
+    OneOf(&'static [&'static str]),
 }
 
 /// A known setting.
@@ -144,6 +146,48 @@ const SPECS: &[Spec] = &[
         default: "30",
         about: "metrics and events older than this are deleted",
     },
+    Spec {
+        key: "guard.policy",
+        kind: Kind::OneOf(&["block", "allow"]),
+        default: "block",
+        about: "a held request when no app can ask (holdfast launch alone): block it, or allow it and log",
+    },
+    Spec {
+        key: "guard.prompt_timeout_secs",
+        kind: Kind::Number { min: 5, max: 3_600 },
+        default: "60",
+        about: "how long the app's prompt waits for Proceed or Cancel; no answer means Cancel",
+    },
+    Spec {
+        key: "risk.egress_calm_mins",
+        kind: Kind::Number { min: 1, max: 1_440 },
+        default: "15",
+        about: "an egress change keeps the risk window open this long",
+    },
+    Spec {
+        key: "risk.refresh_calm_mins",
+        kind: Kind::Number { min: 1, max: 1_440 },
+        default: "10",
+        about: "after a failed token refresh, refreshes must succeed this long to close the window",
+    },
+    Spec {
+        key: "risk.spike_failures",
+        kind: Kind::Number { min: 1, max: 10_000 },
+        default: "5",
+        about: "connection-layer request failures within risk.spike_window_secs that open the window",
+    },
+    Spec {
+        key: "risk.spike_window_secs",
+        kind: Kind::Number { min: 1, max: 3_600 },
+        default: "60",
+        about: "the span in which risk.spike_failures failures make a failure spike",
+    },
+    Spec {
+        key: "risk.spike_calm_mins",
+        kind: Kind::Number { min: 1, max: 1_440 },
+        default: "5",
+        about: "a failure spike keeps the window open this long after its last failure",
+    },
 ];
 
 /// One setting as shown by `holdfast setting list`.
@@ -165,6 +209,36 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// What a held request gets when no app can ask.
+    pub fn guard_policy(&self) -> crate::guard::Policy {
+        if self.raw("guard.policy") == "allow" {
+            crate::guard::Policy::Allow
+        } else {
+            crate::guard::Policy::Block
+        }
+    }
+
+    /// How long a prompt waits for the operator.
+    pub fn prompt_timeout(&self) -> Duration {
+        Duration::from_secs(self.number("guard.prompt_timeout_secs"))
+    }
+
+    /// The risk window's thresholds.
+    pub fn risk(&self) -> crate::guard::RiskConfig {
+        let mins = |k| {
+            chrono::Duration::minutes(i64::try_from(self.number(k)).unwrap_or(i64::MAX / 60_000))
+        };
+        crate::guard::RiskConfig {
+            egress_calm: mins("risk.egress_calm_mins"),
+            refresh_calm: mins("risk.refresh_calm_mins"),
+            spike_failures: usize::try_from(self.number("risk.spike_failures")).unwrap_or(5),
+            spike_window: chrono::Duration::seconds(
+                i64::try_from(self.number("risk.spike_window_secs")).unwrap_or(60),
+            ),
+            spike_calm: mins("risk.spike_calm_mins"),
+        }
+    }
+
     /// Request records kept at most (the health view's size bound).
     pub fn health_max_rows(&self) -> u64 {
         self.number("health.max_rows")
@@ -357,6 +431,14 @@ pub fn validate(key: &str, value: &str) -> Result<String> {
                 return Err(invalid("give at least one host:port".to_owned()));
             }
             Ok(list.join(","))
+        }
+        Kind::OneOf(words) => {
+            let v = value.trim().to_ascii_lowercase();
+            if words.contains(&v.as_str()) {
+                Ok(v)
+            } else {
+                Err(invalid(format!("expected one of: {}", words.join(", "))))
+            }
         }
         Kind::Path => {
             let v = value.trim();

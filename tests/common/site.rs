@@ -36,11 +36,15 @@ impl Hit {
 
 type Hits = Arc<(Mutex<Vec<Hit>>, Condvar)>;
 
+/// Submissions the test asked `/settings` to make, in order (`form` or `fetch`).
+type Submits = Arc<Mutex<Vec<String>>>;
+
 /// The site.
 pub struct Site {
     pub port: u16,
     hits: Hits,
     refresh_status: Arc<AtomicU16>,
+    submits: Submits,
 }
 
 impl Site {
@@ -49,19 +53,39 @@ impl Site {
         let port = listener.local_addr().expect("addr").port();
         let hits: Hits = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
         let refresh_status = Arc::new(AtomicU16::new(200));
-        let (h, r) = (hits.clone(), refresh_status.clone());
+        let submits: Submits = Arc::default();
+        let (h, r, s) = (hits.clone(), refresh_status.clone(), submits.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
-                let (h, r) = (h.clone(), r.clone());
-                std::thread::spawn(move || serve(stream, &h, &r));
+                let (h, r, s) = (h.clone(), r.clone(), s.clone());
+                std::thread::spawn(move || serve(stream, &h, &r, &s));
             }
         });
         Self {
             port,
             hits,
             refresh_status,
+            submits,
         }
+    }
+
+    /// Asks the `/settings` page to submit once more: `form` posts its password form (into an
+    /// iframe, so the page stays), `fetch` posts to `/export` from script. The page reports each
+    /// result to `/report/submit` (body: `N kind title-or-error`).
+    pub fn request_submit(&self, kind: &str) -> usize {
+        let mut s = self.submits.lock().expect("lock");
+        s.push(kind.to_owned());
+        s.len()
+    }
+
+    /// Waits for the page's report of submission `n`; returns its body.
+    pub fn wait_submit_report(&self, n: usize, timeout: Duration) -> String {
+        let prefix = format!("{n} ");
+        self.wait_for(&format!("the report of submission {n}"), timeout, |h| {
+            h.path == "/report/submit" && h.body.starts_with(&prefix)
+        })
+        .body
     }
 
     /// The status `/api/refresh` answers with from now on.
@@ -170,6 +194,46 @@ if (q.get('auth')) {
 }
 </script>"#;
 
+// An account settings page: submits its password form (into an iframe, so the page and its
+// loop stay) or posts to /export from script when /api/submit says so, and reports each result.
+const SETTINGS: &str = r#"<title>settings</title>
+<form id=pw method=post action="/account/password" target=sink>
+  <input name=new value=s3cret><input name=n id=n>
+</form>
+<iframe name=sink id=sink></iframe>
+<script>
+let done = 0, busy = false;
+const report = body => fetch('/report/submit', {method: 'POST', body});
+document.getElementById('sink').onload = () => {
+  if (!done) return;
+  let title = '?';
+  try { title = document.getElementById('sink').contentDocument.title; } catch (e) { title = 'error:' + e; }
+  report(done + ' form ' + title);
+  busy = false;
+};
+async function poll() {
+  if (!busy) {
+    let next = '';
+    try { next = await (await fetch('/api/submit?done=' + done)).text(); } catch (e) {}
+    if (next) {
+      const [n, kind] = next.split(' ');
+      done = Number(n);
+      if (kind === 'form') {
+        busy = true;
+        document.getElementById('n').value = n;
+        document.getElementById('pw').submit();
+      } else {
+        const r = await fetch('/export', {method: 'POST', body: 'n=' + n})
+          .then(r => 'status ' + r.status, e => 'error ' + e);
+        await report(n + ' fetch ' + r);
+      }
+    }
+  }
+  setTimeout(poll, 100);
+}
+poll();
+</script>"#;
+
 /// `Sec-WebSocket-Accept` for a client key (RFC 6455).
 fn ws_accept(key: &str) -> String {
     use base64::Engine as _;
@@ -180,7 +244,12 @@ fn ws_accept(key: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(h.finalize())
 }
 
-fn serve(stream: TcpStream, hits: &(Mutex<Vec<Hit>>, Condvar), refresh: &AtomicU16) {
+fn serve(
+    stream: TcpStream,
+    hits: &(Mutex<Vec<Hit>>, Condvar),
+    refresh: &AtomicU16,
+    submits: &Mutex<Vec<String>>,
+) {
     let peer = stream
         .peer_addr()
         .map(|a| a.ip().to_string())
@@ -266,13 +335,29 @@ fn serve(stream: TcpStream, hits: &(Mutex<Vec<Hit>>, Condvar), refresh: &AtomicU
             }
             "/env" => REPORT_ENV.to_owned(),
             "/ice" => REPORT_ICE.to_owned(),
+            "/settings" => SETTINGS.to_owned(),
+            // The next submission the page should make after `done` ones: `N kind`, or empty.
+            "/api/submit" => {
+                let done: usize = query
+                    .strip_prefix("done=")
+                    .and_then(|d| d.parse().ok())
+                    .unwrap_or(0);
+                let s = submits.lock().expect("lock");
+                s.get(done)
+                    .map_or_else(String::new, |k| format!("{} {k}", done + 1))
+            }
+            "/account/password" => "<title>password changed</title>changed".to_owned(),
+            "/export" => "{\"export\": \"started\"}".to_owned(),
             _ => "<html><body>ok</body></html>".to_owned(),
         };
         record(hits, path, &peer, &headers, &body);
         let head = format!(
             "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: {}\r\nCache-Control: no-store\r\n{extra}\r\n",
             page.len(),
-            if path == "/ip" { "text/plain" } else { "text/html" },
+            match path {
+                "/ip" | "/api/submit" => "text/plain",
+                _ => "text/html",
+            },
         );
         if writer.write_all(head.as_bytes()).is_err() || writer.write_all(page.as_bytes()).is_err()
         {

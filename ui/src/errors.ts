@@ -16,7 +16,8 @@ export type FormField =
   | "notes"
   | "rules.refresh"
   | "rules.login"
-  | "rules.verification";
+  | "rules.verification"
+  | "rules.sensitive";
 
 const FORM_FIELDS: readonly FormField[] = [
   "name",
@@ -32,6 +33,7 @@ const FORM_FIELDS: readonly FormField[] = [
   "rules.refresh",
   "rules.login",
   "rules.verification",
+  "rules.sensitive",
 ];
 
 /** The form field an error code belongs to; `null` for errors shown above the form. */
@@ -81,9 +83,10 @@ export function fieldForCode(code: ErrorCode, field: string | null): FormField |
     case "clock_skew":
     case "egress_mismatch":
     case "not_running":
+    case "hold_not_found":
       return null;
     case "invalid_rule":
-      // The payload names the rule list (rules.refresh, rules.login, rules.verification).
+      // The payload names the rule list (rules.refresh, .login, .verification, .sensitive).
       return FORM_FIELDS.find((f) => f === field) ?? null;
     default:
       return assertNever(code);

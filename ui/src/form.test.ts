@@ -14,7 +14,12 @@ const stored: Template = {
   start_urls: ["https://a.example/", "https://b.example/"],
   tags: ["eu", "shop"],
   notes: "",
-  rules: { refresh: ["*/api/refresh*"], login: ["*/login*"], verification: [] },
+  rules: {
+    refresh: ["*/api/refresh*"],
+    login: ["*/login*"],
+    verification: [],
+    sensitive: [{ action: "payment", methods: ["POST", "PUT"], url: "*/checkout*" }],
+  },
   created_at: "2026-01-01T00:00:00Z",
   updated_at: "2026-01-01T00:00:00Z",
 };
@@ -46,5 +51,19 @@ describe("form conversion", () => {
   it("keeps the health rules of a template and leaves a new one on the defaults", () => {
     expect(patchFromForm(formFromTemplate(stored)).rules).toEqual(stored.rules);
     expect(draftFromForm({ ...emptyForm(), name: "x" }).rules).toBeUndefined();
+  });
+
+  it("edits sensitive-action rules as ACTION METHODS URL lines", () => {
+    const f = formFromTemplate(stored);
+    expect(f.sensitiveRules).toBe("payment POST,PUT */checkout*");
+    const p = patchFromForm({ ...f, sensitiveRules: "payment POST,PUT */checkout*\nexport * */export*" });
+    expect(p.rules?.sensitive).toEqual([
+      { action: "payment", methods: ["POST", "PUT"], url: "*/checkout*" },
+      { action: "export", methods: ["*"], url: "*/export*" },
+    ]);
+    // A malformed line reaches the core as it is, which refuses it at the field.
+    expect(patchFromForm({ ...f, sensitiveRules: "just-one-word" }).rules?.sensitive).toEqual([
+      { action: "just-one-word", methods: [], url: "" },
+    ]);
   });
 });

@@ -2,7 +2,8 @@
 import type { Template } from "./bindings/Template";
 import type { TemplateDraft } from "./bindings/TemplateDraft";
 import type { TemplatePatch } from "./bindings/TemplatePatch";
-import type { HealthRules } from "./bindings/HealthRules";
+import type { SensitiveRule } from "./bindings/SensitiveRule";
+import type { TemplateRules } from "./bindings/TemplateRules";
 
 /** What the editor's inputs hold: lists as text (one URL per line, comma-separated tags). */
 export interface FormState {
@@ -20,6 +21,8 @@ export interface FormState {
   refreshRules: string;
   loginRules: string;
   verificationRules: string;
+  /** Guard rules: `ACTION METHODS URL` per line, e.g. `payment POST,PUT <url pattern>`. */
+  sensitiveRules: string;
 }
 
 /** An empty form for a new template, with the core's defaults shown. */
@@ -38,6 +41,7 @@ export function emptyForm(): FormState {
     refreshRules: "",
     loginRules: "",
     verificationRules: "",
+    sensitiveRules: "",
   };
 }
 
@@ -57,6 +61,7 @@ export function formFromTemplate(t: Template): FormState {
     refreshRules: t.rules.refresh.join("\n"),
     loginRules: t.rules.login.join("\n"),
     verificationRules: t.rules.verification.join("\n"),
+    sensitiveRules: t.rules.sensitive.map(sensitiveLine).join("\n"),
   };
 }
 
@@ -76,14 +81,33 @@ export function splitTags(text: string): string[] {
     .filter((s) => s.length > 0);
 }
 
-/** The health rules of the form; `undefined` (the core's defaults) when all three are empty. */
-export function rulesFromForm(f: FormState): HealthRules | undefined {
+/** A sensitive-action rule as one line of the editor. */
+export function sensitiveLine(r: SensitiveRule): string {
+  return `${r.action} ${r.methods.join(",")} ${r.url}`;
+}
+
+/**
+ * One editor line as a rule. A line that is not `ACTION METHODS URL` is passed on as it is
+ * (in `action`), so the core refuses it with `invalid_rule` at the field — one validator.
+ */
+export function parseSensitive(line: string): SensitiveRule {
+  const [action, methods, url, ...rest] = line.split(/\s+/);
+  if (action === undefined || methods === undefined || url === undefined || rest.length > 0) {
+    return { action: line, methods: [], url: "" };
+  }
+  return { action, methods: methods.split(","), url };
+}
+
+/** The rules of the form; `undefined` (the core's defaults) when all four lists are empty. */
+export function rulesFromForm(f: FormState): TemplateRules | undefined {
   const rules = {
     refresh: splitLines(f.refreshRules),
     login: splitLines(f.loginRules),
     verification: splitLines(f.verificationRules),
+    sensitive: splitLines(f.sensitiveRules).map(parseSensitive),
   };
-  const empty = rules.refresh.length + rules.login.length + rules.verification.length === 0;
+  const empty =
+    rules.refresh.length + rules.login.length + rules.verification.length + rules.sensitive.length === 0;
   return empty ? undefined : rules;
 }
 

@@ -1,4 +1,4 @@
-//! The bundle file format (version 1), documented in `docs/bundle-format.md`.
+//! The bundle file format (version 3), documented in `docs/bundle-format.md`.
 //!
 //! Parsing is strict and bounded: a size limit before anything is read into memory, the
 //! `format` and `version` checked before the rest (so a newer file gets a clear "newer version"
@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 /// The `format` field of every bundle.
 pub const FORMAT: &str = "holdfast-bundle";
 /// The version this build writes and the newest it reads.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 /// Largest bundle accepted, in bytes.
 pub const MAX_BYTES: usize = 32 * 1024 * 1024;
 /// Most templates in one bundle.
@@ -55,9 +55,10 @@ pub struct BundleTemplate {
     pub tags: Vec<String>,
     #[serde(default)]
     pub notes: String,
-    /// Health rules (version 2); a version 1 bundle has none and gets the defaults.
+    /// Health rules (version 2) and sensitive-action rules (version 3); a version 1 bundle has
+    /// none and gets the defaults, a version 2 bundle's rules get the default sensitive rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rules: Option<crate::health::HealthRules>,
+    pub rules: Option<crate::health::TemplateRules>,
 }
 
 /// Only what is needed to decide how to read the rest.
@@ -171,8 +172,8 @@ mod tests {
             (ok_bundle()[..60].to_owned(), "truncated"),
             ("[".repeat(10_000), "recursion limit"),
             (
-                ok_bundle().replace("\"version\":1", "\"version\":3"),
-                "version 3",
+                ok_bundle().replace("\"version\":1", "\"version\":4"),
+                "version 4",
             ),
             (
                 ok_bundle().replace("\"version\":1", "\"version\":\"1\""),

@@ -175,6 +175,17 @@ fn print_event(record: &SessionRecord, as_json: bool) -> Result<()> {
             Some(ms) => println!("{at} refresh ok in {ms:.0} ms: {url}"),
             None => println!("{at} refresh ok: {url}"),
         },
+        SessionEvent::RequestHeld {
+            action,
+            method,
+            url,
+            decision,
+            decided_by,
+        } => println!(
+            "{at} HELD {action} {method} {url}: {} by {}",
+            decision.as_str(),
+            decided_by.as_str()
+        ),
         SessionEvent::RelayStarted { .. } | SessionEvent::RelayStopped => {}
     }
     Ok(())

@@ -159,16 +159,42 @@ pub async fn risk(hf: &Holdfast, name: &str, as_json: bool) -> Result<()> {
         output::json(&state)?;
     } else if state.open {
         println!("{name}: risk window OPEN");
+        let now = chrono::Utc::now();
         for r in &state.reasons {
             println!(
-                "  {:?} since {}: {}",
-                r.kind,
-                r.since.to_rfc3339(),
+                "  {} since {} ({}): {}",
+                serde_json::to_value(r.kind)?.as_str().unwrap_or("?"),
+                r.since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                holdfast::guard::risk::ago(now - r.since),
                 r.detail
             );
         }
     } else {
         println!("{name}: no risk window");
+    }
+    Ok(())
+}
+
+/// `holdfast audit`: the guard's holds and decisions, newest first.
+pub async fn audit(hf: &Holdfast, name: Option<&str>, limit: i64, as_json: bool) -> Result<()> {
+    let list = hf.audit(name, limit).await?;
+    if as_json {
+        output::json(&list)?;
+        return Ok(());
+    }
+    if list.is_empty() {
+        println!("no holds");
+        return Ok(());
+    }
+    for h in &list {
+        let decided = match (&h.decision, &h.decided_by) {
+            (Some(d), Some(by)) => format!("{} by {by}", d.to_uppercase()),
+            _ => "NO DECISION (Holdfast stopped while it was held)".to_owned(),
+        };
+        println!(
+            "{} {} {} {} {} — {decided}\n    reasons: {}",
+            h.held_at, h.template, h.action, h.method, h.url, h.reasons
+        );
     }
     Ok(())
 }

@@ -90,7 +90,7 @@ pub async fn status(hf: &Holdfast, as_json: bool) -> Result<()> {
         return Ok(());
     }
     println!(
-        "{:<24} {:>8} {:<20} {:<16} {:>9}",
+        "{:<24} {:>8} {:<20} {:<16} {:>9}  RISK",
         "TEMPLATE", "PID", "SINCE", "EGRESS", "CLOCK"
     );
     for s in &list {
@@ -101,13 +101,18 @@ pub async fn status(hf: &Holdfast, as_json: bool) -> Result<()> {
 
 fn print_row(s: &SessionInfo) {
     println!(
-        "{:<24} {:>8} {:<20} {:<16} {:>9}",
+        "{:<24} {:>8} {:<20} {:<16} {:>9}  {}",
         s.template,
         s.pid.map_or_else(|| "-".to_owned(), |p| p.to_string()),
         s.since.get(..19).unwrap_or(&s.since),
         s.egress_ip.as_deref().unwrap_or("-"),
         s.clock_offset_ms
             .map_or_else(|| "-".to_owned(), |o| format!("{o:+}ms")),
+        if s.risk.open {
+            format!("OPEN: {}", s.risk.summary(chrono::Utc::now()))
+        } else {
+            "-".to_owned()
+        },
     );
 }
 

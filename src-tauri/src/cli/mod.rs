@@ -72,6 +72,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The guard's audit log: every held sensitive request and its decision, newest first.
+    Audit {
+        /// Only this template's holds.
+        name: Option<String>,
+        /// At most this many records.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
     /// Connection-layer metrics of a template's relays, per session and per exit.
     Stats {
         name: String,
@@ -173,6 +183,9 @@ pub fn run(cli: Cli) -> ExitCode {
                 health::run(&hf, &name, since.as_deref(), json).await
             }
             Command::Risk { name, json } => health::risk(&hf, &name, json).await,
+            Command::Audit { name, limit, json } => {
+                health::audit(&hf, name.as_deref(), limit, json).await
+            }
             Command::Stats { name, since, json } => exit::stats(&hf, &name, &since, json).await,
             Command::Events {
                 name,

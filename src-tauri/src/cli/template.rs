@@ -5,7 +5,8 @@ use std::io::BufRead;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 
-use holdfast::health::HealthRules;
+use holdfast::guard::SensitiveRule;
+use holdfast::health::TemplateRules;
 use holdfast::{Holdfast, TemplateDraft, TemplatePatch};
 
 use super::output;
@@ -106,6 +107,13 @@ pub struct Fields {
     /// Health rule: a second-verification URL pattern (challenge, 2FA, captcha); repeat.
     #[arg(long = "verification-url", value_name = "PATTERN")]
     verification_urls: Vec<String>,
+    /// Guard rule: a sensitive action held in a risk window, as `ACTION METHODS URL`
+    /// (e.g. `payment POST,PUT */checkout*`); repeat for several. Replaces the list.
+    #[arg(long = "sensitive", value_name = "RULE")]
+    sensitive: Vec<String>,
+    /// No sensitive-action rules: the guard never holds this template's requests.
+    #[arg(long, conflicts_with = "sensitive")]
+    no_sensitive: bool,
 }
 
 impl Fields {
@@ -113,11 +121,13 @@ impl Fields {
     fn gives_rules(&self) -> bool {
         !(self.refresh_urls.is_empty()
             && self.login_urls.is_empty()
-            && self.verification_urls.is_empty())
+            && self.verification_urls.is_empty()
+            && self.sensitive.is_empty()
+            && !self.no_sensitive)
     }
 
     /// `base` with the lists given on the command line replaced.
-    fn rules(&self, base: HealthRules) -> HealthRules {
+    fn rules(&self, base: TemplateRules) -> holdfast::Result<TemplateRules> {
         let pick = |given: &Vec<String>, old: Vec<String>| {
             if given.is_empty() {
                 old
@@ -125,11 +135,22 @@ impl Fields {
                 given.clone()
             }
         };
-        HealthRules {
+        let sensitive = if self.no_sensitive {
+            Vec::new()
+        } else if self.sensitive.is_empty() {
+            base.sensitive
+        } else {
+            self.sensitive
+                .iter()
+                .map(|l| SensitiveRule::parse(l))
+                .collect::<holdfast::Result<_>>()?
+        };
+        Ok(TemplateRules {
             refresh: pick(&self.refresh_urls, base.refresh),
             login: pick(&self.login_urls, base.login),
             verification: pick(&self.verification_urls, base.verification),
-        }
+            sensitive,
+        })
     }
 
     fn password(&self) -> Result<Option<String>> {
@@ -155,9 +176,11 @@ pub async fn run(hf: &Holdfast, cmd: TemplateCommand) -> Result<()> {
         TemplateCommand::Add { name, fields } => {
             let draft = TemplateDraft {
                 name,
-                rules: fields
-                    .gives_rules()
-                    .then(|| fields.rules(HealthRules::default())),
+                rules: if fields.gives_rules() {
+                    Some(fields.rules(TemplateRules::default())?)
+                } else {
+                    None
+                },
                 exit_password: fields.password()?,
                 exit: fields.exit.unwrap_or_else(|| "direct".into()),
                 account: fields.account,
@@ -199,7 +222,7 @@ pub async fn run(hf: &Holdfast, cmd: TemplateCommand) -> Result<()> {
             clear_pin,
         } => {
             let rules = if fields.gives_rules() {
-                Some(fields.rules(hf.template(&name).await?.rules))
+                Some(fields.rules(hf.template(&name).await?.rules)?)
             } else {
                 None
             };

@@ -1,5 +1,11 @@
-//! The guard: risk windows (and, to come, holds of sensitive requests and their audit).
+//! The guard: risk windows, holds of sensitive requests while one is open, and their audit.
 
+pub mod hold;
+pub mod intercept;
 pub mod risk;
+pub mod rules;
 
+pub use hold::{Broker, DecidedBy, Decision, HoldNotice, PendingHold, Policy};
+pub use intercept::{Guard, GuardConfig};
 pub use risk::{evaluate, RiskConfig, RiskKind, RiskReason, RiskState};
+pub use rules::SensitiveRule;

@@ -47,7 +47,7 @@ pub enum RiskKind {
 }
 
 /// One reason, since when, and what happened.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct RiskReason {
     pub kind: RiskKind,
@@ -57,11 +57,34 @@ pub struct RiskReason {
 }
 
 /// `holdfast risk NAME --json`: `{"open", "reasons": [...]}`.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct RiskState {
     pub open: bool,
     pub reasons: Vec<RiskReason>,
+}
+
+impl RiskState {
+    /// The reasons in one line, each with its age: "egress 127.0.0.2 → 127.0.0.3 4 min ago;
+    /// refresh failed (503): … 1 min ago".
+    pub fn summary(&self, now: DateTime<Utc>) -> String {
+        self.reasons
+            .iter()
+            .map(|r| format!("{} {}", r.detail, ago(now - r.since)))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// "just now", "40 s ago", "4 min ago", "2 h ago".
+pub fn ago(d: Duration) -> String {
+    let s = d.num_seconds().max(0);
+    match s {
+        0..=4 => "just now".to_owned(),
+        5..=59 => format!("{s} s ago"),
+        60..=5_399 => format!("{} min ago", s / 60),
+        _ => format!("{} h ago", s / 3_600),
+    }
 }
 
 /// The risk state at `now` from a session's events, oldest first.

@@ -164,7 +164,7 @@ mod tests {
     use crate::events::{SessionEvent, SessionRecord};
     use crate::exit::Stage;
     use crate::health::classify::classify;
-    use crate::health::HealthRules;
+    use crate::health::TemplateRules;
 
     fn dial_failed(at: DateTime<Utc>, target: &str, stage: Stage) -> SessionRecord {
         SessionRecord {
@@ -190,7 +190,7 @@ mod tests {
         ));
         let mut o = RequestOutcome::sample("http://h.test/a");
         o.at = now;
-        let ok = a.attribute(o.clone(), classify(&o, &HealthRules::default()));
+        let ok = a.attribute(o.clone(), classify(&o, &TemplateRules::default()));
         assert!(
             !ok.relay_reconnected,
             "another host's failure says nothing about this request"
@@ -200,7 +200,7 @@ mod tests {
         failed.at = now + Duration::milliseconds(10);
         failed.error = Some("net::ERR_TUNNEL_CONNECTION_FAILED".into());
         failed.status = None;
-        let r = a.attribute(failed.clone(), classify(&failed, &HealthRules::default()));
+        let r = a.attribute(failed.clone(), classify(&failed, &TemplateRules::default()));
         assert_eq!(
             r.stage,
             Some(FailureStage::TcpConnect),
@@ -218,16 +218,16 @@ mod tests {
         let t0 = Utc::now();
         let mut ok = RequestOutcome::sample("http://h.test/api/refresh");
         ok.at = t0;
-        a.attribute(ok.clone(), classify(&ok, &HealthRules::default()));
+        a.attribute(ok.clone(), classify(&ok, &TemplateRules::default()));
         let mut bad = ok.clone();
         bad.at = t0 + Duration::seconds(2);
         bad.status = Some(503);
-        let r = a.attribute(bad.clone(), classify(&bad, &HealthRules::default()));
+        let r = a.attribute(bad.clone(), classify(&bad, &TemplateRules::default()));
         assert_eq!(r.since_refresh_ok_ms, Some(2000));
         assert_eq!(r.since_refresh_fail_ms, None, "no failure before this one");
         let mut next = ok.clone();
         next.at = t0 + Duration::seconds(3);
-        let r = a.attribute(next.clone(), classify(&next, &HealthRules::default()));
+        let r = a.attribute(next.clone(), classify(&next, &TemplateRules::default()));
         assert_eq!(r.since_refresh_fail_ms, Some(1000));
     }
 }

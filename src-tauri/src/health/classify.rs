@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::network::RequestOutcome;
-use super::rules::{HealthRules, RequestKind};
+use super::rules::{RequestKind, TemplateRules};
 
 /// The stage at which a request failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
@@ -109,7 +109,7 @@ pub struct Classified {
 }
 
 /// Sorts an outcome: which kind of request, and at which stage it failed (if it did).
-pub fn classify(o: &RequestOutcome, rules: &HealthRules) -> Classified {
+pub fn classify(o: &RequestOutcome, rules: &TemplateRules) -> Classified {
     let kind = rules.kind(&o.url);
     let mut proxy_side = false;
     let mut signal = None;
@@ -136,7 +136,7 @@ pub fn classify(o: &RequestOutcome, rules: &HealthRules) -> Classified {
 fn status_stage(
     o: &RequestOutcome,
     kind: RequestKind,
-    rules: &HealthRules,
+    rules: &TemplateRules,
 ) -> (Option<FailureStage>, Option<Signal>) {
     let auth = |s| (Some(FailureStage::Auth), Some(s));
     let Some(status) = o.status else {
@@ -231,7 +231,7 @@ mod tests {
 
     #[test]
     fn the_relay_names_the_stage_of_its_own_failures() {
-        let r = HealthRules::default();
+        let r = TemplateRules::default();
         let mut o = outcome("http://h.test/");
         o.status = Some(502);
         o.relay_failure = Some("tcp_connect".into());
@@ -248,7 +248,7 @@ mod tests {
 
     #[test]
     fn auth_signals_and_refresh_failures() {
-        let r = HealthRules::default();
+        let r = TemplateRules::default();
         let mut o = outcome("http://h.test/api/refresh");
         o.status = Some(503);
         let c = classify(&o, &r);

@@ -17,5 +17,5 @@ pub use network::RequestOutcome;
 pub use observer::{Observer, ObserverConfig};
 pub use pipeline::Pipeline;
 pub use report::HealthReport;
-pub use rules::{HealthRules, RequestKind};
+pub use rules::{RequestKind, TemplateRules};
 pub use writer::{OutcomeWriter, WriterConfig};

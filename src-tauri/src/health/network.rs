@@ -233,6 +233,12 @@ impl Tracker {
             "Network.responseReceived" => {
                 let e = ResponseReceived::deserialize(&ev.params).ok()?;
                 let key = (session, e.request_id);
+                // The guard's own "cancelled" page: a decision with its audit record, not a
+                // response of the site.
+                if has_header(&e.response, crate::guard::intercept::GUARD_HEADER) {
+                    self.flights.remove(&key);
+                    return None;
+                }
                 let f = self.flights.get_mut(&key)?;
                 if f.answered {
                     return None;
@@ -261,8 +267,12 @@ impl Tracker {
                 let key = (session, e.request_id);
                 let mut f = self.flights.remove(&key)?;
                 let resp = f.response.take();
-                // A request the page or a navigation cancelled is not a failure of anything.
-                if e.canceled || e.error_text.contains("ERR_ABORTED") {
+                // A request the page or a navigation cancelled is not a failure of anything;
+                // one the guard cancelled is a decision (in the audit log), not a failure.
+                if e.canceled
+                    || e.error_text.contains("ERR_ABORTED")
+                    || e.error_text.contains("ERR_BLOCKED_BY_CLIENT")
+                {
                     return None;
                 }
                 Some(finish(
@@ -319,6 +329,10 @@ fn finish(
         ttfb_ms: seen.ttfb_ms,
         total_ms: total.filter(|t| *t >= 0.0),
     }
+}
+
+fn has_header(r: &Response, name: &str) -> bool {
+    r.headers.keys().any(|k| k.eq_ignore_ascii_case(name))
 }
 
 fn seen(r: &Response) -> Seen {

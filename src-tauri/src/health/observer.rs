@@ -14,9 +14,10 @@ use tokio::task::JoinHandle;
 use super::attribution::Attribution;
 use super::cdp::{self, Cdp, CdpError, CdpEvent};
 use super::pipeline::{notable, Pipeline};
-use super::rules::HealthRules;
+use super::rules::TemplateRules;
 use super::writer::{OutcomeWriter, WriterConfig};
 use crate::events::{EventBus, SessionRecord};
+use crate::guard::Guard;
 use crate::store::Store;
 
 /// How long `open` waits for a tab to be attached.
@@ -28,7 +29,9 @@ pub struct ObserverConfig {
     pub writer: WriterConfig,
     pub exit_url: String,
     pub egress_ip: Option<String>,
-    pub rules: HealthRules,
+    pub rules: TemplateRules,
+    /// The guard's part; `None` leaves every request alone.
+    pub guard: Option<crate::guard::GuardConfig>,
 }
 
 /// Pages whose Network domain is on: target id → session id.
@@ -91,6 +94,10 @@ impl Observer {
             config.rules,
             Attribution::new(&config.exit_url, config.egress_ip),
         );
+        let guard = config
+            .guard
+            .and_then(|g| Guard::new(g, store.clone(), bus.clone()));
+        let fetch = guard.as_ref().map(Guard::fetch_params);
         let writer = OutcomeWriter::spawn(store, config.writer);
         let task = tokio::spawn(run(
             cdp.clone(),
@@ -100,7 +107,13 @@ impl Observer {
             pipeline,
             writer,
             ready.clone(),
+            guard,
         ));
+        // Browser-wide, before any target runs: every tab, frame and worker is covered, and
+        // only requests matching a sensitive-action rule are paused.
+        if let Some(params) = fetch {
+            cdp.call(None, "Fetch.enable", params).await?;
+        }
         cdp.call(
             None,
             "Target.setDiscoverTargets",
@@ -167,6 +180,7 @@ async fn run(
     mut pipeline: Pipeline,
     writer: OutcomeWriter,
     ready: Arc<ReadyPages>,
+    mut guard: Option<Guard>,
 ) -> u64 {
     let mut bus_open = true;
     loop {
@@ -176,6 +190,12 @@ async fn run(
                 if ev.method == "Target.attachedToTarget" {
                     attached(&cdp, &ev, &ready);
                 }
+                if ev.method == "Fetch.requestPaused" {
+                    if let Some(g) = guard.as_mut() {
+                        g.on_paused(&cdp, &ev);
+                    }
+                    continue;
+                }
                 if let Some(record) = pipeline.on_cdp(&ev) {
                     if let Some(event) = notable(&record) {
                         bus.publish(event);
@@ -184,7 +204,12 @@ async fn run(
                 }
             }
             rec = session_events.recv(), if bus_open => match rec {
-                Ok(rec) => pipeline.on_session(&rec),
+                Ok(rec) => {
+                    if let Some(g) = guard.as_mut() {
+                        g.on_session(&rec);
+                    }
+                    pipeline.on_session(&rec);
+                }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     tracing::warn!(lost = n, "observer fell behind the session's events");
                 }

@@ -5,20 +5,20 @@ use super::attribution::{Attribution, RequestRecord};
 use super::cdp::CdpEvent;
 use super::classify::classify;
 use super::network::Tracker;
-use super::rules::{HealthRules, RequestKind};
+use super::rules::{RequestKind, TemplateRules};
 use crate::events::{SessionEvent, SessionRecord};
 
 /// The session layer's processing state.
 #[derive(Debug)]
 pub struct Pipeline {
     tracker: Tracker,
-    rules: HealthRules,
+    rules: TemplateRules,
     attribution: Attribution,
 }
 
 impl Pipeline {
     /// A pipeline for one session.
-    pub fn new(rules: HealthRules, attribution: Attribution) -> Self {
+    pub fn new(rules: TemplateRules, attribution: Attribution) -> Self {
         Self {
             tracker: Tracker::new(),
             rules,

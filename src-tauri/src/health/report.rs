@@ -353,6 +353,18 @@ pub fn timeline(events: &[StoredEvent]) -> Vec<TimelineEntry> {
                 let off = d.get("offset_ms").and_then(|v| v.as_i64()).unwrap_or(0);
                 ("clock_drift", None, format!("clock offset {off} ms"))
             }
+            "request_held" => (
+                "request_held",
+                None,
+                format!(
+                    "{} {} {}: {} by {}",
+                    s("action"),
+                    s("method"),
+                    s("url"),
+                    s("decision"),
+                    s("decided_by")
+                ),
+            ),
             "browser_started" => ("session_start", None, "browser started".to_owned()),
             "browser_exited" => ("session_end", None, "browser exited".to_owned()),
             _ => continue,
@@ -363,7 +375,7 @@ pub fn timeline(events: &[StoredEvent]) -> Vec<TimelineEntry> {
                     || (last.kind == "reconnect_spike" && kind == "relay_failure"))
                 && (kind == "relay_failure" || last.detail == detail)
                 && within_a_minute(&last.at, &e.at);
-            if same && kind != "egress_change" {
+            if same && kind != "egress_change" && kind != "request_held" {
                 last.count += 1;
                 if last.kind == "relay_failure" && last.count >= SPIKE {
                     last.kind = "reconnect_spike".to_owned();

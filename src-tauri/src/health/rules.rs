@@ -1,26 +1,31 @@
-//! Per-template rules that tell the session layer which requests are token refreshes, login
-//! pages and second verifications: URL patterns where `*` matches anything.
+//! Per-template rules: which requests are token refreshes, login pages and second
+//! verifications (for health), and which are sensitive actions (for the guard). URL patterns
+//! where `*` matches anything.
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::error::{Error, Result};
+use crate::guard::rules::{default_sensitive, SensitiveRule};
 
 /// URL patterns of one template (`*` matches any run of characters; case-insensitive; matched
 /// against the URL without query values, e.g. `https://example.com/oauth/token`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(default, deny_unknown_fields)]
 #[ts(export)]
-pub struct HealthRules {
+pub struct TemplateRules {
     /// Token refresh endpoints.
     pub refresh: Vec<String>,
     /// Login pages: a redirect to one means the session was logged out.
     pub login: Vec<String>,
     /// Second verification: challenge, 2FA, captcha pages.
     pub verification: Vec<String>,
+    /// Sensitive actions the guard holds in a risk window. Last, so that migration 0005's
+    /// `json_set` (which appends) writes exactly this struct's serde form.
+    pub sensitive: Vec<SensitiveRule>,
 }
 
-impl Default for HealthRules {
+impl Default for TemplateRules {
     fn default() -> Self {
         let v = |p: &[&str]| p.iter().map(|s| (*s).to_owned()).collect();
         Self {
@@ -51,6 +56,7 @@ impl Default for HealthRules {
                 "*/checkpoint*",
                 "*/verify*",
             ]),
+            sensitive: default_sensitive(),
         }
     }
 }
@@ -78,7 +84,7 @@ impl RequestKind {
     }
 }
 
-impl HealthRules {
+impl TemplateRules {
     /// Validates every pattern (non-empty, printable, bounded) and drops duplicates.
     pub fn validated(self) -> Result<Self> {
         let check = |field: &'static str, list: Vec<String>| -> Result<Vec<String>> {
@@ -107,6 +113,7 @@ impl HealthRules {
             refresh: check("rules.refresh", self.refresh)?,
             login: check("rules.login", self.login)?,
             verification: check("rules.verification", self.verification)?,
+            sensitive: crate::guard::rules::validated(self.sensitive)?,
         })
     }
 
@@ -134,7 +141,7 @@ fn any_match(patterns: &[String], url: &str) -> bool {
 }
 
 /// `*` wildcard match, ASCII case-insensitive, linear backtracking on the last star.
-fn glob(pattern: &[u8], text: &[u8]) -> bool {
+pub(crate) fn glob(pattern: &[u8], text: &[u8]) -> bool {
     let (mut p, mut t) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while t < text.len() {
@@ -170,7 +177,7 @@ mod tests {
 
     #[test]
     fn default_rules_sort_common_paths() {
-        let r = HealthRules::default();
+        let r = TemplateRules::default();
         assert_eq!(r.kind("https://x.test/api/refresh"), RequestKind::Refresh);
         assert_eq!(r.kind("https://x.test/login?next="), RequestKind::Login);
         assert_eq!(
@@ -182,19 +189,29 @@ mod tests {
 
     #[test]
     fn templates_from_before_rules_get_exactly_the_default_rules() {
-        let migration = include_str!("../../../migrations/0004_health.sql");
-        let defaults = serde_json::to_string(&HealthRules::default()).unwrap();
+        // 0004 stored the three health lists; 0005 appends the sensitive list with json_set.
+        let health = include_str!("../../../migrations/0004_health.sql");
+        let guard = include_str!("../../../migrations/0005_guard.sql");
+        let defaults = serde_json::to_string(&TemplateRules::default()).unwrap();
+        let sensitive = serde_json::to_string(&default_sensitive()).unwrap();
+        let before = defaults
+            .strip_suffix(&format!(",\"sensitive\":{sensitive}}}"))
+            .expect("sensitive is the last field");
         assert!(
-            migration.contains(&format!("DEFAULT '{defaults}'")),
-            "the migration's default must be the serde form of HealthRules::default(): {defaults}"
+            health.contains(&format!("DEFAULT '{before}}}'")),
+            "0004's default must be the serde form of the three health lists: {before}}}"
+        );
+        assert!(
+            guard.contains(&format!("json('{sensitive}')")),
+            "0005 must append exactly the default sensitive rules: {sensitive}"
         );
     }
 
     #[test]
     fn bad_patterns_name_their_field() {
-        let r = HealthRules {
+        let r = TemplateRules {
             login: vec![" ".into()],
-            ..HealthRules::default()
+            ..TemplateRules::default()
         };
         let e = r.validated().unwrap_err();
         assert_eq!(e.field(), Some("rules.login"));

@@ -94,6 +94,8 @@ pub struct SessionInfo {
     /// The last clock offset measured.
     #[ts(type = "number | null")]
     pub clock_offset_ms: Option<i64>,
+    /// The template's risk window now (in `status`; closed in a launch's own report).
+    pub risk: crate::guard::RiskState,
 }
 
 impl SessionInfo {
@@ -111,6 +113,7 @@ impl SessionInfo {
             headless: row.headless,
             egress_ip: row.egress_ip.clone(),
             clock_offset_ms: row.clock_offset_ms,
+            risk: crate::guard::RiskState::default(),
         }
     }
 }
@@ -364,6 +367,17 @@ impl Holdfast {
             exit_url: template.exit.to_string(),
             egress_ip: preflight.egress.egress.ip.clone(),
             rules: template.rules.clone(),
+            guard: Some(crate::guard::GuardConfig {
+                template_id: template.id.clone(),
+                template_name: template.name.clone(),
+                session_id: relay.session_id().to_owned(),
+                rules: template.rules.sensitive.clone(),
+                risk: settings.risk(),
+                policy: settings.guard_policy(),
+                prompt_timeout: settings.prompt_timeout(),
+                broker: self.guard.clone(),
+                history: self.risk_history(&template.id).await?,
+            }),
         };
         let devtools = |e: crate::health::cdp::CdpError| Error::BrowserFailed {
             detail: format!("DevTools: {e}"),
@@ -385,6 +399,7 @@ impl Holdfast {
         let rows = sessions::all(&mut conn).await?;
         drop(conn);
         let templates = self.list_templates().await?;
+        let risk = self.settings().await?.risk();
         let mut out = Vec::new();
         for row in rows {
             let dir = std::path::PathBuf::from(&row.profile_dir);
@@ -401,7 +416,12 @@ impl Holdfast {
                     let mut conn = self.store.pool().acquire().await?;
                     sessions::delete(&mut conn, &row.session_id).await?;
                 }
-                (Ok(None), Some(name)) => out.push(SessionInfo::from_row(&name, &row)),
+                (Ok(None), Some(name)) => {
+                    let mut info = SessionInfo::from_row(&name, &row);
+                    let history = self.risk_history(&row.template_id).await?;
+                    info.risk = crate::guard::evaluate(&history, Utc::now(), &risk);
+                    out.push(info);
+                }
                 (Ok(None), None) => {}
                 (Err(e), _) => return Err(e),
             }

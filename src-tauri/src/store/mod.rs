@@ -2,6 +2,7 @@
 
 pub mod egress;
 pub mod events;
+pub mod holds;
 pub mod metrics;
 pub mod outcomes;
 pub mod sessions;

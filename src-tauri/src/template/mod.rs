@@ -10,7 +10,7 @@ use ts_rs::TS;
 pub use exit::{Exit, ExitKind, ProxyAddr};
 
 use crate::error::{Error, Result};
-use crate::health::HealthRules;
+use crate::health::TemplateRules;
 use crate::secrets::Secret;
 
 /// Timezone given to a template when none is set.
@@ -38,7 +38,7 @@ pub struct Template {
     pub tags: Vec<String>,
     pub notes: String,
     /// URL patterns of token refreshes, login and verification pages (for health).
-    pub rules: HealthRules,
+    pub rules: TemplateRules,
     #[ts(type = "string")]
     pub created_at: DateTime<Utc>,
     #[ts(type = "string")]
@@ -63,7 +63,7 @@ pub struct TemplateDraft {
     pub tags: Option<Vec<String>>,
     pub notes: Option<String>,
     /// Health rules; defaults when absent.
-    pub rules: Option<HealthRules>,
+    pub rules: Option<TemplateRules>,
 }
 
 /// Changes to a template; `None` keeps a field as it is. An empty pinned IP clears the pin.
@@ -83,7 +83,7 @@ pub struct TemplatePatch {
     pub tags: Option<Vec<String>>,
     pub notes: Option<String>,
     /// New health rules (each list replaced whole).
-    pub rules: Option<HealthRules>,
+    pub rules: Option<TemplateRules>,
 }
 
 /// What a validated add or edit does to the keyring entry of the template.

@@ -196,7 +196,16 @@ export function TemplateEditor({ mode, onSaved, onRemoved, onCancel, status = nu
           "rules.verification",
           "Second verification",
           <textarea rows={2} value={form.verificationRules} onChange={set("verificationRules")} data-testid="field-rules-verification" />,
-          "Challenge, 2FA, captcha pages. On a new template, leave all three empty for the defaults.",
+          "Challenge, 2FA, captcha pages.",
+        )}
+      </fieldset>
+      <fieldset className="rules">
+        <legend>Guard — sensitive actions held for confirmation in a risk window</legend>
+        {field(
+          "rules.sensitive",
+          "Sensitive actions",
+          <textarea rows={4} value={form.sensitiveRules} onChange={set("sensitiveRules")} data-testid="field-rules-sensitive" />,
+          "One per line: ACTION METHODS URL, e.g. “payment POST,PUT */checkout*” (methods comma-separated, * for any). Empty: nothing is held. On a new template, leave all rule lists empty for the defaults.",
         )}
       </fieldset>
       <datalist id="tz-list">

@@ -1,0 +1,332 @@
+//! The guard inside a session: Chromium pauses requests that match a sensitive-action rule
+//! (browser-wide `Fetch.enable` with the rules' URL patterns, so no other request is ever
+//! paused); a paused request goes on at once unless a risk window is open, in which case it is
+//! held — recorded, decided by the app's prompt, the policy or the timeout — and then continued
+//! or cancelled with a page that says why.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::hold::{Broker, DecidedBy, Decision, PendingHold, Policy};
+use super::risk::{evaluate, RiskConfig, RiskReason, RiskState};
+use super::rules::{matching, SensitiveRule};
+use crate::events::{EventBus, SessionEvent, SessionRecord};
+use crate::health::cdp::{Cdp, CdpEvent};
+use crate::health::network::clean_url;
+use crate::store::{self, holds, Store};
+
+/// Header on the guard's "cancelled" page, so health does not count it as the site's answer.
+pub const GUARD_HEADER: &str = "x-holdfast-guard";
+/// Events kept for the risk window (its longest look-back is a day).
+const MAX_HISTORY: usize = 20_000;
+
+/// What the guard of one session needs.
+#[derive(Debug, Clone)]
+pub struct GuardConfig {
+    pub template_id: String,
+    pub template_name: String,
+    pub session_id: String,
+    pub rules: Vec<SensitiveRule>,
+    pub risk: RiskConfig,
+    pub policy: Policy,
+    pub prompt_timeout: Duration,
+    pub broker: Arc<Broker>,
+    /// The template's stored events of the last day, oldest first (an egress change in the
+    /// previous session still counts).
+    pub history: Vec<SessionRecord>,
+}
+
+/// The guard of one session.
+#[derive(Debug)]
+pub struct Guard {
+    config: Arc<GuardConfig>,
+    events: VecDeque<SessionRecord>,
+    store: Store,
+    bus: EventBus,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Paused {
+    request_id: String,
+    request: PausedRequest,
+    #[serde(default)]
+    resource_type: String,
+}
+
+#[derive(Deserialize)]
+struct PausedRequest {
+    url: String,
+    method: String,
+}
+
+impl Guard {
+    /// A guard for a session; `None` when the template has no sensitive-action rules.
+    pub fn new(mut config: GuardConfig, store: Store, bus: EventBus) -> Option<Self> {
+        if config.rules.is_empty() {
+            return None;
+        }
+        let mut events = VecDeque::new();
+        for r in std::mem::take(&mut config.history) {
+            keep(&mut events, r);
+        }
+        Some(Self {
+            config: Arc::new(config),
+            events,
+            store,
+            bus,
+        })
+    }
+
+    /// `Fetch.enable` parameters: pause only requests whose URL matches a rule, before they are
+    /// sent. Chromium matches these patterns case-sensitively; the rule itself (case-insensitive,
+    /// with its methods) is checked again on each paused request.
+    pub fn fetch_params(&self) -> Value {
+        let mut urls: Vec<&str> = self.config.rules.iter().map(|r| r.url.as_str()).collect();
+        urls.sort_unstable();
+        urls.dedup();
+        let patterns: Vec<Value> = urls
+            .into_iter()
+            .map(|u| json!({ "urlPattern": u, "requestStage": "Request" }))
+            .collect();
+        json!({ "patterns": patterns })
+    }
+
+    /// Keeps what the risk window is computed from.
+    pub fn on_session(&mut self, record: &SessionRecord) {
+        keep(&mut self.events, record.clone());
+    }
+
+    /// The risk window now.
+    pub fn risk(&self) -> RiskState {
+        let events: Vec<SessionRecord> = self.events.iter().cloned().collect();
+        evaluate(&events, Utc::now(), &self.config.risk)
+    }
+
+    /// A `Fetch.requestPaused` event: continued at once, or held on its own task.
+    pub fn on_paused(&mut self, cdp: &Cdp, ev: &CdpEvent) {
+        let Ok(p) = Paused::deserialize(&ev.params) else {
+            return;
+        };
+        let session = ev.session_id.clone();
+        let url = clean_url(&p.request.url).map_or_else(|| p.request.url.clone(), |(u, _)| u);
+        let rule = matching(&self.config.rules, &p.request.method, &url).cloned();
+        let risk = if rule.is_some() {
+            self.risk()
+        } else {
+            RiskState {
+                open: false,
+                reasons: Vec::new(),
+            }
+        };
+        let Some(rule) = rule.filter(|_| risk.open) else {
+            cdp.fire(
+                session.as_deref(),
+                "Fetch.continueRequest",
+                json!({ "requestId": p.request_id }),
+            );
+            return;
+        };
+        let held = Held {
+            fetch_id: p.request_id,
+            session,
+            document: p.resource_type == "Document",
+            action: rule.action,
+            method: p.request.method,
+            url,
+            reasons: risk.reasons,
+        };
+        tokio::spawn(hold(
+            self.config.clone(),
+            self.store.clone(),
+            self.bus.clone(),
+            cdp.clone(),
+            held,
+        ));
+    }
+}
+
+/// Keeps the events the risk window reads, bounded.
+fn keep(events: &mut VecDeque<SessionRecord>, r: SessionRecord) {
+    let relevant = matches!(
+        r.event,
+        SessionEvent::EgressChanged { .. }
+            | SessionEvent::RequestFailed { .. }
+            | SessionEvent::RefreshSucceeded { .. }
+            | SessionEvent::ClockChecked { .. }
+    );
+    if !relevant {
+        return;
+    }
+    if events.len() >= MAX_HISTORY {
+        events.pop_front();
+    }
+    events.push_back(r);
+}
+
+/// A request being held.
+#[derive(Debug)]
+struct Held {
+    fetch_id: String,
+    session: Option<String>,
+    document: bool,
+    action: String,
+    method: String,
+    url: String,
+    reasons: Vec<RiskReason>,
+}
+
+/// Ids for holds whose audit record could not be written (negative: never a row id).
+static UNRECORDED: AtomicI64 = AtomicI64::new(-1);
+
+async fn hold(config: Arc<GuardConfig>, store: Store, bus: EventBus, cdp: Cdp, h: Held) {
+    let now = Utc::now();
+    let held_at = store::timestamp(now);
+    let id = record(&store, &config, &h, &held_at).await;
+    tracing::info!(id, action = %h.action, url = %h.url, "holding a sensitive request");
+    let (decision, by) = if config.broker.is_interactive() {
+        let deadline = now
+            + chrono::Duration::from_std(config.prompt_timeout).unwrap_or(chrono::Duration::MAX);
+        let answer = config.broker.ask(PendingHold {
+            id,
+            template: config.template_name.clone(),
+            action: h.action.clone(),
+            method: h.method.clone(),
+            url: h.url.clone(),
+            reasons: h.reasons.clone(),
+            held_at: held_at.clone(),
+            deadline: store::timestamp(deadline),
+        });
+        match tokio::time::timeout(config.prompt_timeout, answer).await {
+            Ok(Ok(d)) => (d, DecidedBy::App),
+            // Timed out, or the prompt went away: no answer means Cancel.
+            _ => {
+                config.broker.withdraw(id);
+                (Decision::Cancel, DecidedBy::Timeout)
+            }
+        }
+    } else {
+        match config.policy {
+            Policy::Allow => (Decision::Proceed, DecidedBy::Policy),
+            Policy::Block => (Decision::Cancel, DecidedBy::Policy),
+        }
+    };
+    if id >= 0 {
+        let at = store::timestamp(Utc::now());
+        let written = match store.pool().acquire().await {
+            Ok(mut conn) => holds::decide(&mut conn, id, decision, by, &at).await,
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = written {
+            tracing::warn!(id, "cannot record the guard's decision: {e}");
+        }
+    }
+    bus.publish(SessionEvent::RequestHeld {
+        action: h.action.clone(),
+        method: h.method.clone(),
+        url: h.url.clone(),
+        decision,
+        decided_by: by,
+    });
+    let answered = match decision {
+        Decision::Proceed => {
+            cdp.call(
+                h.session.as_deref(),
+                "Fetch.continueRequest",
+                json!({ "requestId": h.fetch_id }),
+            )
+            .await
+        }
+        Decision::Cancel if h.document => {
+            let page = blocked_page(&h, by);
+            cdp.call(
+                h.session.as_deref(),
+                "Fetch.fulfillRequest",
+                json!({
+                    "requestId": h.fetch_id,
+                    "responseCode": 403,
+                    "responseHeaders": [
+                        { "name": "content-type", "value": "text/html; charset=utf-8" },
+                        { "name": "cache-control", "value": "no-store" },
+                        { "name": GUARD_HEADER, "value": "cancelled" },
+                    ],
+                    "body": base64::engine::general_purpose::STANDARD.encode(page),
+                }),
+            )
+            .await
+        }
+        Decision::Cancel => {
+            cdp.call(
+                h.session.as_deref(),
+                "Fetch.failRequest",
+                json!({ "requestId": h.fetch_id, "errorReason": "BlockedByClient" }),
+            )
+            .await
+        }
+    };
+    if let Err(e) = answered {
+        // The tab or the browser went meanwhile: the request never left either way.
+        tracing::debug!(id, "answering a held request failed: {e}");
+    }
+}
+
+/// Writes the audit record; a write failure must not lose the hold itself.
+async fn record(store: &Store, config: &GuardConfig, h: &Held, held_at: &str) -> i64 {
+    let new = holds::NewHold {
+        held_at,
+        template_id: &config.template_id,
+        template_name: &config.template_name,
+        session_id: &config.session_id,
+        action: &h.action,
+        method: &h.method,
+        url: &h.url,
+        reasons: &h.reasons,
+    };
+    let written = match store.pool().acquire().await {
+        Ok(mut conn) => holds::insert(&mut conn, &new).await,
+        Err(e) => Err(e.into()),
+    };
+    written.unwrap_or_else(|e| {
+        tracing::warn!("cannot write the guard's audit record: {e}");
+        UNRECORDED.fetch_sub(1, Ordering::Relaxed)
+    })
+}
+
+/// The page a cancelled navigation shows instead of the site's answer.
+fn blocked_page(h: &Held, by: DecidedBy) -> String {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let why = match by {
+        DecidedBy::App => "you chose Cancel in Holdfast",
+        DecidedBy::Timeout => "no one answered Holdfast's prompt in time",
+        DecidedBy::Policy => "the guard policy blocks sensitive actions during a risk window",
+    };
+    let reasons: String = h
+        .reasons
+        .iter()
+        .map(|r| format!("<li>{}</li>", esc(&r.detail)))
+        .collect();
+    format!(
+        "<!doctype html><meta charset=utf-8><title>Held by Holdfast</title>\
+         <body style=\"font-family:sans-serif;max-width:40em;margin:3em auto\">\
+         <h1 id=holdfast-blocked>Cancelled by Holdfast</h1>\
+         <p>This {action} request was <b>not sent</b>: {why}.</p>\
+         <p><code>{method} {url}</code></p>\
+         <p>The session is in a risk window:</p><ul>{reasons}</ul>\
+         <p>Wait for the window to close, or try again and choose Proceed.</p>",
+        action = esc(&h.action),
+        method = esc(&h.method),
+        url = esc(&h.url),
+    )
+}
