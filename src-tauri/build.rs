@@ -24,6 +24,10 @@ mod gui {
         "list_sessions",
         "stop_session",
         "template_health",
+        "template_risk",
+        "pending_holds",
+        "decide_hold",
+        "audit_log",
     ];
 
     pub fn build() {

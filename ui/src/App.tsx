@@ -4,7 +4,9 @@ import type { EgressStatus } from "./bindings/EgressStatus";
 import type { ErrorPayload } from "./bindings/ErrorPayload";
 import type { Template } from "./bindings/Template";
 import type { SessionInfo } from "./bindings/SessionInfo";
+import { AuditPanel } from "./components/AuditPanel";
 import { BundlePanel } from "./components/BundlePanel";
+import { HoldPrompt } from "./components/HoldPrompt";
 import { HealthPanel } from "./components/HealthPanel";
 import { LaunchPanel, type LaunchState } from "./components/LaunchPanel";
 import { SessionsPanel } from "./components/SessionsPanel";
@@ -292,6 +294,10 @@ export function App() {
                       name={mode.template.name}
                       running={sessions.some((s) => s.template_id === mode.template.id)}
                     />
+                    <AuditPanel
+                      name={mode.template.name}
+                      running={sessions.some((s) => s.template_id === mode.template.id)}
+                    />
                   </>
                 ) : null
               }
@@ -301,6 +307,7 @@ export function App() {
           )}
         </section>
       </main>
+      <HoldPrompt />
     </div>
   );
 }

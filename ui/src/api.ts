@@ -1,7 +1,11 @@
 /** Typed wrappers over the Tauri commands (see src-tauri/src/app/commands.rs). */
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { Decision } from "./bindings/Decision";
 import type { HealthReport } from "./bindings/HealthReport";
+import type { HoldRecord } from "./bindings/HoldRecord";
+import type { PendingHold } from "./bindings/PendingHold";
+import type { RiskState } from "./bindings/RiskState";
 import type { LaunchOptions } from "./bindings/LaunchOptions";
 import type { LaunchProgress } from "./bindings/LaunchProgress";
 import type { Launched } from "./bindings/Launched";
@@ -43,6 +47,10 @@ export const api = {
   listSessions: () => call<SessionInfo[]>("list_sessions"),
   stopSession: (name: string) => call<SessionInfo>("stop_session", { name }),
   templateHealth: (name: string) => call<HealthReport>("template_health", { name }),
+  templateRisk: (name: string) => call<RiskState>("template_risk", { name }),
+  pendingHolds: () => call<PendingHold[]>("pending_holds"),
+  decideHold: (id: number, decision: Decision) => call<null>("decide_hold", { id, decision }),
+  auditLog: (name: string | null) => call<HoldRecord[]>("audit_log", { name }),
   /** Progress of launches, as the core reports each step. */
   onLaunchProgress: (f: (p: LaunchProgress) => void): Promise<UnlistenFn> =>
     listen<LaunchProgress>("launch-progress", (e) => f(e.payload)),

@@ -166,6 +166,40 @@ pub async fn stop_session(
     }
 }
 
+/// The risk window of a template now (the health panel's banner).
+#[tauri::command]
+pub async fn template_risk(
+    hf: State<'_, Holdfast>,
+    name: String,
+) -> CmdResult<crate::guard::RiskState> {
+    Ok(hf.risk(&name).await?)
+}
+
+/// Holds of this app's sessions waiting for Proceed or Cancel, oldest first.
+#[tauri::command]
+pub fn pending_holds(hf: State<'_, Holdfast>) -> Vec<crate::guard::PendingHold> {
+    hf.pending_holds()
+}
+
+/// The operator's answer to a hold.
+#[tauri::command]
+pub fn decide_hold(
+    hf: State<'_, Holdfast>,
+    id: i64,
+    decision: crate::guard::Decision,
+) -> CmdResult<()> {
+    Ok(hf.decide_hold(id, decision)?)
+}
+
+/// The guard's audit log, newest first: of one template, or all when `name` is null.
+#[tauri::command]
+pub async fn audit_log(
+    hf: State<'_, Holdfast>,
+    name: Option<String>,
+) -> CmdResult<Vec<crate::store::holds::HoldRecord>> {
+    Ok(hf.audit(name.as_deref(), 200).await?)
+}
+
 /// The health of a template over 5 min / 1 h / 24 h (both layers, per exit, timeline, series).
 #[tauri::command]
 pub async fn template_health(

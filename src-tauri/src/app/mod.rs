@@ -37,6 +37,22 @@ fn try_run() -> anyhow::Result<()> {
                 let _ = w.set_focus();
             }
         }))
+        .setup(|app| {
+            // Holds of the sessions this app launches go to its prompt, not the policy. The
+            // window is raised so a held action is never missed; the UI polls the list (no
+            // event permission is granted to the page).
+            let handle = app.handle().clone();
+            app.state::<Holdfast>()
+                .enable_hold_prompt(std::sync::Arc::new(move |hold| {
+                    tracing::info!(id = hold.id, action = %hold.action, "asking the operator");
+                    if let Some(w) = handle.get_webview_window("main") {
+                        let _ = w.unminimize();
+                        let _ = w.show();
+                        let _ = w.set_focus();
+                    }
+                }));
+            Ok(())
+        })
         .manage(hf)
         .manage(commands::Running::default())
         .invoke_handler(tauri::generate_handler![
@@ -52,6 +68,10 @@ fn try_run() -> anyhow::Result<()> {
             commands::launch_session,
             commands::list_sessions,
             commands::template_health,
+            commands::template_risk,
+            commands::pending_holds,
+            commands::decide_hold,
+            commands::audit_log,
             commands::stop_session,
         ])
         .build(tauri::generate_context!())?

@@ -1,7 +1,9 @@
 import { useEffect, useState } from "react";
 import { api } from "../api";
 import type { HealthReport } from "../bindings/HealthReport";
+import type { RiskState } from "../bindings/RiskState";
 import { toErrorPayload } from "../errors";
+import { reasonsLine } from "../guard";
 import { STAGES, bars, ms, pct } from "../health";
 
 interface Props {
@@ -16,16 +18,18 @@ const CHART_H = 80;
 /** Why sessions drop: both layers over 5 min / 1 h / 24 h, a chart, per exit, a timeline. */
 export function HealthPanel({ name, running }: Props) {
   const [report, setReport] = useState<HealthReport | null>(null);
+  /** The risk window and when it was read (reasons are shown with their age then). */
+  const [risk, setRisk] = useState<{ state: RiskState; at: number } | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
     let alive = true;
     const load = () =>
-      api
-        .templateHealth(name)
-        .then((r) => {
+      Promise.all([api.templateHealth(name), api.templateRisk(name)])
+        .then(([r, k]) => {
           if (alive) {
             setReport(r);
+            setRisk({ state: k, at: Date.now() });
             setError(null);
           }
         })
@@ -46,6 +50,13 @@ export function HealthPanel({ name, running }: Props) {
   return (
     <section className="health" aria-label="Health" data-testid="health" data-failed={longest?.session.failed ?? 0}>
       <h3>Health {running ? <span className="live">live</span> : null}</h3>
+      {risk && (
+        <div className={risk.state.open ? "risk open" : "risk"} data-testid="risk" data-open={risk.state.open ? "true" : "false"}>
+          {risk.state.open
+            ? `Risk window open — sensitive actions are held: ${reasonsLine(risk.state.reasons, risk.at)}`
+            : "No risk window: sensitive actions pass."}
+        </div>
+      )}
       <table className="health-windows">
         <thead>
           <tr>

@@ -1,0 +1,79 @@
+import { useEffect, useState } from "react";
+import { api } from "../api";
+import type { HoldRecord } from "../bindings/HoldRecord";
+import { toErrorPayload } from "../errors";
+import { actionLabel } from "../guard";
+
+interface Props {
+  name: string;
+  /** While a session runs the list refreshes itself. */
+  running: boolean;
+}
+
+/** The guard's audit log of one template: every hold and its decision, newest first. */
+export function AuditPanel({ name, running }: Props) {
+  const [records, setRecords] = useState<HoldRecord[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    let alive = true;
+    const load = () =>
+      api
+        .auditLog(name)
+        .then((r) => {
+          if (alive) {
+            setRecords((old) => (JSON.stringify(old) === JSON.stringify(r) ? old : r));
+            setError(null);
+          }
+        })
+        .catch((e: unknown) => {
+          if (alive) setError(toErrorPayload(e).message);
+        });
+    void load();
+    const timer = running ? window.setInterval(() => void load(), 2000) : undefined;
+    return () => {
+      alive = false;
+      if (timer !== undefined) window.clearInterval(timer);
+    };
+  }, [name, running]);
+
+  if (error) return <div className="audit error">{error}</div>;
+  if (!records) return null;
+  return (
+    <section className="audit" aria-label="Guard audit log" data-testid="audit">
+      <h3>Guard audit log</h3>
+      {records.length === 0 ? (
+        <p className="muted">Nothing held yet.</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th>Held</th>
+              <th>Action</th>
+              <th>Request</th>
+              <th>Reasons</th>
+              <th>Decision</th>
+            </tr>
+          </thead>
+          <tbody>
+            {records.map((r) => (
+              <tr key={r.id} data-testid="audit-row" data-decision={r.decision ?? "none"} data-decided-by={r.decided_by ?? "none"}>
+                <td>{r.held_at.replace("T", " ").slice(0, 19)}</td>
+                <td>{actionLabel(r.action)}</td>
+                <td>
+                  <code>
+                    {r.method} {r.url}
+                  </code>
+                </td>
+                <td>{r.reasons}</td>
+                <td className={r.decision === "proceed" ? "" : "bad"}>
+                  {r.decision ? `${r.decision} by ${r.decided_by ?? "?"}` : "no decision (Holdfast stopped)"}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
