@@ -58,6 +58,8 @@ fn seed(home: &TestHome) {
         "http://127.0.0.1:3128",
         "--tag",
         "us",
+        "--sensitive",
+        "payment POST,PUT */checkout*",
     ]);
     home.ok(&[
         "template",
@@ -161,7 +163,10 @@ fn a_bundle_without_secrets_holds_no_secret_and_selection_works() {
     assert!(!text.contains(PASSWORD), "no secret without --with-secrets");
     let v: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["format"], "holdfast-bundle");
-    assert_eq!(v["version"], 2, "version 2 carries health rules");
+    assert_eq!(
+        v["version"], 3,
+        "version 3 carries health and sensitive-action rules"
+    );
     assert!(
         v["templates"][0]["rules"]["refresh"].is_array(),
         "templates travel with their health rules"
@@ -287,6 +292,36 @@ fn rejected(home: &TestHome, dir: &Path, label: &str, content: &[u8], want: &str
         "{label}: one clear error, not a dump: {err}"
     );
     assert_eq!(home.list_json(), before, "{label}: nothing written");
+}
+
+#[test]
+fn a_version_2_bundle_imports_with_the_default_sensitive_action_rules() {
+    let home = TestHome::new();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("v2.json");
+    let mut with_rules = t("older");
+    with_rules["rules"] =
+        json!({"refresh": ["*/tok*"], "login": ["*/in*"], "verification": ["*/chk*"]});
+    let mut b = bundle(json!([with_rules]));
+    b["version"] = json!(2);
+    std::fs::write(&file, serde_json::to_vec(&b).unwrap()).unwrap();
+    home.ok(&["import", file.to_str().unwrap()]);
+    let got = home.show_json("older");
+    assert_eq!(
+        got["rules"]["refresh"],
+        json!(["*/tok*"]),
+        "its own lists kept"
+    );
+    let fresh = TestHome::new();
+    fresh.ok(&["template", "add", "new"]);
+    assert_eq!(
+        got["rules"]["sensitive"],
+        fresh.show_json("new")["rules"]["sensitive"],
+        "the list a version 2 file lacks gets the defaults"
+    );
+    assert!(got["rules"]["sensitive"]
+        .as_array()
+        .is_some_and(|v| !v.is_empty()));
 }
 
 #[test]

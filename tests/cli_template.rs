@@ -407,3 +407,57 @@ fn a_reader_that_closed_the_pipe_is_not_an_error() {
         );
     }
 }
+
+#[test]
+fn rules_are_set_from_the_cli_and_bad_ones_are_refused_at_their_field() {
+    let h = TestHome::new();
+    h.ok(&["template", "add", "acct"]);
+    let defaults = h.show_json("acct")["rules"].clone();
+    assert!(
+        defaults["sensitive"]
+            .as_array()
+            .is_some_and(|v| v.iter().any(|r| r["action"] == "payment")),
+        "a new template holds payments by default: {defaults:#}"
+    );
+    h.ok(&[
+        "template",
+        "edit",
+        "acct",
+        "--sensitive",
+        "wire-transfer post */transfer*",
+        "--sensitive",
+        "any-delete DELETE *",
+    ]);
+    let rules = h.show_json("acct")["rules"].clone();
+    assert_eq!(
+        rules["sensitive"],
+        serde_json::json!([
+            {"action": "wire-transfer", "methods": ["POST"], "url": "*/transfer*"},
+            {"action": "any-delete", "methods": ["DELETE"], "url": "*"},
+        ]),
+        "given rules replace the list, methods upper-cased"
+    );
+    assert_eq!(rules["refresh"], defaults["refresh"], "other lists kept");
+
+    let out = h.run(&[
+        "template",
+        "edit",
+        "acct",
+        "--sensitive",
+        "payment */checkout*",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "bad input exits 2");
+    let err = stderr(&out);
+    assert!(
+        err.contains("invalid_rule") && err.contains("rules.sensitive"),
+        "the error names its code and field: {err}"
+    );
+    assert_eq!(h.show_json("acct")["rules"], rules, "nothing changed");
+
+    h.ok(&["template", "edit", "acct", "--no-sensitive"]);
+    assert_eq!(
+        h.show_json("acct")["rules"]["sensitive"],
+        serde_json::json!([]),
+        "--no-sensitive: nothing is ever held"
+    );
+}

@@ -141,7 +141,16 @@ fn after_an_exit_switch_the_block_policy_cancels_and_the_server_never_receives_i
         0,
         "a cancelled form never reaches the server"
     );
-    assert_eq!(posts(&g.site, "/export"), 0, "nor a cancelled fetch");
+    assert_eq!(
+        posts(&g.site, "/export"),
+        0,
+        "nor a cancelled fetch; the site saw: {:?}",
+        g.site
+            .hits()
+            .iter()
+            .map(|h| (h.path.clone(), h.peer.clone(), h.body.clone()))
+            .collect::<Vec<_>>()
+    );
     let records = audit(&g.home);
     assert_eq!(records.len(), 2, "{records:#?}");
     let form = records
@@ -209,4 +218,23 @@ fn after_an_exit_switch_the_allow_policy_lets_it_through_exactly_once_and_logs_i
     assert_eq!(records.len(), 1, "{records:#?}");
     assert_eq!(records[0]["decision"], "proceed");
     assert_eq!(records[0]["decided_by"], "policy");
+}
+
+#[test]
+fn a_window_opened_in_the_previous_session_holds_from_the_next_sessions_first_request() {
+    let mut g = start("block");
+    switch_exit(&mut g);
+    g.home.ok(&["stop", "acct"]);
+    // The next session starts inside the window (the egress change was minutes ago, not 15).
+    g._launched = launch(&g.home, &g.site, "acct");
+    let n = g.site.request_submit("form");
+    let report = g.site.wait_submit_report(n, WAIT);
+    assert!(
+        report.ends_with("Held by Holdfast"),
+        "held in the new session too: {report}"
+    );
+    assert_eq!(posts(&g.site, "/account/password"), 0);
+    let records = audit(&g.home);
+    assert_eq!(records.len(), 1, "{records:#?}");
+    assert_eq!(records[0]["decision"], "cancel");
 }

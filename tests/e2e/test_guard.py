@@ -39,7 +39,8 @@ document.getElementById('sink').onload = () => {
 async function poll() {
   if (!busy) {
     let next = '';
-    try { next = await (await fetch('/api/submit?done=' + done)).text(); } catch (e) {}
+    // Only the site's own answer counts (the relay answers 502 while the exit is down).
+    try { const r = await fetch('/api/submit?done=' + done); if (r.ok) next = await r.text(); } catch (e) {}
     if (next) {
       done = Number(next);
       busy = true;

@@ -1,12 +1,19 @@
-//! The guard inside a session: Chromium pauses requests that match a sensitive-action rule
-//! (browser-wide `Fetch.enable` with the rules' URL patterns, so no other request is ever
-//! paused); a paused request goes on at once unless a risk window is open, in which case it is
-//! held — recorded, decided by the app's prompt, the policy or the timeout — and then continued
-//! or cancelled with a page that says why.
+//! The guard inside a session. While a risk window is open, Chromium pauses requests that match
+//! a sensitive-action rule (browser-wide `Fetch.enable` with the rules' URL patterns, so no other
+//! request is ever paused); a paused request whose method matches too is held — recorded, decided
+//! by the app's prompt, the policy or the timeout — and then continued or cancelled with a page
+//! that says why. Outside a window Fetch is off: Chromium then routes no request through DevTools
+//! interception at all (measured: with Fetch on, even requests matching no pattern take longer),
+//! so requests are untouched.
+//!
+//! Fetch is enabled per target (each page, out-of-process frame and worker session), not
+//! browser-wide: a browser-wide enable made at run time does not reach the subresource requests
+//! of documents already loaded (seen: a `fetch()` POST went through unpaused), a per-target one
+//! does. New targets get it before they run while a window is open.
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
@@ -43,6 +50,33 @@ pub struct GuardConfig {
     pub history: Vec<SessionRecord>,
 }
 
+/// The targets Fetch is enabled on, shared with the observer's attach tasks.
+#[derive(Debug, Default)]
+pub struct Interception {
+    /// Whether Fetch is (to be) on in every target.
+    on: bool,
+    /// Sessions of the attached targets that can intercept.
+    sessions: HashSet<String>,
+}
+
+/// Shared between the guard and the observer's attach tasks.
+pub type SharedInterception = Arc<Mutex<Interception>>;
+
+/// Registers a new target; true if Fetch must be enabled in it before it runs.
+pub fn attach_target(shared: &SharedInterception, session: &str) -> bool {
+    shared.lock().is_ok_and(|mut i| {
+        i.sessions.insert(session.to_owned());
+        i.on
+    })
+}
+
+/// Forgets a target that went away.
+pub fn detach_target(shared: &SharedInterception, session: &str) {
+    if let Ok(mut i) = shared.lock() {
+        i.sessions.remove(session);
+    }
+}
+
 /// The guard of one session.
 #[derive(Debug)]
 pub struct Guard {
@@ -50,6 +84,10 @@ pub struct Guard {
     events: VecDeque<SessionRecord>,
     store: Store,
     bus: EventBus,
+    /// Where Fetch is on (while a window is open, or a hold waits).
+    interception: SharedInterception,
+    /// Holds not yet answered: Fetch stays on until they are (disabling it would release them).
+    in_flight: Arc<AtomicUsize>,
 }
 
 #[derive(Deserialize)]
@@ -75,14 +113,52 @@ impl Guard {
         }
         let mut events = VecDeque::new();
         for r in std::mem::take(&mut config.history) {
-            keep(&mut events, r);
+            let _ = keep(&mut events, r);
         }
         Some(Self {
             config: Arc::new(config),
             events,
             store,
             bus,
+            interception: Arc::default(),
+            in_flight: Arc::default(),
         })
+    }
+
+    /// Turns Fetch interception on in every target when a window opened, off when it closed
+    /// and no hold waits (disabling would release a held request). Called for each new session
+    /// event and once a second (windows close by time). Commands on one websocket keep their
+    /// order, so fire-and-forget is safe here.
+    pub fn sync(&mut self, cdp: &Cdp) {
+        let open = self.risk().open;
+        let idle = self.in_flight.load(Ordering::SeqCst) == 0;
+        let Ok(mut i) = self.interception.lock() else {
+            return;
+        };
+        if open && !i.on {
+            tracing::info!("risk window open: holding sensitive actions");
+            i.on = true;
+            let params = self.fetch_params();
+            for s in &i.sessions {
+                cdp.fire(Some(s), "Fetch.enable", params.clone());
+            }
+        } else if !open && i.on && idle {
+            tracing::info!("risk window closed: sensitive actions pass");
+            i.on = false;
+            for s in &i.sessions {
+                cdp.fire(Some(s), "Fetch.disable", json!({}));
+            }
+        }
+    }
+
+    /// At attach: the interception state the observer's attach tasks share, on from the start
+    /// if a window is open already (an egress change in the previous session).
+    pub fn start(&mut self) -> SharedInterception {
+        let open = self.risk().open;
+        if let Ok(mut i) = self.interception.lock() {
+            i.on = open;
+        }
+        self.interception.clone()
     }
 
     /// `Fetch.enable` parameters: pause only requests whose URL matches a rule, before they are
@@ -99,15 +175,14 @@ impl Guard {
         json!({ "patterns": patterns })
     }
 
-    /// Keeps what the risk window is computed from.
-    pub fn on_session(&mut self, record: &SessionRecord) {
-        keep(&mut self.events, record.clone());
+    /// Keeps what the risk window is computed from; true if it may have changed the window.
+    pub fn on_session(&mut self, record: &SessionRecord) -> bool {
+        keep(&mut self.events, record.clone())
     }
 
     /// The risk window now.
-    pub fn risk(&self) -> RiskState {
-        let events: Vec<SessionRecord> = self.events.iter().cloned().collect();
-        evaluate(&events, Utc::now(), &self.config.risk)
+    pub fn risk(&mut self) -> RiskState {
+        evaluate(self.events.make_contiguous(), Utc::now(), &self.config.risk)
     }
 
     /// A `Fetch.requestPaused` event: continued at once, or held on its own task.
@@ -143,18 +218,23 @@ impl Guard {
             url,
             reasons: risk.reasons,
         };
-        tokio::spawn(hold(
+        let (config, store, bus, cdp) = (
             self.config.clone(),
             self.store.clone(),
             self.bus.clone(),
             cdp.clone(),
-            held,
-        ));
+        );
+        let in_flight = self.in_flight.clone();
+        in_flight.fetch_add(1, Ordering::SeqCst);
+        tokio::spawn(async move {
+            hold(config, store, bus, cdp, held).await;
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+        });
     }
 }
 
-/// Keeps the events the risk window reads, bounded.
-fn keep(events: &mut VecDeque<SessionRecord>, r: SessionRecord) {
+/// Keeps the events the risk window reads, bounded; true if `r` was one.
+fn keep(events: &mut VecDeque<SessionRecord>, r: SessionRecord) -> bool {
     let relevant = matches!(
         r.event,
         SessionEvent::EgressChanged { .. }
@@ -163,12 +243,13 @@ fn keep(events: &mut VecDeque<SessionRecord>, r: SessionRecord) {
             | SessionEvent::ClockChecked { .. }
     );
     if !relevant {
-        return;
+        return false;
     }
     if events.len() >= MAX_HISTORY {
         events.pop_front();
     }
     events.push_back(r);
+    true
 }
 
 /// A request being held.

@@ -17,6 +17,7 @@ use super::pipeline::{notable, Pipeline};
 use super::rules::TemplateRules;
 use super::writer::{OutcomeWriter, WriterConfig};
 use crate::events::{EventBus, SessionRecord};
+use crate::guard::intercept::{attach_target, detach_target, SharedInterception};
 use crate::guard::Guard;
 use crate::store::Store;
 
@@ -94,10 +95,12 @@ impl Observer {
             config.rules,
             Attribution::new(&config.exit_url, config.egress_ip),
         );
-        let guard = config
+        let mut guard = config
             .guard
             .and_then(|g| Guard::new(g, store.clone(), bus.clone()));
-        let fetch = guard.as_ref().map(Guard::fetch_params);
+        // Targets attached from now on get Fetch before they run while a window is open (one
+        // may be open already: an egress change in the previous session); `run` follows it.
+        let fetch = guard.as_mut().map(|g| (g.start(), g.fetch_params()));
         let writer = OutcomeWriter::spawn(store, config.writer);
         let task = tokio::spawn(run(
             cdp.clone(),
@@ -108,12 +111,8 @@ impl Observer {
             writer,
             ready.clone(),
             guard,
+            fetch,
         ));
-        // Browser-wide, before any target runs: every tab, frame and worker is covered, and
-        // only requests matching a sensitive-action rule are paused.
-        if let Some(params) = fetch {
-            cdp.call(None, "Fetch.enable", params).await?;
-        }
         cdp.call(
             None,
             "Target.setDiscoverTargets",
@@ -181,14 +180,30 @@ async fn run(
     writer: OutcomeWriter,
     ready: Arc<ReadyPages>,
     mut guard: Option<Guard>,
+    fetch: Option<(SharedInterception, Value)>,
 ) -> u64 {
     let mut bus_open = true;
+    // Windows also close by time alone: look again every second.
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
+            _ = tick.tick(), if guard.is_some() => {
+                if let Some(g) = guard.as_mut() {
+                    g.sync(&cdp);
+                }
+            }
             ev = events.recv() => {
                 let Some(ev) = ev else { break };
                 if ev.method == "Target.attachedToTarget" {
-                    attached(&cdp, &ev, &ready);
+                    attached(&cdp, &ev, &ready, fetch.clone());
+                }
+                if ev.method == "Target.detachedFromTarget" {
+                    if let (Some((shared, _)), Some(s)) =
+                        (&fetch, ev.params.get("sessionId").and_then(Value::as_str))
+                    {
+                        detach_target(shared, s);
+                    }
                 }
                 if ev.method == "Fetch.requestPaused" {
                     if let Some(g) = guard.as_mut() {
@@ -206,7 +221,9 @@ async fn run(
             rec = session_events.recv(), if bus_open => match rec {
                 Ok(rec) => {
                     if let Some(g) = guard.as_mut() {
-                        g.on_session(&rec);
+                        if g.on_session(&rec) {
+                            g.sync(&cdp);
+                        }
                     }
                     pipeline.on_session(&rec);
                 }
@@ -226,7 +243,12 @@ async fn run(
 
 /// A new target: turn Network on (pages, frames, workers), attach to its own children, then let
 /// it run. Done off the event loop so events keep flowing meanwhile.
-fn attached(cdp: &Cdp, ev: &CdpEvent, ready: &Arc<ReadyPages>) {
+fn attached(
+    cdp: &Cdp,
+    ev: &CdpEvent,
+    ready: &Arc<ReadyPages>,
+    fetch: Option<(SharedInterception, Value)>,
+) {
     let Some(session) = ev.params.get("sessionId").and_then(Value::as_str) else {
         return;
     };
@@ -259,6 +281,17 @@ fn attached(cdp: &Cdp, ev: &CdpEvent, ready: &Arc<ReadyPages>) {
                 let _ = cdp
                     .call(Some(&session), "Target.setAutoAttach", auto_attach())
                     .await;
+            }
+            // The guard: in a risk window, sensitive requests pause from this target's first.
+            if let Some((shared, params)) = &fetch {
+                if attach_target(shared, &session) {
+                    if let Err(e) = cdp
+                        .call(Some(&session), "Fetch.enable", params.clone())
+                        .await
+                    {
+                        tracing::debug!(%kind, "Fetch.enable failed: {e}");
+                    }
+                }
             }
         }
         cdp.fire(Some(&session), "Runtime.runIfWaitingForDebugger", json!({}));
