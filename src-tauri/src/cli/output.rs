@@ -135,6 +135,24 @@ pub fn detail(t: &Template) -> io::Result<()> {
     )?;
     writeln!(out, "created:     {}", t.created_at.to_rfc3339())?;
     writeln!(out, "updated:     {}", t.updated_at.to_rfc3339())?;
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            none.to_owned()
+        } else {
+            v.join(" ")
+        }
+    };
+    writeln!(out, "refresh:     {}", list(&t.rules.refresh))?;
+    writeln!(out, "login:       {}", list(&t.rules.login))?;
+    writeln!(out, "verify:      {}", list(&t.rules.verification))?;
+    if t.rules.sensitive.is_empty() {
+        writeln!(out, "sensitive:   - (nothing is held)")?;
+    } else {
+        writeln!(out, "sensitive:")?;
+        for r in &t.rules.sensitive {
+            writeln!(out, "  {}", r.to_line())?;
+        }
+    }
     if !t.notes.is_empty() {
         writeln!(out, "notes:\n{}", t.notes)?;
     }

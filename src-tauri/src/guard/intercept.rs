@@ -1,6 +1,6 @@
 //! The guard inside a session. While a risk window is open, Chromium pauses requests that match
-//! a sensitive-action rule (browser-wide `Fetch.enable` with the rules' URL patterns, so no other
-//! request is ever paused); a paused request whose method matches too is held — recorded, decided
+//! a sensitive-action rule (`Fetch.enable` with the rules' URL patterns, so no other request is
+//! ever paused); a paused request whose method matches too is held — recorded, decided
 //! by the app's prompt, the policy or the timeout — and then continued or cancelled with a page
 //! that says why. Outside a window Fetch is off: Chromium then routes no request through DevTools
 //! interception at all (measured: with Fetch on, even requests matching no pattern take longer),
