@@ -16,7 +16,7 @@ CREATE TABLE guard_holds (
     url           TEXT NOT NULL,              -- query values stripped
     reasons       TEXT NOT NULL,              -- JSON array of risk reasons when held
     decision      TEXT,                       -- proceed | cancel; NULL while held
-    decided_by    TEXT,                       -- app | policy | timeout
+    decided_by    TEXT,                       -- app | policy | timeout | session_ended
     decided_at    TEXT
 );
 CREATE INDEX guard_holds_by_time ON guard_holds (held_at);

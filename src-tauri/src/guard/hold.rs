@@ -52,6 +52,8 @@ pub enum DecidedBy {
     Policy,
     /// No answer before `guard.prompt_timeout_secs`: cancelled.
     Timeout,
+    /// The browser went while the prompt waited: the request died with it.
+    SessionEnded,
 }
 
 impl DecidedBy {
@@ -61,6 +63,7 @@ impl DecidedBy {
             Self::App => "app",
             Self::Policy => "policy",
             Self::Timeout => "timeout",
+            Self::SessionEnded => "session_ended",
         }
     }
 }
@@ -205,11 +208,15 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_withdrawn_hold_cannot_be_answered() {
+    #[tokio::test]
+    async fn a_withdrawn_hold_cannot_be_answered_and_its_waiter_learns_it() {
         let broker = Broker::default();
-        let _rx = broker.ask(hold(1));
+        let rx = broker.ask(hold(1));
         broker.withdraw(1);
         assert!(broker.decide(1, Decision::Proceed).is_err());
+        assert!(
+            rx.await.is_err(),
+            "the hold's task sees the withdrawal (session ended), not a decision"
+        );
     }
 }

@@ -88,6 +88,8 @@ pub struct Guard {
     interception: SharedInterception,
     /// Holds not yet answered: Fetch stays on until they are (disabling it would release them).
     in_flight: Arc<AtomicUsize>,
+    /// Holds put to the prompt and not yet answered, withdrawn when the session ends.
+    asked: Arc<Mutex<HashSet<i64>>>,
 }
 
 #[derive(Deserialize)]
@@ -122,6 +124,7 @@ impl Guard {
             bus,
             interception: Arc::default(),
             in_flight: Arc::default(),
+            asked: Arc::default(),
         })
     }
 
@@ -224,12 +227,24 @@ impl Guard {
             self.bus.clone(),
             cdp.clone(),
         );
-        let in_flight = self.in_flight.clone();
+        let (in_flight, asked) = (self.in_flight.clone(), self.asked.clone());
         in_flight.fetch_add(1, Ordering::SeqCst);
         tokio::spawn(async move {
-            hold(config, store, bus, cdp, held).await;
+            hold(config, store, bus, cdp, asked, held).await;
             in_flight.fetch_sub(1, Ordering::SeqCst);
         });
+    }
+
+    /// The browser went: takes this session's holds off the prompt (their requests died with it).
+    pub fn finish(&self) {
+        let ids: Vec<i64> = self
+            .asked
+            .lock()
+            .map(|mut a| a.drain().collect())
+            .unwrap_or_default();
+        for id in ids {
+            self.config.broker.withdraw(id);
+        }
     }
 }
 
@@ -267,7 +282,14 @@ struct Held {
 /// Ids for holds whose audit record could not be written (negative: never a row id).
 static UNRECORDED: AtomicI64 = AtomicI64::new(-1);
 
-async fn hold(config: Arc<GuardConfig>, store: Store, bus: EventBus, cdp: Cdp, h: Held) {
+async fn hold(
+    config: Arc<GuardConfig>,
+    store: Store,
+    bus: EventBus,
+    cdp: Cdp,
+    asked: Arc<Mutex<HashSet<i64>>>,
+    h: Held,
+) {
     let now = Utc::now();
     let held_at = store::timestamp(now);
     let id = record(&store, &config, &h, &held_at).await;
@@ -285,10 +307,19 @@ async fn hold(config: Arc<GuardConfig>, store: Store, bus: EventBus, cdp: Cdp, h
             held_at: held_at.clone(),
             deadline: store::timestamp(deadline),
         });
-        match tokio::time::timeout(config.prompt_timeout, answer).await {
+        if let Ok(mut a) = asked.lock() {
+            a.insert(id);
+        }
+        let answered = tokio::time::timeout(config.prompt_timeout, answer).await;
+        if let Ok(mut a) = asked.lock() {
+            a.remove(&id);
+        }
+        match answered {
             Ok(Ok(d)) => (d, DecidedBy::App),
-            // Timed out, or the prompt went away: no answer means Cancel.
-            _ => {
+            // Withdrawn: the session ended while it waited; the request died with the browser.
+            Ok(Err(_)) => (Decision::Cancel, DecidedBy::SessionEnded),
+            // No answer means Cancel.
+            Err(_) => {
                 config.broker.withdraw(id);
                 (Decision::Cancel, DecidedBy::Timeout)
             }
@@ -392,6 +423,7 @@ fn blocked_page(h: &Held, by: DecidedBy) -> String {
         DecidedBy::App => "you chose Cancel in Holdfast",
         DecidedBy::Timeout => "no one answered Holdfast's prompt in time",
         DecidedBy::Policy => "the guard policy blocks sensitive actions during a risk window",
+        DecidedBy::SessionEnded => "the session ended while it was held",
     };
     let reasons: String = h
         .reasons

@@ -238,6 +238,9 @@ async fn run(
         in_flight = pipeline.in_flight(),
         "DevTools connection closed; observer ends"
     );
+    if let Some(g) = &guard {
+        g.finish();
+    }
     writer.finish().await
 }
 

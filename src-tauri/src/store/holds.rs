@@ -39,7 +39,7 @@ pub struct HoldRecord {
     pub reasons: String,
     /// `proceed` or `cancel`; `null` while it waits (or if Holdfast died meanwhile).
     pub decision: Option<String>,
-    /// `app`, `policy` or `timeout`.
+    /// `app`, `policy`, `timeout` or `session_ended`.
     pub decided_by: Option<String>,
     pub decided_at: Option<String>,
 }

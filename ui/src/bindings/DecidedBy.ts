@@ -3,4 +3,4 @@
 /**
  * Who decided.
  */
-export type DecidedBy = "app" | "policy" | "timeout";
+export type DecidedBy = "app" | "policy" | "timeout" | "session_ended";

@@ -21,6 +21,6 @@ reasons: string,
  */
 decision: string | null, 
 /**
- * `app`, `policy` or `timeout`.
+ * `app`, `policy`, `timeout` or `session_ended`.
  */
 decided_by: string | null, decided_at: string | null, };
