@@ -166,6 +166,11 @@ def test_a_held_sensitive_request_is_cancelled_then_proceeded_in_the_window(open
             lambda drv: drv.find_element(By.CSS_SELECTOR, '[data-testid="risk"]').get_attribute("data-open") == "true"
         )
         assert "refresh failed" in tid(d, "risk").text
+        WebDriverWait(d, WAIT).until(
+            lambda drv: drv.find_element(By.CSS_SELECTOR, '[data-testid="session-risk"]').get_attribute("data-open")
+            == "true"
+        )
+        assert "refresh failed" in tid(d, "session-risk").text, "the running sessions list shows it too"
 
         # Cancel: the frame shows the guard's page, the server never sees the form.
         n = site.submit()

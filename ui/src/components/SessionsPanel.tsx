@@ -7,7 +7,7 @@ interface Props {
   onSelect: (name: string) => void;
 }
 
-/** Running sessions, live: since, pid, egress, clock offset. */
+/** Running sessions, live: since, pid, egress, clock offset, risk window. */
 export function SessionsPanel({ sessions, onSelect }: Props) {
   if (sessions.length === 0) return null;
   return (
@@ -20,6 +20,7 @@ export function SessionsPanel({ sessions, onSelect }: Props) {
             <th>Pid</th>
             <th>Egress</th>
             <th>Clock</th>
+            <th>Risk</th>
           </tr>
         </thead>
         <tbody>
@@ -30,6 +31,9 @@ export function SessionsPanel({ sessions, onSelect }: Props) {
               <td>{s.pid ?? "—"}</td>
               <td>{s.egress_ip ?? "unknown"}</td>
               <td>{formatOffset(s.clock_offset_ms)}</td>
+              <td className={s.risk.open ? "bad" : ""} data-testid="session-risk" data-open={s.risk.open ? "true" : "false"}>
+                {s.risk.open ? `window open: ${s.risk.reasons.map((r) => r.kind.replace(/_/g, " ")).join(", ")}` : "—"}
+              </td>
             </tr>
           ))}
         </tbody>
