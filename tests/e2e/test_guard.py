@@ -1,14 +1,18 @@
-"""The guard's prompt in the real window under Xvfb: a session launched from the app, a failed
-token refresh opens the risk window, the site's settings page submits its password form, and the
-held request is answered in the window — Cancel (the server never receives it), then Proceed
-(the server receives it exactly once), then no answer (cancelled at the timeout). Every decision
-is in the audit log, in the window and in the CLI."""
+"""The guard's prompt in the real window under Xvfb: a session launched from the app through a
+real tinyproxy (with a password) leaving from 127.0.0.2. A form submitted before anything happened
+passes untouched. Then the exit is switched mid-session (the same proxy port now leaves from
+127.0.0.3) and the token refresh starts failing: the risk window opens, the site's settings page
+submits its password form, and the held request is answered in the window — Cancel (the server
+never receives it), Proceed (the server receives it exactly once, through the new exit), no answer
+(cancelled at the timeout). Every decision is in the audit log, in the window and in the CLI."""
 
 from __future__ import annotations
 
 import http.server
 import json
 import os
+import socket
+import subprocess
 import threading
 import time
 
@@ -16,11 +20,11 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
+from conftest import free_port
 from test_app import WAIT, click, tid
 
 # Submits the password form (into an iframe, so the page stays) each time /api/submit names a
-# new number, and reports what the frame then shows. Its first act is a token refresh, which
-# this site fails: that opens the risk window.
+# new number, and reports what the frame then shows. Refreshes its token every second.
 SETTINGS = b"""<title>settings</title>
 <form id=pw method=post action="/account/password" target=sink>
   <input name=new value=s3cret><input name=n id=n>
@@ -28,7 +32,7 @@ SETTINGS = b"""<title>settings</title>
 <iframe name=sink id=sink></iframe>
 <script>
 let done = 0, busy = false;
-fetch('/api/refresh', {method: 'POST'}).catch(() => {});
+setInterval(() => fetch('/api/refresh', {method: 'POST'}).catch(() => {}), 1000);
 document.getElementById('sink').onload = () => {
   if (!done) return;
   let title = '?';
@@ -58,8 +62,9 @@ class GuardSite:
     """Serves the settings page; records every request with its body."""
 
     def __init__(self) -> None:
-        self.hits: list[tuple[str, str, str]] = []
+        self.hits: list[tuple[str, str, str, str]] = []
         self.submits = 0
+        self.fail_refresh = False
         site = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -72,7 +77,7 @@ class GuardSite:
                 self.wfile.write(body)
 
             def do_GET(self):  # noqa: N802 (http.server's name)
-                site.hits.append(("GET", self.path, ""))
+                site.hits.append(("GET", self.path, "", self.client_address[0]))
                 if self.path == "/ip":
                     self._answer(200, self.client_address[0].encode(), "text/plain")
                 elif self.path == "/settings":
@@ -87,9 +92,12 @@ class GuardSite:
             def do_POST(self):  # noqa: N802
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length).decode()
-                site.hits.append(("POST", self.path, body))
+                site.hits.append(("POST", self.path, body, self.client_address[0]))
                 if self.path == "/api/refresh":
-                    self._answer(503, b'{"error": "unavailable"}', "application/json")
+                    if site.fail_refresh:
+                        self._answer(503, b'{"error": "unavailable"}', "application/json")
+                    else:
+                        self._answer(200, b'{"token": "t"}', "application/json")
                 elif self.path == "/account/password":
                     self._answer(200, b"<title>password changed</title>changed")
                 else:
@@ -106,7 +114,11 @@ class GuardSite:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def posts(self, path: str) -> list[str]:
-        return [b for m, p, b in list(self.hits) if m == "POST" and p == path]
+        return [b for m, p, b, _ in list(self.hits) if m == "POST" and p == path]
+
+    def posters(self, path: str) -> list[str]:
+        """The address each POST to `path` came from (the exit's egress)."""
+        return [ip for m, p, _, ip in list(self.hits) if m == "POST" and p == path]
 
     def submit(self) -> int:
         self.submits += 1
@@ -130,7 +142,10 @@ def answer_prompt(d, button: str | None) -> None:
     assert "password change" in tid(d, "hold-action").text, prompt.text
     assert "guarded" in tid(d, "hold-action").text, prompt.text
     assert "POST" in prompt.text and "/account/password" in prompt.text, prompt.text
-    assert "refresh failed (503)" in tid(d, "hold-reasons").text, "the prompt says why it holds"
+    reasons = tid(d, "hold-reasons").text
+    assert "egress 127.0.0.2 → 127.0.0.3" in reasons and "refresh failed (503)" in reasons, (
+        f"the prompt says why it holds: {reasons}"
+    )
     held_id = prompt.get_attribute("data-hold-id")
     if os.environ.get("HOLDFAST_SCREENSHOTS") and button == "hold-cancel":
         d.save_screenshot(os.path.join(os.environ["HOLDFAST_SCREENSHOTS"], "hold-prompt.png"))
@@ -144,11 +159,53 @@ def answer_prompt(d, button: str | None) -> None:
     )
 
 
-def test_a_held_sensitive_request_is_cancelled_then_proceeded_in_the_window(open_app):
+class Tinyproxy:
+    """A real tinyproxy with Basic auth on a loopback port, leaving from `bind`."""
+
+    def __init__(self, tmp, port: int, bind: str) -> None:
+        conf = tmp / f"tinyproxy-{bind}.conf"
+        conf.write_text(
+            f"Port {port}\nListen 127.0.0.1\nBind {bind}\nTimeout 60\nAllow 127.0.0.1\n"
+            f'LogFile "{tmp}/tp-{bind}.log"\nPidFile "{tmp}/tp-{bind}.pid"\nBasicAuth e2e e2e-pw\n'
+        )
+        self.proc = subprocess.Popen(
+            ["tinyproxy", "-d", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
+            except OSError:
+                assert time.monotonic() < deadline, "tinyproxy did not start"
+                time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+def risk_banner(d, *needles: str) -> None:
+    """Waits until the health panel's risk banner is open and names every needle."""
+
+    def shows(drv):
+        el = drv.find_element(By.CSS_SELECTOR, '[data-testid="risk"]')
+        return el.get_attribute("data-open") == "true" and all(n in el.text for n in needles)
+
+    WebDriverWait(d, 60).until(shows)
+
+
+def test_a_held_sensitive_request_is_cancelled_proceeded_and_timed_out_in_the_window(open_app, tmp_path):
     env, start = open_app
     site = GuardSite()
+    port = free_port()
+    proxy = Tinyproxy(tmp_path, port, "127.0.0.2")
     env.env["HOLDFAST_ECHO_URLS"] = site.url("/ip")
-    env.cli("template", "add", "guarded", "--exit", "direct", "--start-url", site.url("/settings"))
+    env.cli(
+        "template", "add", "guarded", "--exit", f"http://e2e:e2e-pw@127.0.0.1:{port}", "--start-url", site.url("/settings")
+    )
+    # The running session re-checks its egress every second (the default is minutes).
+    env.cli("setting", "set", "egress.probe_interval_secs", "1")
     # Short enough to test the timeout, long enough for a click on a slow machine.
     env.cli("setting", "set", "guard.prompt_timeout_secs", "10")
     d = start()
@@ -161,37 +218,47 @@ def test_a_held_sensitive_request_is_cancelled_then_proceeded_in_the_window(open
             lambda drv: drv.find_element(By.CSS_SELECTOR, '[data-testid="launch-panel"]').get_attribute("data-running")
             == "yes"
         )
-        # The failed refresh opens the risk window; the health panel says so.
         WebDriverWait(d, 60).until(
-            lambda drv: drv.find_element(By.CSS_SELECTOR, '[data-testid="risk"]').get_attribute("data-open") == "true"
+            lambda drv: drv.find_element(By.CSS_SELECTOR, '[data-testid="risk"]').get_attribute("data-open") == "false"
         )
-        assert "refresh failed" in tid(d, "risk").text
+
+        # No risk window: the form goes through untouched, nothing is asked or logged.
+        n = site.submit()
+        assert site.wait_report(n).endswith("password changed")
+        assert site.posters("/account/password") == ["127.0.0.2"]
+        assert not d.find_elements(By.CSS_SELECTOR, '[data-testid="hold-prompt"]')
+
+        # The provider moves the exit; the refresh starts failing. Both open the window.
+        proxy.stop()
+        proxy = Tinyproxy(tmp_path, port, "127.0.0.3")
+        site.fail_refresh = True
+        risk_banner(d, "egress 127.0.0.2 → 127.0.0.3", "refresh failed")
+        # The running sessions list shows it too (it refreshes every 2 s).
         WebDriverWait(d, WAIT).until(
-            lambda drv: drv.find_element(By.CSS_SELECTOR, '[data-testid="session-risk"]').get_attribute("data-open")
-            == "true"
+            lambda drv: "egress changed" in drv.find_element(By.CSS_SELECTOR, '[data-testid="session-risk"]').text
         )
-        assert "refresh failed" in tid(d, "session-risk").text, "the running sessions list shows it too"
 
         # Cancel: the frame shows the guard's page, the server never sees the form.
         n = site.submit()
         answer_prompt(d, "hold-cancel")
         assert site.wait_report(n).endswith("Held by Holdfast")
-        assert site.posts("/account/password") == [], "a cancelled form never reaches the server"
+        assert len(site.posts("/account/password")) == 1, "a cancelled form never reaches the server"
 
-        # Proceed: the server receives it exactly once, with its body.
+        # Proceed: the server receives it exactly once, with its body, through the new exit.
         n = site.submit()
         answer_prompt(d, "hold-proceed")
         assert site.wait_report(n).endswith("password changed")
         got = site.posts("/account/password")
-        assert len(got) == 1 and "new=s3cret" in got[0], got
+        assert len(got) == 2 and f"n={n}" in got[1] and "new=s3cret" in got[1], got
+        assert site.posters("/account/password") == ["127.0.0.2", "127.0.0.3"]
 
         # No answer: after the timeout the prompt goes and the request is cancelled.
         n = site.submit()
         answer_prompt(d, None)
         assert site.wait_report(n).endswith("Held by Holdfast")
-        assert len(site.posts("/account/password")) == 1, "a timed-out hold is never sent"
+        assert len(site.posts("/account/password")) == 2, "a timed-out hold is never sent"
 
-        # Both decisions are in the audit log: in the window and in the CLI.
+        # Every decision is in the audit log: in the window and in the CLI.
         # (The list refreshes every 2 s: it may first show the newest hold still undecided.)
         def decisions(drv):
             return [r.get_attribute("data-decision") for r in drv.find_elements(By.CSS_SELECTOR, '[data-testid="audit-row"]')]
@@ -205,7 +272,9 @@ def test_a_held_sensitive_request_is_cancelled_then_proceeded_in_the_window(open
             ("proceed", "app"),
             ("cancel", "app"),
         ], audit
-        assert all(a["action"] == "password-change" and "refresh failed" in a["reasons"] for a in audit), audit
+        assert all(
+            a["action"] == "password-change" and "egress 127.0.0.2 → 127.0.0.3" in a["reasons"] for a in audit
+        ), audit
 
         click(d, "stop")
         WebDriverWait(d, 60).until(
@@ -213,4 +282,5 @@ def test_a_held_sensitive_request_is_cancelled_then_proceeded_in_the_window(open
             == "no"
         )
     finally:
+        proxy.stop()
         site.server.shutdown()
