@@ -504,7 +504,7 @@ impl Holdfast {
     async fn risk_history(&self, template_id: &str) -> Result<Vec<events::SessionRecord>> {
         let since = store::timestamp(Utc::now() - chrono::Duration::hours(24));
         let mut conn = self.store.pool().acquire().await?;
-        let stored = store::events::of_template(&mut conn, template_id, None, &since).await?;
+        let stored = store::events::risk_inputs(&mut conn, template_id, &since).await?;
         Ok(stored
             .into_iter()
             .filter_map(|e| {

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::hold::{Broker, DecidedBy, Decision, PendingHold, Policy};
-use super::risk::{evaluate, RiskConfig, RiskReason, RiskState};
+use super::risk::{evaluate, RiskConfig, RiskReason, RiskState, RISK_KINDS};
 use super::rules::{matching, SensitiveRule};
 use crate::events::{EventBus, SessionEvent, SessionRecord};
 use crate::health::cdp::{Cdp, CdpEvent};
@@ -250,14 +250,7 @@ impl Guard {
 
 /// Keeps the events the risk window reads, bounded; true if `r` was one.
 fn keep(events: &mut VecDeque<SessionRecord>, r: SessionRecord) -> bool {
-    let relevant = matches!(
-        r.event,
-        SessionEvent::EgressChanged { .. }
-            | SessionEvent::RequestFailed { .. }
-            | SessionEvent::RefreshSucceeded { .. }
-            | SessionEvent::ClockChecked { .. }
-    );
-    if !relevant {
+    if !RISK_KINDS.contains(&r.event.kind()) {
         return false;
     }
     if events.len() >= MAX_HISTORY {

@@ -9,6 +9,14 @@ use crate::clock::ClockVerdict;
 use crate::events::{SessionEvent, SessionRecord};
 use crate::health::{FailureStage, RequestKind};
 
+/// The event kinds a risk window is computed from (all others are ignored).
+pub const RISK_KINDS: &[&str] = &[
+    "egress_changed",
+    "request_failed",
+    "refresh_succeeded",
+    "clock_checked",
+];
+
 /// Thresholds of the risk window.
 #[derive(Debug, Clone)]
 pub struct RiskConfig {

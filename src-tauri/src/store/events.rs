@@ -64,6 +64,22 @@ pub async fn of_template(
     .await?)
 }
 
+/// Events of a template since `since` of the kinds a risk window is computed from, oldest first
+/// (the frequent relay events are left out in SQL: `status` asks this every poll).
+pub async fn risk_inputs(
+    conn: &mut SqliteConnection,
+    template_id: &str,
+    since: &str,
+) -> Result<Vec<StoredEvent>> {
+    Ok(sqlx::query_as(
+        "SELECT template_id, session_id, at, kind, detail FROM session_events          WHERE template_id = ?1 AND at >= ?2          AND kind IN ('egress_changed', 'request_failed', 'refresh_succeeded', 'clock_checked')          ORDER BY id",
+    )
+    .bind(template_id)
+    .bind(since)
+    .fetch_all(conn)
+    .await?)
+}
+
 /// Deletes events older than `before` (RFC 3339). Returns how many.
 pub async fn prune(conn: &mut SqliteConnection, before: &str) -> Result<u64> {
     let done = sqlx::query("DELETE FROM session_events WHERE at < ?1")
