@@ -1,8 +1,9 @@
 //! The guard with real parts: headless Chromium through the relay and a real tinyproxy with a
 //! password to a local site whose settings page submits a password form (into an iframe) or
-//! posts to `/export` when the test asks. The exit is switched mid-session (the same proxy port
-//! now leaves from 127.0.0.3), which opens the risk window; then a sensitive submission must be
-//! held and decided by the `guard.policy` setting (no app here), and recorded in the audit log.
+//! posts to `/export` (from the page or from a dedicated worker) when the test asks. The exit is
+//! switched mid-session (the same proxy port now leaves from 127.0.0.3), which opens the risk
+//! window; then a sensitive submission must be held and decided by the `guard.policy` setting
+//! (no app here), and recorded in the audit log.
 
 mod common;
 
@@ -114,6 +115,10 @@ fn outside_a_risk_window_a_sensitive_submission_passes_untouched() {
     let report = g.site.wait_submit_report(n, WAIT);
     assert_eq!(report, format!("{n} fetch status 200"));
     assert_eq!(posts(&g.site, "/export"), 1);
+    let n = g.site.request_submit("worker");
+    let report = g.site.wait_submit_report(n, WAIT);
+    assert_eq!(report, format!("{n} worker status 200"));
+    assert_eq!(posts(&g.site, "/export"), 2);
     assert!(
         audit(&g.home).is_empty(),
         "nothing is held without a risk window"
@@ -136,6 +141,12 @@ fn after_an_exit_switch_the_block_policy_cancels_and_the_server_never_receives_i
         report.starts_with(&format!("{n} fetch error")),
         "a cancelled fetch fails in the page: {report}"
     );
+    let n = g.site.request_submit("worker");
+    let report = g.site.wait_submit_report(n, WAIT);
+    assert!(
+        report.starts_with(&format!("{n} worker error")),
+        "a POST from a dedicated worker is held too: {report}"
+    );
     assert_eq!(
         posts(&g.site, "/account/password"),
         0,
@@ -152,7 +163,7 @@ fn after_an_exit_switch_the_block_policy_cancels_and_the_server_never_receives_i
             .collect::<Vec<_>>()
     );
     let records = audit(&g.home);
-    assert_eq!(records.len(), 2, "{records:#?}");
+    assert_eq!(records.len(), 3, "form, fetch and worker: {records:#?}");
     let form = records
         .iter()
         .find(|r| r["action"] == "password-change")
@@ -167,11 +178,13 @@ fn after_an_exit_switch_the_block_policy_cancels_and_the_server_never_receives_i
             .is_some_and(|r| r.contains("egress 127.0.0.2 → 127.0.0.3")),
         "the hold names why: {form:#}"
     );
-    let export = records
-        .iter()
-        .find(|r| r["action"] == "export")
-        .expect("the export's hold");
-    assert_eq!(export["decision"], "cancel");
+    let exports: Vec<_> = records.iter().filter(|r| r["action"] == "export").collect();
+    assert_eq!(
+        exports.len(),
+        2,
+        "the page's and the worker's: {records:#?}"
+    );
+    assert!(exports.iter().all(|e| e["decision"] == "cancel"));
     // The decisions are also on the session's timeline.
     let h = json(&g.home, &["health", "acct", "--since", "10m", "--json"]);
     let held = h["timeline"]
@@ -180,7 +193,7 @@ fn after_an_exit_switch_the_block_policy_cancels_and_the_server_never_receives_i
         .iter()
         .filter(|e| e["kind"] == "request_held")
         .count();
-    assert_eq!(held, 2, "{:#}", h["timeline"]);
+    assert_eq!(held, 3, "{:#}", h["timeline"]);
     assert!(
         h["failures"]
             .as_array()

@@ -223,6 +223,14 @@ async function poll() {
         busy = true;
         document.getElementById('n').value = n;
         document.getElementById('pw').submit();
+      } else if (kind === 'worker') {
+        // The same POST from a dedicated worker (its own DevTools target).
+        const r = await new Promise(done => {
+          const w = new Worker('/worker.js');
+          w.onmessage = e => { done(e.data); w.terminate(); };
+          w.postMessage(n);
+        });
+        await report(n + ' worker ' + r);
       } else {
         const r = await fetch('/export', {method: 'POST', body: 'n=' + n})
           .then(r => 'status ' + r.status, e => 'error ' + e);
@@ -234,6 +242,13 @@ async function poll() {
 }
 poll();
 </script>"#;
+
+// A dedicated worker that posts to /export when told, and answers how it went.
+const WORKER: &str = r#"onmessage = async e => {
+  const r = await fetch('/export', {method: 'POST', body: 'n=' + e.data})
+    .then(r => 'status ' + r.status, err => 'error ' + err);
+  postMessage(r);
+};"#;
 
 /// `Sec-WebSocket-Accept` for a client key (RFC 6455).
 fn ws_accept(key: &str) -> String {
@@ -337,6 +352,7 @@ fn serve(
             "/env" => REPORT_ENV.to_owned(),
             "/ice" => REPORT_ICE.to_owned(),
             "/settings" => SETTINGS.to_owned(),
+            "/worker.js" => WORKER.to_owned(),
             // The next submission the page should make after `done` ones: `N kind`, or empty.
             "/api/submit" => {
                 let done: usize = query
@@ -357,6 +373,7 @@ fn serve(
             page.len(),
             match path {
                 "/ip" | "/api/submit" => "text/plain",
+                "/worker.js" => "text/javascript",
                 _ => "text/html",
             },
         );
