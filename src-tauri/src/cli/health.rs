@@ -163,7 +163,7 @@ pub async fn risk(hf: &Holdfast, name: &str, as_json: bool) -> Result<()> {
         for r in &state.reasons {
             println!(
                 "  {} since {} ({}): {}",
-                serde_json::to_value(r.kind)?.as_str().unwrap_or("?"),
+                r.kind.as_str(),
                 r.since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 holdfast::guard::risk::ago(now - r.since),
                 r.detail

@@ -3,7 +3,6 @@
 //! alone) the `guard.policy` setting decides at once.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
@@ -96,8 +95,8 @@ type Waiting = HashMap<i64, (PendingHold, oneshot::Sender<Decision>)>;
 /// Passes holds to whoever can ask the operator, and their answers back.
 #[derive(Default)]
 pub struct Broker {
-    interactive: AtomicBool,
     waiting: Mutex<Waiting>,
+    /// Set once a prompt is there to ask (the app); `None`: the policy decides.
     notice: Mutex<Option<HoldNotice>>,
 }
 
@@ -116,12 +115,11 @@ impl Broker {
         if let Ok(mut n) = self.notice.lock() {
             *n = Some(notice);
         }
-        self.interactive.store(true, Ordering::SeqCst);
     }
 
     /// Whether someone can be asked.
     pub fn is_interactive(&self) -> bool {
-        self.interactive.load(Ordering::SeqCst)
+        self.notice.lock().is_ok_and(|n| n.is_some())
     }
 
     /// Puts a hold up for decision; the answer comes on the receiver.

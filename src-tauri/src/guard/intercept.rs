@@ -80,16 +80,22 @@ pub fn detach_target(shared: &SharedInterception, session: &str) {
 /// The guard of one session.
 #[derive(Debug)]
 pub struct Guard {
-    config: Arc<GuardConfig>,
+    holds: Arc<Holds>,
     events: VecDeque<SessionRecord>,
-    store: Store,
-    bus: EventBus,
     /// Where Fetch is on (while a window is open, or a hold waits).
     interception: SharedInterception,
+}
+
+/// What the guard shares with its hold tasks.
+#[derive(Debug)]
+struct Holds {
+    config: GuardConfig,
+    store: Store,
+    bus: EventBus,
     /// Holds not yet answered: Fetch stays on until they are (disabling it would release them).
-    in_flight: Arc<AtomicUsize>,
+    in_flight: AtomicUsize,
     /// Holds put to the prompt and not yet answered, withdrawn when the session ends.
-    asked: Arc<Mutex<HashSet<i64>>>,
+    asked: Mutex<HashSet<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -118,13 +124,15 @@ impl Guard {
             let _ = keep(&mut events, r);
         }
         Some(Self {
-            config: Arc::new(config),
+            holds: Arc::new(Holds {
+                config,
+                store,
+                bus,
+                in_flight: AtomicUsize::new(0),
+                asked: Mutex::default(),
+            }),
             events,
-            store,
-            bus,
             interception: Arc::default(),
-            in_flight: Arc::default(),
-            asked: Arc::default(),
         })
     }
 
@@ -134,7 +142,7 @@ impl Guard {
     /// order, so fire-and-forget is safe here.
     pub fn sync(&mut self, cdp: &Cdp) {
         let open = self.risk().open;
-        let idle = self.in_flight.load(Ordering::SeqCst) == 0;
+        let idle = self.holds.in_flight.load(Ordering::SeqCst) == 0;
         let Ok(mut i) = self.interception.lock() else {
             return;
         };
@@ -168,7 +176,13 @@ impl Guard {
     /// sent. Chromium matches these patterns case-sensitively; the rule itself (case-insensitive,
     /// with its methods) is checked again on each paused request.
     pub fn fetch_params(&self) -> Value {
-        let mut urls: Vec<&str> = self.config.rules.iter().map(|r| r.url.as_str()).collect();
+        let mut urls: Vec<&str> = self
+            .holds
+            .config
+            .rules
+            .iter()
+            .map(|r| r.url.as_str())
+            .collect();
         urls.sort_unstable();
         urls.dedup();
         let patterns: Vec<Value> = urls
@@ -185,7 +199,11 @@ impl Guard {
 
     /// The risk window now.
     pub fn risk(&mut self) -> RiskState {
-        evaluate(self.events.make_contiguous(), Utc::now(), &self.config.risk)
+        evaluate(
+            self.events.make_contiguous(),
+            Utc::now(),
+            &self.holds.config.risk,
+        )
     }
 
     /// A `Fetch.requestPaused` event: continued at once, or held on its own task.
@@ -195,16 +213,10 @@ impl Guard {
         };
         let session = ev.session_id.clone();
         let url = clean_url(&p.request.url).map_or_else(|| p.request.url.clone(), |(u, _)| u);
-        let rule = matching(&self.config.rules, &p.request.method, &url).cloned();
-        let risk = if rule.is_some() {
-            self.risk()
-        } else {
-            RiskState {
-                open: false,
-                reasons: Vec::new(),
-            }
-        };
-        let Some(rule) = rule.filter(|_| risk.open) else {
+        let rule = matching(&self.holds.config.rules, &p.request.method, &url).cloned();
+        // The window only matters (and is only computed) for a request that matches a rule.
+        let risk = rule.as_ref().map(|_| self.risk()).filter(|r| r.open);
+        let (Some(rule), Some(risk)) = (rule, risk) else {
             cdp.fire(
                 session.as_deref(),
                 "Fetch.continueRequest",
@@ -221,29 +233,24 @@ impl Guard {
             url,
             reasons: risk.reasons,
         };
-        let (config, store, bus, cdp) = (
-            self.config.clone(),
-            self.store.clone(),
-            self.bus.clone(),
-            cdp.clone(),
-        );
-        let (in_flight, asked) = (self.in_flight.clone(), self.asked.clone());
-        in_flight.fetch_add(1, Ordering::SeqCst);
+        let (holds, cdp) = (self.holds.clone(), cdp.clone());
+        holds.in_flight.fetch_add(1, Ordering::SeqCst);
         tokio::spawn(async move {
-            hold(config, store, bus, cdp, asked, held).await;
-            in_flight.fetch_sub(1, Ordering::SeqCst);
+            hold(&holds, &cdp, held).await;
+            holds.in_flight.fetch_sub(1, Ordering::SeqCst);
         });
     }
 
     /// The browser went: takes this session's holds off the prompt (their requests died with it).
     pub fn finish(&self) {
         let ids: Vec<i64> = self
+            .holds
             .asked
             .lock()
             .map(|mut a| a.drain().collect())
             .unwrap_or_default();
         for id in ids {
-            self.config.broker.withdraw(id);
+            self.holds.config.broker.withdraw(id);
         }
     }
 }
@@ -275,17 +282,11 @@ struct Held {
 /// Ids for holds whose audit record could not be written (negative: never a row id).
 static UNRECORDED: AtomicI64 = AtomicI64::new(-1);
 
-async fn hold(
-    config: Arc<GuardConfig>,
-    store: Store,
-    bus: EventBus,
-    cdp: Cdp,
-    asked: Arc<Mutex<HashSet<i64>>>,
-    h: Held,
-) {
+async fn hold(ctx: &Holds, cdp: &Cdp, h: Held) {
+    let (config, store, asked) = (&ctx.config, &ctx.store, &ctx.asked);
     let now = Utc::now();
     let held_at = store::timestamp(now);
-    let id = record(&store, &config, &h, &held_at).await;
+    let id = record(ctx, &h, &held_at).await;
     tracing::info!(id, action = %h.action, url = %h.url, "holding a sensitive request");
     let (decision, by) = if config.broker.is_interactive() {
         let deadline = now
@@ -333,7 +334,7 @@ async fn hold(
             tracing::warn!(id, "cannot record the guard's decision: {e}");
         }
     }
-    bus.publish(SessionEvent::RequestHeld {
+    ctx.bus.publish(SessionEvent::RequestHeld {
         action: h.action.clone(),
         method: h.method.clone(),
         url: h.url.clone(),
@@ -383,7 +384,8 @@ async fn hold(
 }
 
 /// Writes the audit record; a write failure must not lose the hold itself.
-async fn record(store: &Store, config: &GuardConfig, h: &Held, held_at: &str) -> i64 {
+async fn record(ctx: &Holds, h: &Held, held_at: &str) -> i64 {
+    let config = &ctx.config;
     let new = holds::NewHold {
         held_at,
         template_id: &config.template_id,
@@ -394,7 +396,7 @@ async fn record(store: &Store, config: &GuardConfig, h: &Held, held_at: &str) ->
         url: &h.url,
         reasons: &h.reasons,
     };
-    let written = match store.pool().acquire().await {
+    let written = match ctx.store.pool().acquire().await {
         Ok(mut conn) => holds::insert(&mut conn, &new).await,
         Err(e) => Err(e.into()),
     };

@@ -54,6 +54,18 @@ pub enum RiskKind {
     FailureSpike,
 }
 
+impl RiskKind {
+    /// The stable name, as in `--json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EgressChanged => "egress_changed",
+            Self::RefreshFailed => "refresh_failed",
+            Self::ClockDrift => "clock_drift",
+            Self::FailureSpike => "failure_spike",
+        }
+    }
+}
+
 /// One reason, since when, and what happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
@@ -257,6 +269,22 @@ mod tests {
         SessionEvent::RefreshSucceeded {
             url: "https://x.test/api/refresh".into(),
             latency_ms: Some(10.0),
+        }
+    }
+
+    #[test]
+    fn kind_names_are_the_serde_names() {
+        for k in [
+            RiskKind::EgressChanged,
+            RiskKind::RefreshFailed,
+            RiskKind::ClockDrift,
+            RiskKind::FailureSpike,
+        ] {
+            assert_eq!(
+                serde_json::to_value(k).unwrap(),
+                k.as_str(),
+                "text and --json agree"
+            );
         }
     }
 
