@@ -1,8 +1,6 @@
-import { useEffect, useState } from "react";
 import { api } from "../api";
-import type { HoldRecord } from "../bindings/HoldRecord";
-import { toErrorPayload } from "../errors";
 import { actionLabel } from "../guard";
+import { usePolled } from "../usePolled";
 
 interface Props {
   name: string;
@@ -12,30 +10,7 @@ interface Props {
 
 /** The guard's audit log of one template: every hold and its decision, newest first. */
 export function AuditPanel({ name, running }: Props) {
-  const [records, setRecords] = useState<HoldRecord[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    let alive = true;
-    const load = () =>
-      api
-        .auditLog(name)
-        .then((r) => {
-          if (alive) {
-            setRecords((old) => (JSON.stringify(old) === JSON.stringify(r) ? old : r));
-            setError(null);
-          }
-        })
-        .catch((e: unknown) => {
-          if (alive) setError(toErrorPayload(e).message);
-        });
-    void load();
-    const timer = running ? window.setInterval(() => void load(), 2000) : undefined;
-    return () => {
-      alive = false;
-      if (timer !== undefined) window.clearInterval(timer);
-    };
-  }, [name, running]);
+  const { value: records, error } = usePolled(api.auditLog, name, running);
 
   if (error) return <div className="audit error">{error}</div>;
   if (!records) return null;

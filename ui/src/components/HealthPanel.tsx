@@ -1,10 +1,7 @@
-import { useEffect, useState } from "react";
 import { api } from "../api";
-import type { HealthReport } from "../bindings/HealthReport";
-import type { RiskState } from "../bindings/RiskState";
-import { toErrorPayload } from "../errors";
 import { reasonsLine } from "../guard";
 import { STAGES, bars, ms, pct } from "../health";
+import { usePolled } from "../usePolled";
 
 interface Props {
   name: string;
@@ -15,48 +12,30 @@ interface Props {
 const CHART_W = 480;
 const CHART_H = 80;
 
+/** The report and the risk window, with when they were read (reasons are shown with their age). */
+const loadHealth = (name: string) =>
+  Promise.all([api.templateHealth(name), api.templateRisk(name)]).then(([report, risk]) => ({
+    report,
+    risk,
+    at: Date.now(),
+  }));
+
 /** Why sessions drop: both layers over 5 min / 1 h / 24 h, a chart, per exit, a timeline. */
 export function HealthPanel({ name, running }: Props) {
-  const [report, setReport] = useState<HealthReport | null>(null);
-  /** The risk window and when it was read (reasons are shown with their age then). */
-  const [risk, setRisk] = useState<{ state: RiskState; at: number } | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    let alive = true;
-    const load = () =>
-      Promise.all([api.templateHealth(name), api.templateRisk(name)])
-        .then(([r, k]) => {
-          if (alive) {
-            setReport(r);
-            setRisk({ state: k, at: Date.now() });
-            setError(null);
-          }
-        })
-        .catch((e: unknown) => {
-          if (alive) setError(toErrorPayload(e).message);
-        });
-    void load();
-    const timer = running ? window.setInterval(() => void load(), 2000) : undefined;
-    return () => {
-      alive = false;
-      if (timer !== undefined) window.clearInterval(timer);
-    };
-  }, [name, running]);
+  const { value, error } = usePolled(loadHealth, name, running);
 
   if (error) return <div className="health error" data-testid="health-error">{error}</div>;
-  if (!report) return null;
+  if (!value) return null;
+  const { report, risk, at } = value;
   const longest = report.windows[report.windows.length - 1];
   return (
     <section className="health" aria-label="Health" data-testid="health" data-failed={longest?.session.failed ?? 0}>
       <h3>Health {running ? <span className="live">live</span> : null}</h3>
-      {risk && (
-        <div className={risk.state.open ? "risk open" : "risk"} data-testid="risk" data-open={risk.state.open ? "true" : "false"}>
-          {risk.state.open
-            ? `Risk window open — sensitive actions are held: ${reasonsLine(risk.state.reasons, risk.at)}`
-            : "No risk window: sensitive actions pass."}
-        </div>
-      )}
+      <div className={risk.open ? "risk open" : "risk"} data-testid="risk" data-open={risk.open ? "true" : "false"}>
+        {risk.open
+          ? `Risk window open — sensitive actions are held: ${reasonsLine(risk.reasons, at)}`
+          : "No risk window: sensitive actions pass."}
+      </div>
       <table className="health-windows">
         <thead>
           <tr>
