@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use common::launched::{launch, Launched};
 use common::servers::Upstream;
 use common::site::Site;
-use common::{stderr, KeyringSession, TestHome};
+use common::{account_with_keyring, stderr, KeyringSession, TestHome};
 use serde_json::Value;
 
 /// Long enough for a loaded CI machine; every wait ends as soon as its condition holds.
@@ -31,19 +31,9 @@ struct Guarded {
 fn start(policy: &str) -> Guarded {
     let site = Site::start();
     let proxy = Upstream::tinyproxy("127.0.0.2", 0);
-    let keyring = KeyringSession::start();
-    let home = TestHome::with_keyring(&keyring);
+    let (home, keyring) = account_with_keyring(&proxy.http_url(), &site.url("/settings"));
     home.ok(&["setting", "set", "egress.probe_interval_secs", "1"]);
     home.ok(&["setting", "set", "guard.policy", policy]);
-    home.ok(&[
-        "template",
-        "add",
-        "acct",
-        "--exit",
-        &proxy.http_url(),
-        "--start-url",
-        &site.url("/settings"),
-    ]);
     let launched = launch(&home, &site, "acct");
     site.wait_nth("the settings page polling", WAIT, 2, |h| {
         h.path == "/api/submit"

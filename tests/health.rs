@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use common::launched::{launch, Launched};
 use common::servers::{Origin, Upstream};
 use common::site::Site;
-use common::{stderr, KeyringSession, TestHome};
+use common::{account_with_keyring, stderr, KeyringSession, TestHome};
 use serde_json::Value;
 
 /// Long enough for a loaded CI machine; the waits end as soon as the condition holds.
@@ -19,19 +19,9 @@ const WAIT: Duration = Duration::from_secs(60);
 /// A template `acct` whose start page is the site's app (with `query`), metrics flushed every
 /// second so the connection layer shows quickly.
 fn setup(site: &Site, proxy: &Upstream, query: &str) -> (TestHome, KeyringSession) {
-    // The exit's password lives in the OS keyring: a private one per test.
-    let keyring = KeyringSession::start();
-    let home = TestHome::with_keyring(&keyring);
+    let (home, keyring) =
+        account_with_keyring(&proxy.http_url(), &site.url(&format!("/app?{query}")));
     home.ok(&["setting", "set", "metrics.flush_secs", "1"]);
-    home.ok(&[
-        "template",
-        "add",
-        "acct",
-        "--exit",
-        &proxy.http_url(),
-        "--start-url",
-        &site.url(&format!("/app?{query}")),
-    ]);
     (home, keyring)
 }
 

@@ -156,6 +156,23 @@ impl Drop for Children {
     }
 }
 
+/// A home with its own private keyring (the exit's password lives there) and a template `acct`
+/// behind `exit` that opens `start_url` at launch.
+pub fn account_with_keyring(exit: &str, start_url: &str) -> (TestHome, KeyringSession) {
+    let keyring = KeyringSession::start();
+    let home = TestHome::with_keyring(&keyring);
+    home.ok(&[
+        "template",
+        "add",
+        "acct",
+        "--exit",
+        exit,
+        "--start-url",
+        start_url,
+    ]);
+    (home, keyring)
+}
+
 /// A private session bus with a real, unlocked gnome-keyring (Secret Service) in a temp dir.
 /// Stopped on drop; nothing of it touches the user's own keyring.
 pub struct KeyringSession {

@@ -34,6 +34,32 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class Tinyproxy:
+    """A real tinyproxy with Basic auth on a loopback port, leaving from `bind`."""
+
+    def __init__(self, tmp, port: int, bind: str) -> None:
+        conf = tmp / f"tinyproxy-{bind}.conf"
+        conf.write_text(
+            f"Port {port}\nListen 127.0.0.1\nBind {bind}\nTimeout 60\nAllow 127.0.0.1\n"
+            f'LogFile "{tmp}/tp-{bind}.log"\nPidFile "{tmp}/tp-{bind}.pid"\nBasicAuth e2e e2e-pw\n'
+        )
+        self.proc = subprocess.Popen(
+            ["tinyproxy", "-d", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
+            except OSError:
+                assert time.monotonic() < deadline, "tinyproxy did not start"
+                time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
 @dataclass
 class Procs:
     """Child processes to stop at teardown, newest first."""

@@ -170,10 +170,9 @@ def test_cli_of_the_desktop_build_runs_without_a_display(app_env):
 def test_check_exit_in_the_window_shows_progress_and_the_egress_seen_through_tinyproxy(open_app, tmp_path):
     """A real tinyproxy (Basic auth, leaving from 127.0.0.2) and an IP-echo server on loopback."""
     import http.server
-    import socket
     import threading
 
-    from conftest import free_port
+    from conftest import Tinyproxy, free_port
 
     class Echo(http.server.BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 (http.server's naming)
@@ -191,21 +190,8 @@ def test_check_exit_in_the_window_shows_progress_and_the_egress_seen_through_tin
     env, start = open_app
     app = env
     port = free_port()
-    conf = tmp_path / "tinyproxy.conf"
-    conf.write_text(
-        f"Port {port}\nListen 127.0.0.1\nBind 127.0.0.2\nTimeout 60\nAllow 127.0.0.1\n"
-        f'LogFile "{tmp_path}/tp.log"\nPidFile "{tmp_path}/tp.pid"\nBasicAuth e2e e2e-pw\n'
-    )
-    proxy = subprocess.Popen(["tinyproxy", "-d", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proxy = Tinyproxy(tmp_path, port, "127.0.0.2")
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "tinyproxy did not start"
-                time.sleep(0.02)
         app.env["HOLDFAST_ECHO_URLS"] = f"http://127.0.0.1:{echo.server_address[1]}/ip"
         app.cli("template", "add", "proxied", "--exit", f"http://e2e:e2e-pw@127.0.0.1:{port}", "--pin", "127.0.0.9")
         d = start()
@@ -227,8 +213,7 @@ def test_check_exit_in_the_window_shows_progress_and_the_egress_seen_through_tin
         report = json.loads(app.cli("check", "proxied", "--json", check=False).stdout)
         assert report["egress"]["previous"] == "127.0.0.2", report
     finally:
-        proxy.kill()
-        proxy.wait()
+        proxy.stop()
         echo.shutdown()
 
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 import http.server
 import json
 import os
-import socket
-import subprocess
 import threading
 import time
 
@@ -20,7 +18,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import free_port
+from conftest import Tinyproxy, free_port
 from test_app import WAIT, click, tid
 
 # Submits the password form (into an iframe, so the page stays) each time /api/submit names a
@@ -157,32 +155,6 @@ def answer_prompt(d, button: str | None) -> None:
             for p in drv.find_elements(By.CSS_SELECTOR, '[data-testid="hold-prompt"]')
         )
     )
-
-
-class Tinyproxy:
-    """A real tinyproxy with Basic auth on a loopback port, leaving from `bind`."""
-
-    def __init__(self, tmp, port: int, bind: str) -> None:
-        conf = tmp / f"tinyproxy-{bind}.conf"
-        conf.write_text(
-            f"Port {port}\nListen 127.0.0.1\nBind {bind}\nTimeout 60\nAllow 127.0.0.1\n"
-            f'LogFile "{tmp}/tp-{bind}.log"\nPidFile "{tmp}/tp-{bind}.pid"\nBasicAuth e2e e2e-pw\n'
-        )
-        self.proc = subprocess.Popen(
-            ["tinyproxy", "-d", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                return
-            except OSError:
-                assert time.monotonic() < deadline, "tinyproxy did not start"
-                time.sleep(0.02)
-
-    def stop(self) -> None:
-        self.proc.kill()
-        self.proc.wait()
 
 
 def risk_banner(d, *needles: str) -> None:
