@@ -11,7 +11,7 @@ n="${1:-10000}"
 target_ms=2000
 
 command -v hyperfine >/dev/null && command -v sqlite3 >/dev/null || scripts/setup.sh test
-cargo build --release --locked --bin holdfast -q
+cargo build --release --locked -p holdfast --bin holdfast -q
 bin="$PWD/target/release/holdfast"
 tmp=$(mktemp -d /tmp/holdfast-bench.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT

@@ -5,5 +5,5 @@
 #   bench/health.sh [REQUESTS]   (6 events per request; default 50,000 requests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p holdfast --example health_ingest_bench >&2
+cargo build --release -p holdfast-core --example health_ingest_bench >&2
 target/release/examples/health_ingest_bench "${1:-50000}"

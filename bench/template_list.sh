@@ -10,7 +10,7 @@ n="${1:-10000}"
 target_ms=50
 
 command -v hyperfine >/dev/null && command -v sqlite3 >/dev/null || scripts/setup.sh test
-cargo build --release --locked --bin holdfast --example seed_templates -q
+cargo build --release --locked -p holdfast --bin holdfast -q && cargo build --release --locked -p holdfast-core --example seed_templates -q
 home=$(mktemp -d /tmp/holdfast-bench.XXXXXX)
 trap 'rm -rf "$home"' EXIT
 export HOLDFAST_HOME="$home"

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 scripts/setup.sh app
 (cd ui && npm run -s build)
-cargo build --release --locked --features gui --bin holdfast
+cargo build --release --locked -p holdfast --features gui --bin holdfast
 bin=target/release/holdfast
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
   echo "[run] no display found: starting the app on a virtual X server (xvfb-run)." >&2

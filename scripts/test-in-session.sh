@@ -21,7 +21,7 @@ fi
 echo "ok: $(ldd target/debug/holdfast | wc -l) shared libraries, none of them GTK/WebKit"
 
 step "TypeScript bindings are up to date"
-if [ -n "$(git status --porcelain -- ui/src/bindings)" ]; then
+if [ -n "$(git status --porcelain -- ui/src/bindings src-tauri/capabilities src-tauri/permissions)" ]; then
   echo "FAIL: ui/src/bindings differ from what the Rust types generate; run 'cargo test' and commit them:" >&2
   git status --porcelain -- ui/src/bindings >&2
   git --no-pager diff --stat -- ui/src/bindings >&2
@@ -30,7 +30,7 @@ fi
 echo "ok: bindings match the Rust types"
 
 step "end-to-end: the real app under Xvfb through tauri-driver + WebKitWebDriver"
-cargo build --locked --features gui --bin holdfast --example seed_templates
+cargo build --locked -p holdfast --features gui --bin holdfast && cargo build --locked -p holdfast-core --example seed_templates
 .venv-e2e/bin/pytest -q tests/e2e
 
 step "hermeticity: nothing written to the sentinel data dir, config/cache dirs or keyring"

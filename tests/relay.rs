@@ -12,9 +12,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use common::servers::{Origin, Silent, Upstream, HTTP_PASS, SOCKS_PASS};
-use holdfast::exit::{Dialer, Relay, RelayConfig, Stage};
-use holdfast::secrets::Secret;
-use holdfast::template::Exit;
+use holdfast_core::exit::{Dialer, Relay, RelayConfig, Stage};
+use holdfast_core::store::secrets::Secret;
+use holdfast_core::template::Exit;
 
 fn exit(url: &str) -> (Exit, Option<Secret>) {
     let parsed = Exit::parse(url).expect("valid exit URL");

@@ -7,11 +7,13 @@
     windows_subsystem = "windows"
 )]
 
-mod cli;
+#[cfg(feature = "gui")]
+mod app;
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use holdfast_cli::Cli;
 
 fn main() -> ExitCode {
     let wants_app =
@@ -19,23 +21,23 @@ fn main() -> ExitCode {
     if wants_app {
         return app();
     }
-    cli::run(cli::Cli::parse())
+    holdfast_cli::run(Cli::parse())
 }
 
 #[cfg(feature = "gui")]
 fn app() -> ExitCode {
-    holdfast::app::run()
+    app::run()
 }
 
 #[cfg(not(feature = "gui"))]
 fn app() -> ExitCode {
     // Parsing with no subcommand prints usage and exits 2; `app` explains the missing feature.
     if std::env::args_os().len() <= 1 {
-        cli::Cli::parse();
+        Cli::parse();
     }
     eprintln!(
         "error: this holdfast binary was built without the desktop app \
          (rebuild with `--features gui`, or run ./scripts/run.sh)"
     );
-    ExitCode::from(cli::EXIT_FAILURE)
+    ExitCode::from(holdfast_cli::EXIT_FAILURE)
 }

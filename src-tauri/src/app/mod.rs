@@ -5,9 +5,9 @@ mod commands;
 
 use std::process::ExitCode;
 
-use tauri::Manager;
+use tauri::{Emitter, Manager};
 
-use crate::{logging, Holdfast, Home};
+use holdfast_core::{logging, Holdfast, Home};
 
 /// Runs the desktop app until its window closes.
 pub fn run() -> ExitCode {
@@ -43,7 +43,8 @@ fn try_run() -> anyhow::Result<()> {
             // event permission is granted to the page).
             let handle = app.handle().clone();
             app.state::<Holdfast>()
-                .enable_hold_prompt(std::sync::Arc::new(move |hold| {
+                .guard()
+                .enable_prompt(std::sync::Arc::new(move |hold| {
                     tracing::info!(id = hold.id, action = %hold.action, "asking the operator");
                     if let Some(w) = handle.get_webview_window("main") {
                         let _ = w.unminimize();
@@ -51,36 +52,31 @@ fn try_run() -> anyhow::Result<()> {
                         let _ = w.set_focus();
                     }
                 }));
+            // Launch progress of the sessions this app keeps goes to the page as events.
+            let mut progress = app.state::<Holdfast>().sessions().launch_progress();
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                loop {
+                    match progress.recv().await {
+                        Ok(p) => {
+                            let _ = handle.emit("launch-progress", &p);
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                    }
+                }
+            });
             Ok(())
         })
         .manage(hf)
-        .manage(commands::Running::default())
-        .invoke_handler(tauri::generate_handler![
-            commands::list_templates,
-            commands::get_template,
-            commands::add_template,
-            commands::edit_template,
-            commands::remove_template,
-            commands::exit_statuses,
-            commands::check_exit,
-            commands::export_bundle,
-            commands::import_bundle,
-            commands::launch_session,
-            commands::list_sessions,
-            commands::template_health,
-            commands::template_risk,
-            commands::pending_holds,
-            commands::decide_hold,
-            commands::audit_log,
-            commands::stop_session,
-        ])
+        .invoke_handler(commands::handler())
         .build(tauri::generate_context!())?
         .run(|app, event| {
             if let tauri::RunEvent::Exit = event {
                 // Browsers this app launched are closed cleanly (cookies written) before it goes;
                 // were it killed instead, they would die with it anyway.
-                let running = app.state::<commands::Running>();
-                tauri::async_runtime::block_on(running.stop_all());
+                let hf = app.state::<Holdfast>();
+                tauri::async_runtime::block_on(hf.sessions().stop_all_kept());
             }
         });
     Ok(())

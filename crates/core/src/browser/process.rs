@@ -1,0 +1,236 @@
+//! The running browser: spawned in its own process group, tied to Holdfast's life (it gets
+//! SIGKILL if Holdfast dies), ready once DevTools listens.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::process::{Child, Command};
+use ts_rs::TS;
+
+use super::LaunchArgs;
+use crate::error::{Error, Result};
+
+/// Where DevTools listens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct DevTools {
+    pub port: u16,
+    /// The browser websocket URL (`ws://127.0.0.1:PORT/devtools/browser/ID`).
+    pub ws_url: String,
+}
+
+/// A started browser.
+#[derive(Debug)]
+pub struct Browser {
+    child: Child,
+    pid: i32,
+    start: Option<u64>,
+}
+
+impl Browser {
+    /// Starts the browser; output goes to `log`.
+    pub fn spawn(launch: &LaunchArgs, log: &Path) -> Result<Self> {
+        // A file from an earlier run would name a dead port.
+        let port_file = launch.profile_dir.join("DevToolsActivePort");
+        match std::fs::remove_file(&port_file) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::io("cannot remove", &port_file, e))
+            }
+            _ => {}
+        }
+        let out = std::fs::File::create(log).map_err(|e| Error::io("cannot create", log, e))?;
+        let err = out
+            .try_clone()
+            .map_err(|e| Error::io("cannot open", log, e))?;
+        let mut cmd = Command::new(&launch.binary);
+        cmd.args(&launch.args)
+            .envs(launch.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .kill_on_drop(false);
+        #[cfg(unix)]
+        {
+            // Its own group, so the whole browser (renderers, GPU, zygote) can be signalled at once.
+            cmd.process_group(0);
+            // SAFETY: only async-signal-safe calls between fork and exec.
+            unsafe {
+                cmd.pre_exec(|| {
+                    // Dies with Holdfast: a killed Holdfast must not leave a browser behind
+                    // on an exit nobody watches.
+                    #[cfg(target_os = "linux")]
+                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let child = cmd.spawn().map_err(|e| Error::BrowserFailed {
+            detail: format!("cannot start {}: {e}", launch.binary.display()),
+        })?;
+        let pid = child
+            .id()
+            .and_then(|p| i32::try_from(p).ok())
+            .ok_or_else(|| Error::BrowserFailed {
+                detail: "the browser exited at once".to_owned(),
+            })?;
+        Ok(Self {
+            child,
+            pid,
+            start: crate::browser::pid::start_time(pid),
+        })
+    }
+
+    /// The browser's main process.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// Its start time (for the lease row).
+    pub fn start_time(&self) -> Option<u64> {
+        self.start
+    }
+
+    /// Waits until DevTools listens (`DevToolsActivePort` written), or the browser exits, or
+    /// `timeout` passes.
+    pub async fn ready(
+        &mut self,
+        profile_dir: &Path,
+        timeout: Duration,
+        log: &Path,
+    ) -> Result<DevTools> {
+        let port_file = profile_dir.join("DevToolsActivePort");
+        let deadline = tokio::time::Instant::now() + timeout;
+        // Chromium writes the file once, whole, after its DevTools socket listens. Polling a
+        // file is the portable way to see it; a stat per millisecond costs nothing next to a
+        // ~200 ms browser start, and every millisecond of delay is launch time.
+        let mut tick = tokio::time::interval(Duration::from_millis(1));
+        loop {
+            tokio::select! {
+                status = self.child.wait() => {
+                    return Err(Error::BrowserFailed {
+                        detail: format!("the browser exited before it was ready ({}); see {}",
+                            status.map_or_else(|e| e.to_string(), |s| s.to_string()), log.display()),
+                    });
+                }
+                _ = tick.tick() => {}
+            }
+            if let Some(dt) = read_port_file(&port_file) {
+                return Ok(dt);
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(Error::BrowserFailed {
+                    detail: format!(
+                        "DevTools did not come up within {timeout:?}; see {}",
+                        log.display()
+                    ),
+                });
+            }
+        }
+    }
+
+    /// Resolves when the browser's main process exits.
+    pub async fn exited(&mut self) -> Option<i32> {
+        self.child.wait().await.ok().and_then(|s| s.code())
+    }
+
+    /// Asks the browser to quit: `Browser.close` over DevTools (a clean shutdown that writes
+    /// cookies), else SIGTERM; kills its whole group if it has not gone within `grace`.
+    pub async fn stop(&mut self, cdp: Option<&str>, grace: Duration) -> Option<i32> {
+        let closing = match cdp {
+            Some(url) => super::cdp::close_browser(url, Duration::from_secs(2)).await,
+            None => false,
+        };
+        if !closing {
+            signal(self.pid, false);
+        }
+        if tokio::time::timeout(grace, self.child.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                pid = self.pid,
+                "browser did not quit in {grace:?}; killing it"
+            );
+            signal_group(self.pid, true);
+        }
+        let code = self.exited().await;
+        self.reap_group().await;
+        code
+    }
+
+    /// Kills what is left of the browser's process group once its main process is gone.
+    pub async fn reap_group(&mut self) {
+        let _ = self.child.wait().await;
+        reap_group(self.pid).await;
+    }
+}
+
+/// Kills every process left in group `pgid` and waits (up to 5 s) until none is left.
+pub async fn reap_group(pgid: i32) {
+    for _ in 0..500 {
+        if !group_alive(pgid) {
+            return;
+        }
+        signal_group(pgid, true);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tracing::warn!(pgid, "browser processes still alive after SIGKILL");
+}
+
+/// Whether any process of group `pgid` is alive.
+pub fn group_alive(pgid: i32) -> bool {
+    #[cfg(unix)]
+    {
+        // Signal 0 checks existence; ESRCH means the group is empty.
+        nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), None).is_ok()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pgid;
+        false
+    }
+}
+
+/// SIGTERM (or SIGKILL with `kill`) to one process.
+pub fn signal(pid: i32, kill: bool) {
+    #[cfg(unix)]
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), term_or_kill(kill));
+}
+
+/// SIGTERM (or SIGKILL with `kill`) to a process group.
+pub fn signal_group(pgid: i32, kill: bool) {
+    #[cfg(unix)]
+    let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), term_or_kill(kill));
+}
+
+#[cfg(unix)]
+fn term_or_kill(kill: bool) -> nix::sys::signal::Signal {
+    if kill {
+        nix::sys::signal::Signal::SIGKILL
+    } else {
+        nix::sys::signal::Signal::SIGTERM
+    }
+}
+
+fn read_port_file(path: &Path) -> Option<DevTools> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut lines = text.lines();
+    let port: u16 = lines.next()?.trim().parse().ok()?;
+    let ws_path = lines.next()?.trim();
+    if ws_path.is_empty() {
+        return None;
+    }
+    Some(DevTools {
+        port,
+        ws_url: format!("ws://127.0.0.1:{port}{ws_path}"),
+    })
+}
+
+/// The browser log file of a template's profile.
+pub fn log_path(logs_dir: &Path, template_id: &str) -> PathBuf {
+    logs_dir.join(format!("browser-{template_id}.log"))
+}

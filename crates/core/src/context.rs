@@ -1,0 +1,160 @@
+//! The context every operation shares: the home, its database, the keyring and the guard's
+//! broker. Also the two reads almost every operation starts with (a template by name, the
+//! settings) and the one helper that writes rows and keyring entries together.
+
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::guard::Broker;
+use crate::home::Home;
+use crate::launch::Kept;
+use crate::settings::Settings;
+use crate::store::secrets::{Secret, Secrets};
+use crate::store::{self, templates, Store};
+use crate::template::Template;
+
+/// One open home: database, keyring entries, profiles, and this process's guard broker.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub(crate) home: Home,
+    pub(crate) store: Store,
+    pub(crate) secrets: Secrets,
+    /// Passes the guard's holds to the app's prompt (shared by every session of this process).
+    pub(crate) guard: Arc<Broker>,
+    /// Sessions this process launched for a long-lived face, and their progress stream.
+    pub(crate) kept: Kept,
+}
+
+/// A change to one template's keyring entry, applied with a database transaction.
+#[derive(Debug)]
+pub(crate) enum SecretChange {
+    /// Store (or replace) the exit password of the template with this id.
+    Set(String, Secret),
+    /// Delete the exit password of the template with this id.
+    Clear(String),
+}
+
+impl Context {
+    /// Opens a home: creates its directories and database, applies migrations.
+    pub(crate) async fn open(home: Home) -> Result<Self> {
+        home.ensure()?;
+        let store = Store::open(&home.db_path()).await?;
+        Ok(Self {
+            home,
+            store,
+            secrets: Secrets,
+            guard: Arc::default(),
+            kept: Kept::default(),
+        })
+    }
+
+    /// All templates, by name.
+    pub(crate) async fn list_templates(&self) -> Result<Vec<Template>> {
+        let mut list = Vec::new();
+        let mut conn = self.store.pool().acquire().await?;
+        templates::for_each(&mut conn, |t| {
+            list.push(t);
+            Ok::<_, Error>(())
+        })
+        .await?;
+        Ok(list)
+    }
+
+    /// One template by name (case-insensitive).
+    pub(crate) async fn template(&self, name: &str) -> Result<Template> {
+        let mut conn = self.store.pool().acquire().await?;
+        templates::find_by_name(&mut conn, name)
+            .await?
+            .ok_or_else(|| not_found(name))
+    }
+
+    /// The settings in effect.
+    pub(crate) async fn settings(&self) -> Result<Settings> {
+        let mut conn = self.store.pool().acquire().await?;
+        Ok(Settings::from_stored(
+            store::settings::all(&mut conn).await?,
+        ))
+    }
+
+    /// Applies keyring `changes` and commits `tx`, or neither: when a change or the commit fails,
+    /// the entries already changed get their previous value back and the transaction rolls back.
+    /// The one place where a template row and its password are written together.
+    pub(crate) async fn commit_with_secrets(
+        &self,
+        tx: sqlx::Transaction<'_, sqlx::Sqlite>,
+        changes: Vec<SecretChange>,
+    ) -> Result<()> {
+        // (template id, what it held before) of every entry changed so far.
+        let mut undo: Vec<(String, Option<Secret>)> = Vec::new();
+        let mut result = Ok(());
+        for change in changes {
+            let id = match &change {
+                SecretChange::Set(id, _) | SecretChange::Clear(id) => id.clone(),
+            };
+            let applied = async {
+                let previous = self.get_secret(&id).await?;
+                match change {
+                    SecretChange::Set(_, pw) => self.set_secret(&id, pw).await?,
+                    SecretChange::Clear(_) => self.delete_secret(&id).await?,
+                }
+                Ok::<_, Error>(previous)
+            }
+            .await;
+            match applied {
+                Ok(previous) => undo.push((id, previous)),
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        if result.is_ok() {
+            result = tx.commit().await.map_err(Error::from);
+        }
+        // On failure an unfinished `tx` is dropped here, which rolls it back.
+        if result.is_err() {
+            for (id, previous) in undo.into_iter().rev() {
+                let restored = match previous {
+                    Some(old) => self.set_secret(&id, old).await,
+                    None => self.delete_secret(&id).await,
+                };
+                if let Err(e) = restored {
+                    tracing::warn!(template_id = %id, "cannot restore the keyring entry: {e}");
+                }
+            }
+        }
+        result
+    }
+
+    // The keyring client is blocking (D-Bus round trips, maybe an unlock prompt): keep it off
+    // the async workers.
+    pub(crate) async fn set_secret(&self, id: &str, pw: Secret) -> Result<()> {
+        let (s, id) = (self.secrets.clone(), id.to_owned());
+        blocking(move || s.set(&id, &pw)).await
+    }
+
+    pub(crate) async fn get_secret(&self, id: &str) -> Result<Option<Secret>> {
+        let (s, id) = (self.secrets.clone(), id.to_owned());
+        blocking(move || s.get(&id)).await
+    }
+
+    pub(crate) async fn delete_secret(&self, id: &str) -> Result<()> {
+        let (s, id) = (self.secrets.clone(), id.to_owned());
+        blocking(move || s.delete(&id)).await
+    }
+}
+
+/// The error for a template name that does not exist.
+pub(crate) fn not_found(name: &str) -> Error {
+    Error::TemplateNotFound {
+        name: name.to_owned(),
+    }
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Keyring {
+            detail: format!("keyring task failed: {e}"),
+        })?
+}

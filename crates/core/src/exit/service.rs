@@ -1,0 +1,268 @@
+//! Exit operations: check and pin the egress, run a recorded relay, read the connection layer's
+//! statistics, events and egress history.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::events::{self, EventBus};
+use crate::exit::check::{self, CheckReport, ExitStatus};
+use crate::exit::recorder::{Recorder, RecorderConfig};
+use crate::exit::session::RelaySession;
+use crate::exit::stats::{self, RelayStats};
+use crate::exit::{self, Dialer, Relay};
+use crate::settings::Settings;
+use crate::template::{Template, TemplatePatch};
+use crate::{clock, store};
+
+/// Exit operations.
+#[derive(Debug, Clone, Copy)]
+pub struct Service<'a> {
+    ctx: &'a Context,
+}
+
+impl<'a> Service<'a> {
+    /// The service over the shared context.
+    pub(crate) fn new(ctx: &'a Context) -> Self {
+        Self { ctx }
+    }
+
+    /// A relay for a template's exit, not yet recording (for `check` and tests).
+    pub async fn relay_for(
+        &self,
+        template: &Template,
+        settings: &Settings,
+        bus: Option<EventBus>,
+    ) -> Result<Relay> {
+        let password = if template.exit_has_password {
+            self.get_secret(&template.id).await?
+        } else {
+            None
+        };
+        let dialer = Dialer::new(template.exit.clone(), password, settings.relay(), bus);
+        Relay::start(Arc::new(dialer)).await.map_err(Error::Relay)
+    }
+
+    /// Fetches the egress IP through the template's exit, records it in the egress history (an
+    /// IP different from the last seen is stored as an `egress_changed` event) and compares it
+    /// with the pin; checks the clock against the SNTP servers at the same time. A failed probe
+    /// is a report with `ok: false` and the error, not an `Err`.
+    pub async fn check(&self, name: &str) -> Result<CheckReport> {
+        let template = self.template(name).await?;
+        let settings = self.settings().await?;
+        let relay = self.relay_for(&template, &settings, None).await?;
+        let clock_config = settings.clock();
+        let (egress, clock) = tokio::join!(
+            self.egress_report(&template, &relay, &settings, "check"),
+            clock::check(&clock_config)
+        );
+        relay.stop().await;
+        let (mut report, _) = egress?;
+        report.ok = report.ok && clock.verdict != clock::ClockVerdict::Block;
+        report.clock = Some(clock);
+        Ok(report)
+    }
+
+    /// Probes the egress through `relay` and records it (see `check`). The error, if any, comes
+    /// back beside the report for callers that refuse on it.
+    pub(crate) async fn egress_report(
+        &self,
+        template: &Template,
+        relay: &Relay,
+        settings: &Settings,
+        session_id: &str,
+    ) -> Result<(CheckReport, Option<Error>)> {
+        let probe = exit::egress::probe(
+            relay.addr(),
+            &settings.echo_urls(),
+            settings.probe_timeout(),
+        )
+        .await;
+        let relay_failure = relay.dialer().last_failure();
+        let mut conn = self.store.pool().acquire().await?;
+        match probe {
+            Ok(p) => {
+                let now = Utc::now();
+                let (status, moved) = check::record(&mut conn, template, &p, now).await?;
+                if let Some((old, new)) = moved {
+                    let record = events::SessionRecord {
+                        template_id: template.id.clone(),
+                        session_id: session_id.to_owned(),
+                        at: now,
+                        event: events::SessionEvent::EgressChanged { old, new },
+                    };
+                    store::events::insert_batch(&mut conn, &[record]).await?;
+                }
+                tracing::info!(template = %template.name, ip = %p.ip, changed = status.changed, "egress checked");
+                Ok((
+                    CheckReport {
+                        ok: !status.changed,
+                        egress: status,
+                        clock: None,
+                        error: None,
+                    },
+                    None,
+                ))
+            }
+            Err(e) => {
+                let e = check::probe_error(e, relay_failure);
+                tracing::warn!(template = %template.name, "egress check failed: {e}");
+                let history = store::egress::history(&mut conn, &template.id, 2).await?;
+                let mut status =
+                    check::stored(template, None, history.first().map(|c| c.ip.as_str()));
+                status.changed = false;
+                Ok((
+                    CheckReport {
+                        ok: false,
+                        egress: status,
+                        clock: None,
+                        error: Some(e.payload()),
+                    },
+                    Some(e),
+                ))
+            }
+        }
+    }
+
+    /// Pins a template's egress IP: the given one, or the one `check` sees now.
+    pub async fn pin(&self, name: &str, ip: Option<&str>) -> Result<Template> {
+        let ip = match ip {
+            Some(ip) => ip.to_owned(),
+            None => {
+                let report = self.check(name).await?;
+                match (report.egress.ip, report.error) {
+                    (Some(ip), _) => ip,
+                    (None, Some(e)) => return Err(Error::EgressProbe { detail: e.message }),
+                    (None, None) => {
+                        return Err(Error::EgressProbe {
+                            detail: "no IP seen".to_owned(),
+                        })
+                    }
+                }
+            }
+        };
+        if ip.trim().is_empty() {
+            return Err(Error::InvalidEgressIp { value: ip });
+        }
+        let patch = TemplatePatch {
+            pinned_egress_ip: Some(ip),
+            ..TemplatePatch::default()
+        };
+        crate::template::service::Service::new(self.ctx)
+            .edit(name, patch)
+            .await
+    }
+
+    /// The last seen egress of every template (no network), for lists.
+    pub async fn statuses(&self) -> Result<Vec<ExitStatus>> {
+        let mut conn = self.store.pool().acquire().await?;
+        let checks = store::egress::latest_two_all(&mut conn).await?;
+        drop(conn);
+        let templates = self.list_templates().await?;
+        Ok(templates
+            .iter()
+            .map(|t| {
+                let mine: Vec<_> = checks.iter().filter(|c| c.template_id == t.id).collect();
+                ExitStatus {
+                    template_id: t.id.clone(),
+                    egress: check::stored(
+                        t,
+                        mine.first().copied(),
+                        mine.get(1).map(|c| c.ip.as_str()),
+                    ),
+                }
+            })
+            .collect())
+    }
+
+    /// Starts a recorded relay for a template: listening on 127.0.0.1, writing its metrics and
+    /// events, and re-probing the egress through itself.
+    pub async fn start_relay(&self, name: &str) -> Result<RelaySession> {
+        let template = self.template(name).await?;
+        let settings = self.settings().await?;
+        self.start_relay_session(template, &settings, true).await
+    }
+
+    /// `start_relay` for a loaded template; `probe_now: false` leaves the first egress probe to
+    /// the caller (the launch preflight) and re-probes one interval later.
+    pub(crate) async fn start_relay_session(
+        &self,
+        template: Template,
+        settings: &Settings,
+        probe_now: bool,
+    ) -> Result<RelaySession> {
+        let session_id = uuid::Uuid::new_v4().to_string();
+        let bus = EventBus::new(&template.id, &session_id, 4096);
+        let relay = self
+            .relay_for(&template, settings, Some(bus.clone()))
+            .await?;
+        let recorder = Recorder::spawn(
+            self.store.clone(),
+            &bus,
+            relay.metrics().clone(),
+            RecorderConfig {
+                template_id: template.id.clone(),
+                session_id,
+                exit_url: template.exit.to_string(),
+                flush: settings.metrics_flush(),
+                retention: settings.retention(),
+            },
+        );
+        Ok(RelaySession::start(
+            self.store.clone(),
+            template,
+            relay,
+            bus,
+            recorder,
+            settings,
+            probe_now,
+        ))
+    }
+
+    /// Connection-layer statistics of a template since `since`, per session and per exit.
+    pub async fn relay_stats(
+        &self,
+        name: &str,
+        since: chrono::DateTime<Utc>,
+    ) -> Result<RelayStats> {
+        let template = self.template(name).await?;
+        let since = store::timestamp(since);
+        let mut conn = self.store.pool().acquire().await?;
+        let rows = store::metrics::of_template(&mut conn, &template.id, &since).await?;
+        Ok(stats::summarise(&template.name, &since, &rows))
+    }
+
+    /// Stored events of a template since `since`, optionally of one kind.
+    pub async fn events(
+        &self,
+        name: &str,
+        kind: Option<&str>,
+        since: chrono::DateTime<Utc>,
+    ) -> Result<Vec<store::events::StoredEvent>> {
+        let template = self.template(name).await?;
+        let since = store::timestamp(since);
+        let mut conn = self.store.pool().acquire().await?;
+        store::events::of_template(&mut conn, &template.id, kind, &since).await
+    }
+
+    /// Egress history of a template, newest first.
+    pub async fn egress_history(
+        &self,
+        name: &str,
+        limit: i64,
+    ) -> Result<Vec<store::egress::EgressCheck>> {
+        let template = self.template(name).await?;
+        let mut conn = self.store.pool().acquire().await?;
+        store::egress::history(&mut conn, &template.id, limit).await
+    }
+}
+
+impl std::ops::Deref for Service<'_> {
+    type Target = Context;
+
+    fn deref(&self) -> &Context {
+        self.ctx
+    }
+}

@@ -1,0 +1,139 @@
+//! A relay running for a template: the relay itself, the recorder of its events and metrics,
+//! and the periodic egress re-probe through the same relay. The launch builds on this.
+
+use chrono::Utc;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::events::{EventBus, SessionEvent};
+use crate::exit::check;
+use crate::exit::recorder::Recorder;
+use crate::exit::{egress, Relay};
+use crate::settings::Settings;
+use crate::store::Store;
+use crate::template::Template;
+
+/// A running relay with its recorder and egress prober.
+#[derive(Debug)]
+pub struct RelaySession {
+    session_id: String,
+    relay: Relay,
+    bus: EventBus,
+    recorder: Recorder,
+    prober: JoinHandle<()>,
+    stop_probe: watch::Sender<bool>,
+}
+
+impl RelaySession {
+    /// Wires the parts together; the relay is already listening.
+    pub(crate) fn start(
+        store: Store,
+        template: Template,
+        relay: Relay,
+        bus: EventBus,
+        recorder: Recorder,
+        settings: &Settings,
+        probe_now: bool,
+    ) -> Self {
+        let (stop_probe, stopped) = watch::channel(false);
+        let prober = tokio::spawn(probe_loop(
+            store,
+            template,
+            relay.addr(),
+            bus.clone(),
+            settings.clone(),
+            probe_now,
+            stopped,
+        ));
+        bus.publish(SessionEvent::RelayStarted {
+            addr: relay.addr().to_string(),
+        });
+        Self {
+            session_id: bus.session_id().to_owned(),
+            relay,
+            bus,
+            recorder,
+            prober,
+            stop_probe,
+        }
+    }
+
+    /// The id under which this session's events and metrics are stored.
+    pub fn session_id(&self) -> &str {
+        &self.session_id
+    }
+
+    /// The relay (address, metrics).
+    pub fn relay(&self) -> &Relay {
+        &self.relay
+    }
+
+    /// The session's event stream.
+    pub fn bus(&self) -> &EventBus {
+        &self.bus
+    }
+
+    /// Stops the prober and the relay, then flushes the recorder.
+    pub async fn stop(self) {
+        let _ = self.stop_probe.send(true);
+        let _ = self.prober.await;
+        self.relay.stop().await;
+        self.bus.publish(SessionEvent::RelayStopped);
+        self.recorder.stop().await;
+    }
+}
+
+/// Probes the egress now and then every interval; a change is published as an event (which
+/// the recorder writes at once).
+async fn probe_loop(
+    store: Store,
+    template: Template,
+    relay: std::net::SocketAddr,
+    bus: EventBus,
+    settings: Settings,
+    probe_now: bool,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let start = if probe_now {
+        tokio::time::Instant::now()
+    } else {
+        tokio::time::Instant::now() + settings.probe_interval()
+    };
+    let mut tick = tokio::time::interval_at(start, settings.probe_interval());
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let urls = settings.echo_urls();
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = crate::events::stopped(&mut stopped) => return,
+        }
+        let probe = tokio::select! {
+            p = egress::probe(relay, &urls, settings.probe_timeout()) => p,
+            _ = crate::events::stopped(&mut stopped) => return,
+        };
+        match probe {
+            Ok(p) => {
+                let recorded = async {
+                    let mut conn = store.pool().acquire().await?;
+                    check::record(&mut conn, &template, &p, Utc::now()).await
+                }
+                .await;
+                bus.publish(SessionEvent::EgressChecked {
+                    ip: p.ip.clone(),
+                    via: p.via.clone(),
+                });
+                match recorded {
+                    Ok((_, Some((old, new)))) => {
+                        tracing::warn!(%old, %new, template = %template.name, "egress changed");
+                        bus.publish(SessionEvent::EgressChanged { old, new });
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("recording the egress check failed: {e}"),
+                }
+            }
+            Err(e) => bus.publish(SessionEvent::EgressCheckFailed {
+                reason: e.to_string(),
+            }),
+        }
+    }
+}

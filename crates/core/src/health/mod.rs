@@ -1,0 +1,21 @@
+//! Session health: the DevTools observer, classification by rules and stage, attribution, batched
+//! storage and the report that joins the connection layer (relay) and the session layer (CDP).
+
+pub mod attribution;
+pub mod classify;
+pub mod network;
+pub mod observer;
+pub mod pipeline;
+pub mod report;
+pub mod service;
+pub mod writer;
+
+pub use crate::events::RequestKind;
+pub use crate::rules::TemplateRules;
+pub use attribution::{Attribution, RequestRecord};
+pub use classify::{FailureStage, Signal};
+pub use network::RequestOutcome;
+pub use observer::{Observer, ObserverConfig};
+pub use pipeline::Pipeline;
+pub use report::HealthReport;
+pub use writer::{OutcomeWriter, WriterConfig};

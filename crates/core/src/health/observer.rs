@@ -1,0 +1,305 @@
+//! The session observer: attached to Chromium over DevTools on every page, popup, frame and
+//! worker from its first request (auto-attach, each new target held until Network is on), it
+//! feeds the pipeline, writes every request in batches and publishes failures on the session's
+//! event stream.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::sync::{broadcast, mpsc, Notify};
+use tokio::task::JoinHandle;
+
+use super::attribution::Attribution;
+use super::pipeline::{notable, Pipeline};
+use super::writer::{OutcomeWriter, WriterConfig};
+use crate::browser::devtools::{self, Cdp, CdpError, CdpEvent};
+use crate::events::{EventBus, SessionRecord};
+use crate::guard::intercept::{attach_target, detach_target, SharedInterception};
+use crate::guard::Guard;
+use crate::rules::TemplateRules;
+use crate::store::Store;
+
+/// How long `open` waits for a tab to be attached.
+const ATTACH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the observer needs to know about its session.
+#[derive(Debug, Clone)]
+pub struct ObserverConfig {
+    pub writer: WriterConfig,
+    pub exit_url: String,
+    pub egress_ip: Option<String>,
+    pub rules: TemplateRules,
+    /// The guard's part; `None` leaves every request alone.
+    pub guard: Option<crate::guard::GuardConfig>,
+}
+
+/// Pages whose Network domain is on: target id → session id.
+#[derive(Debug, Default)]
+struct ReadyPages {
+    pages: Mutex<HashMap<String, String>>,
+    changed: Notify,
+}
+
+impl ReadyPages {
+    fn add(&self, target: String, session: String) {
+        if let Ok(mut p) = self.pages.lock() {
+            p.insert(target, session);
+        }
+        self.changed.notify_waiters();
+    }
+
+    /// The session of `target` (any page with `None`), once ready.
+    async fn wait(&self, target: Option<&str>) -> Option<String> {
+        let find = || {
+            let p = self.pages.lock().ok()?;
+            match target {
+                Some(t) => p.get(t).cloned(),
+                None => p.values().next().cloned(),
+            }
+        };
+        tokio::time::timeout(ATTACH_TIMEOUT, async {
+            loop {
+                let notified = self.changed.notified();
+                if let Some(s) = find() {
+                    return s;
+                }
+                notified.await;
+            }
+        })
+        .await
+        .ok()
+    }
+}
+
+/// A running observer.
+#[derive(Debug)]
+pub struct Observer {
+    cdp: Cdp,
+    ready: Arc<ReadyPages>,
+    task: JoinHandle<u64>,
+}
+
+impl Observer {
+    /// Connects to the browser's DevTools websocket and starts attaching to every target.
+    pub async fn attach(
+        ws_url: &str,
+        store: Store,
+        bus: &EventBus,
+        config: ObserverConfig,
+    ) -> Result<Self, CdpError> {
+        let (cdp, events) = devtools::connect(ws_url).await?;
+        let ready = Arc::new(ReadyPages::default());
+        let pipeline = Pipeline::new(
+            config.rules,
+            Attribution::new(&config.exit_url, config.egress_ip),
+        );
+        let mut guard = config
+            .guard
+            .and_then(|g| Guard::new(g, store.clone(), bus.clone()));
+        // Targets attached from now on get Fetch before they run while a window is open (one
+        // may be open already: an egress change in the previous session); `run` follows it.
+        let fetch = guard.as_mut().map(|g| (g.start(), g.fetch_params()));
+        let writer = OutcomeWriter::spawn(store, config.writer);
+        let task = tokio::spawn(run(
+            cdp.clone(),
+            events,
+            bus.clone(),
+            bus.subscribe(),
+            pipeline,
+            writer,
+            ready.clone(),
+            guard,
+            fetch,
+        ));
+        cdp.call(
+            None,
+            "Target.setDiscoverTargets",
+            json!({ "discover": true }),
+        )
+        .await?;
+        cdp.call(None, "Target.setAutoAttach", auto_attach())
+            .await?;
+        Ok(Self { cdp, ready, task })
+    }
+
+    /// Opens the start URLs: the first in the browser's first tab, the others in new tabs —
+    /// each only once the observer is attached to it, so its first request is seen.
+    pub async fn open(&self, urls: &[String]) -> Result<(), CdpError> {
+        for (i, url) in urls.iter().enumerate() {
+            let session = if i == 0 {
+                self.ready.wait(None).await
+            } else {
+                let created = self
+                    .cdp
+                    .call(None, "Target.createTarget", json!({ "url": "about:blank" }))
+                    .await?;
+                let target = created
+                    .get("targetId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                self.ready.wait(Some(&target)).await
+            };
+            let Some(session) = session else {
+                return Err(CdpError::Command {
+                    method: "Target.attachedToTarget".to_owned(),
+                    message: format!("no tab was attached within {ATTACH_TIMEOUT:?}"),
+                });
+            };
+            self.cdp
+                .call(Some(&session), "Page.navigate", json!({ "url": url }))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the observer to end (it ends when the browser goes) and its last records to be
+    /// written; returns how many requests were written in all.
+    pub async fn finish(mut self) -> u64 {
+        if let Ok(done) = tokio::time::timeout(Duration::from_secs(5), &mut self.task).await {
+            return done.unwrap_or(0);
+        }
+        tracing::warn!("the session observer did not end with the browser");
+        self.task.await.unwrap_or(0)
+    }
+}
+
+fn auto_attach() -> Value {
+    json!({ "autoAttach": true, "waitForDebuggerOnStart": true, "flatten": true })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run(
+    cdp: Cdp,
+    mut events: mpsc::UnboundedReceiver<CdpEvent>,
+    bus: EventBus,
+    mut session_events: broadcast::Receiver<SessionRecord>,
+    mut pipeline: Pipeline,
+    writer: OutcomeWriter,
+    ready: Arc<ReadyPages>,
+    mut guard: Option<Guard>,
+    fetch: Option<(SharedInterception, Value)>,
+) -> u64 {
+    let mut bus_open = true;
+    // Windows also close by time alone: look again every second.
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick(), if guard.is_some() => {
+                if let Some(g) = guard.as_mut() {
+                    g.sync(&cdp);
+                }
+            }
+            ev = events.recv() => {
+                let Some(ev) = ev else { break };
+                if ev.method == "Target.attachedToTarget" {
+                    attached(&cdp, &ev, &ready, fetch.clone());
+                }
+                if ev.method == "Target.detachedFromTarget" {
+                    if let (Some((shared, _)), Some(s)) =
+                        (&fetch, ev.params.get("sessionId").and_then(Value::as_str))
+                    {
+                        detach_target(shared, s);
+                    }
+                }
+                if ev.method == "Fetch.requestPaused" {
+                    if let Some(g) = guard.as_mut() {
+                        g.on_paused(&cdp, &ev);
+                    }
+                    continue;
+                }
+                if let Some(record) = pipeline.on_cdp(&ev) {
+                    if let Some(event) = notable(&record) {
+                        bus.publish(event);
+                    }
+                    writer.push(record);
+                }
+            }
+            rec = session_events.recv(), if bus_open => match rec {
+                Ok(rec) => {
+                    if let Some(g) = guard.as_mut() {
+                        if g.on_session(&rec) {
+                            g.sync(&cdp);
+                        }
+                    }
+                    pipeline.on_session(&rec);
+                }
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(lost = n, "observer fell behind the session's events");
+                }
+                Err(broadcast::error::RecvError::Closed) => bus_open = false,
+            },
+        }
+    }
+    tracing::debug!(
+        in_flight = pipeline.in_flight(),
+        "DevTools connection closed; observer ends"
+    );
+    if let Some(g) = &guard {
+        g.finish();
+    }
+    writer.finish().await
+}
+
+/// A new target: turn Network on (pages, frames, workers), attach to its own children, then let
+/// it run. Done off the event loop so events keep flowing meanwhile.
+fn attached(
+    cdp: &Cdp,
+    ev: &CdpEvent,
+    ready: &Arc<ReadyPages>,
+    fetch: Option<(SharedInterception, Value)>,
+) {
+    let Some(session) = ev.params.get("sessionId").and_then(Value::as_str) else {
+        return;
+    };
+    let info = ev.params.get("targetInfo");
+    let kind = info
+        .and_then(|i| i.get("type"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let target = info
+        .and_then(|i| i.get("targetId"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let (cdp, ready, session, kind) = (
+        cdp.clone(),
+        ready.clone(),
+        session.to_owned(),
+        kind.to_owned(),
+    );
+    tokio::spawn(async move {
+        let observed = matches!(
+            kind.as_str(),
+            "page" | "iframe" | "worker" | "shared_worker" | "service_worker"
+        );
+        if observed {
+            if let Err(e) = cdp.call(Some(&session), "Network.enable", json!({})).await {
+                tracing::debug!(%kind, "Network.enable failed: {e}");
+            }
+            if kind == "page" || kind == "iframe" {
+                let _ = cdp
+                    .call(Some(&session), "Target.setAutoAttach", auto_attach())
+                    .await;
+            }
+            // The guard: in a risk window, sensitive requests pause from this target's first.
+            if let Some((shared, params)) = &fetch {
+                if attach_target(shared, &session) {
+                    if let Err(e) = cdp
+                        .call(Some(&session), "Fetch.enable", params.clone())
+                        .await
+                    {
+                        tracing::debug!(%kind, "Fetch.enable failed: {e}");
+                    }
+                }
+            }
+        }
+        cdp.fire(Some(&session), "Runtime.runIfWaitingForDebugger", json!({}));
+        if kind == "page" {
+            ready.add(target, session);
+        }
+    });
+}

@@ -1,0 +1,549 @@
+//! Launch: preflight (lease, clock, egress) → relay → Chromium on the template's own profile,
+//! then the session runs under a supervisor until the browser exits or is stopped. Also the
+//! list of running sessions and stopping one from any process.
+
+mod kept;
+pub mod preflight;
+mod stale;
+mod supervisor;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use ts_rs::TS;
+
+pub use kept::Kept;
+pub use preflight::Preflight;
+pub use supervisor::SessionEnd;
+
+use crate::browser::pid;
+use crate::browser::{self, process, Browser, LaunchArgs};
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::events::SessionEvent;
+use crate::exit::service::Service as Exits;
+use crate::guard::service::Service as Guarding;
+use crate::health::{Observer, ObserverConfig, WriterConfig};
+use crate::store::lease::Lease;
+use crate::store::sessions::{self, SessionRow};
+use crate::{clock, store, Template};
+
+/// How long a launched browser has to bring DevTools up.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long `stop` waits for a clean browser shutdown before killing it.
+pub const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// How to launch.
+#[derive(Debug, Clone, Copy, Default, Deserialize, TS)]
+#[serde(default, deny_unknown_fields)]
+#[ts(export, optional_fields)]
+pub struct LaunchOptions {
+    /// No window (scripts, tests, servers).
+    pub headless: bool,
+    /// Go on despite a refusing preflight (clock beyond `clock.block_ms`, egress failure or
+    /// mismatch with the pin). Never overrides the lease.
+    pub force: bool,
+}
+
+/// Where a launch is (for progress display).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum LaunchStep {
+    /// Taking the one-session-per-template lease.
+    Lease,
+    /// Checking the clock and the egress through the relay.
+    Preflight,
+    /// Starting Chromium.
+    Browser,
+    /// DevTools is up: the session runs.
+    Ready,
+}
+
+/// A progress report of a launch: the step starting now, and once the preflight is judged,
+/// what it saw (shown before the browser comes up).
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct LaunchProgress {
+    pub template: String,
+    pub step: LaunchStep,
+    pub preflight: Option<Preflight>,
+}
+
+/// A running session as `launch --json`, `status` and the app show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct SessionInfo {
+    /// The template's name.
+    pub template: String,
+    pub template_id: String,
+    pub session_id: String,
+    /// The browser's main process.
+    #[ts(type = "number | null")]
+    pub pid: Option<i64>,
+    /// The Holdfast process that owns the session (CLI or app).
+    #[ts(type = "number")]
+    pub holdfast_pid: i64,
+    /// RFC 3339 UTC.
+    pub since: String,
+    /// The browser's DevTools websocket URL.
+    pub cdp: Option<String>,
+    /// The relay's `host:port`.
+    pub relay: Option<String>,
+    pub profile_dir: String,
+    pub headless: bool,
+    /// The last egress IP seen through the relay.
+    pub egress_ip: Option<String>,
+    /// The last clock offset measured.
+    #[ts(type = "number | null")]
+    pub clock_offset_ms: Option<i64>,
+    /// The template's risk window now (in `status`; closed in a launch's own report).
+    pub risk: crate::guard::RiskState,
+}
+
+impl SessionInfo {
+    fn from_row(name: &str, row: &SessionRow) -> Self {
+        Self {
+            template: name.to_owned(),
+            template_id: row.template_id.clone(),
+            session_id: row.session_id.clone(),
+            pid: row.browser_pid,
+            holdfast_pid: row.owner_pid,
+            since: row.started_at.clone(),
+            cdp: row.cdp.clone(),
+            relay: row.relay.clone(),
+            profile_dir: row.profile_dir.clone(),
+            headless: row.headless,
+            egress_ip: row.egress_ip.clone(),
+            clock_offset_ms: row.clock_offset_ms,
+            risk: crate::guard::RiskState::default(),
+        }
+    }
+}
+
+/// What a launch reports once the browser is up (the app's `launch_session`).
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct Launched {
+    pub session: SessionInfo,
+    pub preflight: Preflight,
+}
+
+/// A session launched by this process.
+#[derive(Debug)]
+pub struct Session {
+    info: SessionInfo,
+    preflight: Preflight,
+    stop: watch::Sender<bool>,
+    done: JoinHandle<SessionEnd>,
+}
+
+impl Session {
+    /// What was launched.
+    pub fn info(&self) -> &SessionInfo {
+        &self.info
+    }
+
+    /// What the preflight saw.
+    pub fn preflight(&self) -> &Preflight {
+        &self.preflight
+    }
+
+    /// A handle that stops the session from elsewhere (a signal handler, the app).
+    pub fn stopper(&self) -> watch::Sender<bool> {
+        self.stop.clone()
+    }
+
+    /// Whether the session has ended.
+    pub fn is_finished(&self) -> bool {
+        self.done.is_finished()
+    }
+
+    /// Waits until the browser exits (or the session is stopped) and everything is cleaned up.
+    pub async fn wait(self) -> SessionEnd {
+        match self.done.await {
+            Ok(end) => end,
+            Err(e) => {
+                tracing::error!("session supervisor failed: {e}");
+                SessionEnd {
+                    browser_exit: None,
+                    stopped: false,
+                }
+            }
+        }
+    }
+
+    /// Asks the browser to quit, waits for the clean-up.
+    pub async fn stop(self) -> SessionEnd {
+        let _ = self.stop.send(true);
+        self.wait().await
+    }
+}
+
+/// Session operations: launch, list, stop.
+#[derive(Debug, Clone, Copy)]
+pub struct Service<'a> {
+    ctx: &'a Context,
+}
+
+impl std::ops::Deref for Service<'_> {
+    type Target = Context;
+
+    fn deref(&self) -> &Context {
+        self.ctx
+    }
+}
+
+impl<'a> Service<'a> {
+    /// The service over the shared context.
+    pub(crate) fn new(ctx: &'a Context) -> Self {
+        Self { ctx }
+    }
+
+    /// Launches a template's browser: lease, preflight (clock and egress, refusing unless
+    /// `force`), relay, Chromium with the template's profile, proxy, timezone and language.
+    /// `progress` is told each step as it starts.
+    pub async fn launch(
+        &self,
+        name: &str,
+        options: LaunchOptions,
+        progress: &(dyn Fn(&LaunchProgress) + Send + Sync),
+    ) -> Result<Session> {
+        let began = std::time::Instant::now();
+        let template = self.template(name).await?;
+        let settings = self.settings().await?;
+        let binary = browser::find(settings.browser_path())?;
+        let profile_dir = self.home.profile_dir(&template.id);
+        crate::home::create_private_dir(&profile_dir)?;
+        let report = |step, preflight: Option<&Preflight>| {
+            // Where launch time goes, for `HOLDFAST_LOG=holdfast=debug`.
+            tracing::debug!(
+                ?step,
+                elapsed_ms = began.elapsed().as_secs_f64() * 1000.0,
+                "launch step"
+            );
+            progress(&LaunchProgress {
+                template: template.name.clone(),
+                step,
+                preflight: preflight.cloned(),
+            });
+        };
+
+        report(LaunchStep::Lease, None);
+        let Some(lease) = Lease::try_acquire(&profile_dir)? else {
+            return Err(already_running(self.ctx, &template).await);
+        };
+        let mut conn = self.store.pool().acquire().await?;
+        let old = sessions::get(&mut conn, &template.id).await?;
+        drop(conn);
+        stale::clean(&template.name, &profile_dir, old.as_ref()).await?;
+        if let Some(old) = &old {
+            tracing::info!(template = %template.name, pid = old.owner_pid, "replacing the record of a session that died");
+            let mut conn = self.store.pool().acquire().await?;
+            sessions::delete(&mut conn, &old.session_id).await?;
+        }
+
+        report(LaunchStep::Preflight, None);
+        let exits = Exits::new(self.ctx);
+        let relay = exits
+            .start_relay_session(template.clone(), &settings, false)
+            .await?;
+        let clock_config = settings.clock();
+        let (egress, clock_report) = tokio::join!(
+            exits.egress_report(&template, relay.relay(), &settings, relay.session_id()),
+            clock::check(&clock_config)
+        );
+        relay.bus().publish(SessionEvent::ClockChecked {
+            offset_ms: clock_report.offset_ms,
+            verdict: clock_report.verdict,
+        });
+        let judged = egress.and_then(|(report, error)| {
+            preflight::judge(clock_report, report, error, options.force)
+        });
+        let preflight = match judged {
+            Ok(p) => p,
+            Err(e) => {
+                relay.stop().await;
+                return Err(e);
+            }
+        };
+        // Info, not warn: the CLI and the app show these to the operator themselves; the log
+        // file keeps them.
+        for w in preflight.warnings.iter().chain(&preflight.forced) {
+            tracing::info!(template = %template.name, "launch preflight: {w}");
+        }
+
+        report(LaunchStep::Browser, Some(&preflight));
+        let log = process::log_path(&self.home.logs_dir(), &template.id);
+        let started = async {
+            browser::prefs::apply(&profile_dir, &template)?;
+            let args = LaunchArgs::new(
+                binary,
+                &template,
+                &profile_dir,
+                relay.relay().addr(),
+                options.headless,
+            );
+            let mut b = Browser::spawn(&args, &log)?;
+            match b.ready(&profile_dir, READY_TIMEOUT, &log).await {
+                Ok(dt) => Ok((b, dt)),
+                Err(e) => {
+                    b.stop(None, Duration::from_secs(2)).await;
+                    Err(e)
+                }
+            }
+        }
+        .await;
+        let (mut browser, devtools) = match started {
+            Ok(v) => v,
+            Err(e) => {
+                relay.stop().await;
+                return Err(e);
+            }
+        };
+        let observer = match self
+            .observe(&devtools.ws_url, &template, &settings, &relay, &preflight)
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => {
+                browser
+                    .stop(Some(&devtools.ws_url), Duration::from_secs(2))
+                    .await;
+                relay.stop().await;
+                return Err(e);
+            }
+        };
+
+        let now = store::timestamp(Utc::now());
+        let row = SessionRow {
+            template_id: template.id.clone(),
+            session_id: relay.session_id().to_owned(),
+            owner_pid: i64::from(pid::own()),
+            owner_start: pid::start_time(pid::own()).and_then(|s| i64::try_from(s).ok()),
+            browser_pid: Some(i64::from(browser.pid())),
+            browser_start: browser.start_time().and_then(|s| i64::try_from(s).ok()),
+            started_at: now.clone(),
+            relay: Some(relay.relay().addr().to_string()),
+            cdp: Some(devtools.ws_url.clone()),
+            profile_dir: profile_dir.to_string_lossy().into_owned(),
+            headless: options.headless,
+            egress_ip: preflight.egress.egress.ip.clone(),
+            clock_offset_ms: preflight.clock.offset_ms,
+            updated_at: now,
+        };
+        let recorded = async {
+            let mut conn = self.store.pool().acquire().await?;
+            sessions::put(&mut conn, &row).await
+        }
+        .await;
+        if let Err(e) = recorded {
+            browser
+                .stop(Some(&devtools.ws_url), Duration::from_secs(2))
+                .await;
+            relay.stop().await;
+            return Err(e);
+        }
+        relay
+            .bus()
+            .publish(SessionEvent::BrowserStarted { pid: browser.pid() });
+        tracing::info!(template = %template.name, pid = browser.pid(), cdp = %devtools.ws_url, "browser launched");
+        report(LaunchStep::Ready, None);
+
+        let info = SessionInfo::from_row(&template.name, &row);
+        let (stop, stop_rx) = watch::channel(false);
+        let done = tokio::spawn(supervisor::run(supervisor::Supervised {
+            store: self.store.clone(),
+            template,
+            settings,
+            browser,
+            cdp: devtools.ws_url.clone(),
+            relay,
+            observer,
+            lease,
+            stop: stop_rx,
+        }));
+        Ok(Session {
+            info,
+            preflight,
+            stop,
+            done,
+        })
+    }
+
+    /// Attaches the health observer to the new browser and opens the start URLs through it.
+    async fn observe(
+        &self,
+        ws_url: &str,
+        template: &Template,
+        settings: &crate::settings::Settings,
+        relay: &crate::exit::session::RelaySession,
+        preflight: &Preflight,
+    ) -> Result<Observer> {
+        let config = ObserverConfig {
+            writer: WriterConfig {
+                template_id: template.id.clone(),
+                session_id: relay.session_id().to_owned(),
+                retention: settings.retention(),
+                max_rows: settings.health_max_rows(),
+            },
+            exit_url: template.exit.to_string(),
+            egress_ip: preflight.egress.egress.ip.clone(),
+            rules: template.rules.clone(),
+            guard: Some(crate::guard::GuardConfig {
+                template_id: template.id.clone(),
+                template_name: template.name.clone(),
+                session_id: relay.session_id().to_owned(),
+                rules: template.rules.sensitive.clone(),
+                risk: settings.risk(),
+                policy: settings.guard_policy(),
+                prompt_timeout: settings.prompt_timeout(),
+                broker: self.guard.clone(),
+                history: Guarding::new(self.ctx).history(&template.id).await?,
+            }),
+        };
+        let devtools = |e: crate::browser::devtools::CdpError| Error::BrowserFailed {
+            detail: format!("DevTools: {e}"),
+        };
+        let observer = Observer::attach(ws_url, self.store.clone(), relay.bus(), config)
+            .await
+            .map_err(devtools)?;
+        observer
+            .open(&template.start_urls)
+            .await
+            .map_err(devtools)?;
+        Ok(observer)
+    }
+
+    /// Running sessions of every template. Records left by a Holdfast that died (its lease is
+    /// free) are removed on the way.
+    pub async fn list(&self) -> Result<Vec<SessionInfo>> {
+        let mut conn = self.store.pool().acquire().await?;
+        let rows = sessions::all(&mut conn).await?;
+        drop(conn);
+        let templates = self.list_templates().await?;
+        let risk = self.settings().await?.risk();
+        let mut out = Vec::new();
+        for row in rows {
+            let dir = std::path::PathBuf::from(&row.profile_dir);
+            let name = templates
+                .iter()
+                .find(|t| t.id == row.template_id)
+                .map(|t| t.name.clone());
+            match (Lease::try_acquire(&dir), name) {
+                (Ok(Some(_free)), name) => {
+                    // Nobody holds it: the owner died. Clean while holding the lease.
+                    stale::clean(name.as_deref().unwrap_or("?"), &dir, Some(&row))
+                        .await
+                        .ok();
+                    let mut conn = self.store.pool().acquire().await?;
+                    sessions::delete(&mut conn, &row.session_id).await?;
+                }
+                (Ok(None), Some(name)) => {
+                    let mut info = SessionInfo::from_row(&name, &row);
+                    let history = Guarding::new(self.ctx).history(&row.template_id).await?;
+                    info.risk = crate::guard::evaluate(&history, Utc::now(), &risk);
+                    out.push(info);
+                }
+                (Ok(None), None) => {}
+                (Err(e), _) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The running session of a template, if any.
+    pub async fn of_template(&self, name: &str) -> Result<Option<SessionInfo>> {
+        let t = self.template(name).await?;
+        Ok(self
+            .list()
+            .await?
+            .into_iter()
+            .find(|s| s.template_id == t.id))
+    }
+
+    /// Stops a template's session, whichever process owns it: asks the browser to quit (the
+    /// owner then cleans up), kills it if it does not within the grace period.
+    pub async fn stop(&self, name: &str) -> Result<SessionInfo> {
+        let template = self.template(name).await?;
+        let Some(info) = self.of_template(name).await? else {
+            return Err(Error::NotRunning {
+                name: template.name.clone(),
+            });
+        };
+        let dir = std::path::PathBuf::from(&info.profile_dir);
+        let bpid = info.pid.and_then(|p| i32::try_from(p).ok());
+        // A clean close (cookies written); the owner sees the browser exit and cleans up.
+        let closing = match &info.cdp {
+            Some(url) => browser::cdp::close_browser(url, Duration::from_secs(2)).await,
+            None => false,
+        };
+        if let (false, Some(bpid)) = (closing, bpid) {
+            process::signal(bpid, false);
+        }
+        if !wait_released(&dir, STOP_GRACE).await? {
+            if let Some(bpid) = bpid {
+                tracing::warn!(pid = bpid, "browser did not quit; killing it");
+                process::signal_group(bpid, true);
+            }
+            if !wait_released(&dir, Duration::from_secs(5)).await? {
+                return Err(Error::BrowserFailed {
+                    detail: format!(
+                        "the session of {} did not end (owner pid {})",
+                        template.name, info.holdfast_pid
+                    ),
+                });
+            }
+        }
+        tracing::info!(template = %template.name, "session stopped");
+        Ok(info)
+    }
+}
+
+/// The error for a template whose session runs (or is being launched) already.
+pub(crate) async fn already_running(ctx: &Context, template: &Template) -> Error {
+    let row = match ctx.store.pool().acquire().await {
+        Ok(mut conn) => sessions::get(&mut conn, &template.id).await.ok().flatten(),
+        Err(_) => None,
+    };
+    match row {
+        Some(r) => Error::AlreadyRunning {
+            name: template.name.clone(),
+            pid: r.browser_pid.unwrap_or(r.owner_pid),
+            since: r.started_at,
+        },
+        None => {
+            let holder = std::fs::read_to_string(
+                ctx.home
+                    .profile_dir(&template.id)
+                    .join(crate::store::lease::LOCK_FILE),
+            )
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+            Error::AlreadyRunning {
+                name: template.name.clone(),
+                pid: holder,
+                since: "now (still launching)".to_owned(),
+            }
+        }
+    }
+}
+
+/// Waits until nobody holds the lease of `dir`, up to `limit`.
+async fn wait_released(dir: &std::path::Path, limit: Duration) -> Result<bool> {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        // The owner releases the lease as its last step; a lock has no event to await.
+        if !Lease::is_held(dir)? {
+            return Ok(true);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}

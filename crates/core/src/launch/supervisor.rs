@@ -1,0 +1,128 @@
+//! A running session: waits for the browser to exit or a stop request, keeps the session row
+//! current (egress, clock), and tears everything down in order: browser (and its whole process
+//! group) → relay and recorder → row → lease.
+
+use serde::Serialize;
+use tokio::sync::{broadcast, watch};
+use ts_rs::TS;
+
+use crate::browser::Browser;
+use crate::clock;
+use crate::events::{self, EventBus, SessionEvent};
+use crate::exit::session::RelaySession;
+use crate::health::Observer;
+use crate::settings::Settings;
+use crate::store::lease::Lease;
+use crate::store::{sessions, Store};
+use crate::template::Template;
+
+/// How a session ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct SessionEnd {
+    /// The browser's exit code (absent when killed by a signal).
+    pub browser_exit: Option<i32>,
+    /// Ended by a stop request from this process (rather than the browser exiting).
+    pub stopped: bool,
+}
+
+/// Everything a running session owns.
+pub(super) struct Supervised {
+    pub store: Store,
+    pub template: Template,
+    pub settings: Settings,
+    pub browser: Browser,
+    pub cdp: String,
+    pub relay: RelaySession,
+    pub observer: Observer,
+    pub lease: Lease,
+    pub stop: watch::Receiver<bool>,
+}
+
+pub(super) async fn run(mut s: Supervised) -> SessionEnd {
+    let session_id = s.relay.session_id().to_owned();
+    let (stop_watch, watch_stopped) = watch::channel(false);
+    let watcher = tokio::spawn(keep_current(
+        s.store.clone(),
+        s.relay.bus().clone(),
+        s.relay.bus().subscribe(),
+        s.settings.clone(),
+        watch_stopped,
+    ));
+    let (browser_exit, stopped) = tokio::select! {
+        code = s.browser.exited() => (code, false),
+        _ = events::stopped(&mut s.stop) => {
+            (s.browser.stop(Some(&s.cdp), super::STOP_GRACE).await, true)
+        }
+    };
+    // Renderers and helpers may outlive the main process for a moment: none may stay.
+    s.browser.reap_group().await;
+    tracing::info!(template = %s.template.name, ?browser_exit, stopped, "browser gone; ending the session");
+    let _ = stop_watch.send(true);
+    let _ = watcher.await;
+    let requests = s.observer.finish().await;
+    tracing::debug!(requests, "session observer finished");
+    s.relay
+        .bus()
+        .publish(SessionEvent::BrowserExited { code: browser_exit });
+    s.relay.stop().await;
+    match s.store.pool().acquire().await {
+        Ok(mut conn) => {
+            if let Err(e) = sessions::delete(&mut conn, &session_id).await {
+                tracing::warn!("cannot delete the session row: {e}");
+            }
+        }
+        Err(e) => tracing::warn!("cannot delete the session row: {e}"),
+    }
+    // Last: once released, a new launch may start at once.
+    drop(s.lease);
+    SessionEnd {
+        browser_exit,
+        stopped,
+    }
+}
+
+/// Re-checks the clock every `clock.check_interval_secs` and writes the egress the relay's
+/// prober sees, both into the session row (what `status` and the app show).
+async fn keep_current(
+    store: Store,
+    bus: EventBus,
+    mut events: broadcast::Receiver<crate::events::SessionRecord>,
+    settings: Settings,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let interval = settings.clock_interval();
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let config = settings.clock();
+    let session_id = bus.session_id().to_owned();
+    loop {
+        tokio::select! {
+            _ = events::stopped(&mut stopped) => return,
+            _ = tick.tick() => {
+                let report = tokio::select! {
+                    r = clock::check(&config) => r,
+                    _ = events::stopped(&mut stopped) => return,
+                };
+                if report.verdict != clock::ClockVerdict::Ok {
+                    tracing::warn!(offset_ms = ?report.offset_ms, verdict = ?report.verdict, "clock re-check");
+                }
+                bus.publish(SessionEvent::ClockChecked { offset_ms: report.offset_ms, verdict: report.verdict });
+                if let Ok(mut conn) = store.pool().acquire().await {
+                    let _ = sessions::set_clock(&mut conn, &session_id, report.offset_ms).await;
+                }
+            }
+            ev = events.recv() => match ev {
+                Ok(rec) => {
+                    if let SessionEvent::EgressChecked { ip, .. } = rec.event {
+                        if let Ok(mut conn) = store.pool().acquire().await {
+                            let _ = sessions::set_egress(&mut conn, &session_id, &ip).await;
+                        }
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+        }
+    }
+}

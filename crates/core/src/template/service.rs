@@ -1,0 +1,137 @@
+//! Template operations: list, read, add, edit, remove. A template and its exit password are
+//! written together or not at all.
+
+use chrono::Utc;
+
+use crate::context::{not_found, Context, SecretChange};
+use crate::error::{Error, Result};
+use crate::launch::already_running;
+use crate::store::lease::Lease;
+use crate::store::secrets::Secret;
+use crate::store::templates;
+use crate::template::{PasswordChange, Removal, Template, TemplateDraft, TemplatePatch};
+
+/// Template operations.
+#[derive(Debug, Clone, Copy)]
+pub struct Service<'a> {
+    ctx: &'a Context,
+}
+
+impl<'a> Service<'a> {
+    /// The service over the shared context.
+    pub(crate) fn new(ctx: &'a Context) -> Self {
+        Self { ctx }
+    }
+
+    /// All templates, by name.
+    pub async fn list(&self) -> Result<Vec<Template>> {
+        let mut list = Vec::new();
+        let mut conn = self.store.pool().acquire().await?;
+        templates::for_each(&mut conn, |t| {
+            list.push(t);
+            Ok::<_, Error>(())
+        })
+        .await?;
+        Ok(list)
+    }
+
+    /// Calls `visit` with pages of templates in their JSON form (each a non-empty JSON array of
+    /// the objects `Template` serialises to), by name: for output that streams without decoding.
+    pub async fn each_json_page<E: From<Error>>(
+        &self,
+        visit: impl FnMut(&str) -> Result<(), E>,
+    ) -> Result<usize, E> {
+        let mut conn = self.store.pool().acquire().await.map_err(Error::from)?;
+        templates::for_each_json_page(&mut conn, visit).await
+    }
+
+    /// One template by name (case-insensitive).
+    pub async fn get(&self, name: &str) -> Result<Template> {
+        let mut conn = self.store.pool().acquire().await?;
+        templates::find_by_name(&mut conn, name)
+            .await?
+            .ok_or_else(|| not_found(name))
+    }
+
+    /// Validates and stores a new template; its password (if any) goes to the keyring.
+    /// On any error nothing is written: no row, no keyring entry.
+    pub async fn add(&self, draft: TemplateDraft) -> Result<Template> {
+        let (template, password) = draft.validate(Utc::now())?;
+        let mut tx = self.store.pool().begin().await?;
+        templates::insert(&mut tx, &template).await?;
+        let changes = password
+            .map(|pw| SecretChange::Set(template.id.clone(), pw))
+            .into_iter()
+            .collect();
+        self.commit_with_secrets(tx, changes).await?;
+        tracing::info!(id = %template.id, name = %template.name, exit = %template.exit, "template added");
+        Ok(template)
+    }
+
+    /// Validates and applies changes to a template; an invalid change writes nothing.
+    pub async fn edit(&self, name: &str, patch: TemplatePatch) -> Result<Template> {
+        let mut tx = self.store.pool().begin().await?;
+        let current = templates::find_by_name(&mut tx, name)
+            .await?
+            .ok_or_else(|| not_found(name))?;
+        let (updated, change) = patch.apply(&current, Utc::now())?;
+        templates::update(&mut tx, &updated).await?;
+        let changes = match change {
+            PasswordChange::Keep => vec![],
+            PasswordChange::Set(pw) => vec![SecretChange::Set(updated.id.clone(), pw)],
+            PasswordChange::Clear => vec![SecretChange::Clear(updated.id.clone())],
+        };
+        self.commit_with_secrets(tx, changes).await?;
+        tracing::info!(id = %updated.id, name = %updated.name, exit = %updated.exit, "template edited");
+        Ok(updated)
+    }
+
+    /// Deletes a template and its keyring entry. Its browser profile is kept unless `purge`.
+    pub async fn remove(&self, name: &str, purge: bool) -> Result<Removal> {
+        // A running browser keeps using its profile and exit: stop it first.
+        let current = self.template(name).await?;
+        if Lease::is_held(&self.home.profile_dir(&current.id))? {
+            return Err(already_running(self, &current).await);
+        }
+        let mut tx = self.store.pool().begin().await?;
+        let template = templates::find_by_name(&mut tx, name)
+            .await?
+            .ok_or_else(|| not_found(name))?;
+        templates::delete(&mut tx, &template.id).await?;
+        let changes = if template.exit_has_password {
+            vec![SecretChange::Clear(template.id.clone())]
+        } else {
+            vec![]
+        };
+        self.commit_with_secrets(tx, changes).await?;
+        let profile_dir = self.home.profile_dir(&template.id);
+        if purge && profile_dir.exists() {
+            tokio::fs::remove_dir_all(&profile_dir)
+                .await
+                .map_err(|e| Error::io("cannot delete profile", &profile_dir, e))?;
+        }
+        tracing::info!(id = %template.id, name = %template.name, purge, "template removed");
+        Ok(Removal {
+            profile_kept: profile_dir.exists(),
+            template,
+            profile_dir,
+        })
+    }
+
+    /// The exit password of a template, read from the keyring (for the relay).
+    pub async fn exit_password(&self, name: &str) -> Result<Option<Secret>> {
+        let t = self.template(name).await?;
+        if !t.exit_has_password {
+            return Ok(None);
+        }
+        self.get_secret(&t.id).await
+    }
+}
+
+impl std::ops::Deref for Service<'_> {
+    type Target = Context;
+
+    fn deref(&self) -> &Context {
+        self.ctx
+    }
+}
