@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n\033[1;34m==> %s\033[0m\n' "$*"; }
+source scripts/steps.sh
 
 # The sentinel keyring: a real, unlocked Secret Service on this private bus. A test that forgot
 # its own keyring would write here, and the check below catches it.
@@ -20,11 +20,11 @@ if ldd target/debug/holdfast | grep -E 'libgtk|libwebkit|libjavascriptcore'; the
 fi
 echo "ok: $(ldd target/debug/holdfast | wc -l) shared libraries, none of them GTK/WebKit"
 
-step "TypeScript bindings are up to date"
+step "generated files are up to date (TypeScript bindings and command client, capability, permissions)"
 if [ -n "$(git status --porcelain -- ui/src/bindings src-tauri/capabilities src-tauri/permissions)" ]; then
-  echo "FAIL: ui/src/bindings differ from what the Rust types generate; run 'cargo test' and commit them:" >&2
-  git status --porcelain -- ui/src/bindings >&2
-  git --no-pager diff --stat -- ui/src/bindings >&2
+  echo "FAIL: the generated TypeScript bindings, command client or capability differ from the Rust sources; run 'cargo test' and a --features holdfast/gui build, and commit them:" >&2
+  git status --porcelain -- ui/src/bindings src-tauri/capabilities src-tauri/permissions >&2
+  git --no-pager diff --stat -- ui/src/bindings src-tauri/capabilities src-tauri/permissions >&2
   exit 1
 fi
 echo "ok: bindings match the Rust types"
@@ -51,4 +51,5 @@ if secret-tool search --all service holdfast 2>&1 | grep -q .; then
   leaks=1
 fi
 [ "$leaks" = 0 ] && echo "ok: sentinel data dir and keyring untouched"
+steps_done
 exit "$leaks"

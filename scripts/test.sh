@@ -10,7 +10,16 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 # One build per run: incremental state only costs disk here (a CI run once ran out of it).
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
-step() { printf '\n\033[1;34m==> %s\033[0m\n' "$*"; }
+# Each step's time and the total are printed as they end, and again as a table at the end.
+source "$root/scripts/steps.sh"
+
+# Build products live in a cache outside the clone, so a fresh clone of the same machine reuses
+# the compiled dependencies (cargo's fingerprints decide what is stale; nothing else changes).
+if [ -z "${CARGO_TARGET_DIR:-}" ] && [ ! -e target ]; then
+  cache="${XDG_CACHE_HOME:-$HOME/.cache}/holdfast/target"
+  mkdir -p "$cache"
+  ln -s "$cache" target
+fi
 
 step "setup"
 scripts/setup.sh test
@@ -18,12 +27,15 @@ scripts/setup.sh test
 step "rustfmt"
 cargo fmt --all -- --check
 
+step "layers: imports in the core go downward through its floors"
+python3 scripts/check-layers.py
+
 step "UI: typecheck, lint, unit tests, build"
 (cd ui && npm run -s typecheck && npm run -s lint && npm run -s test && npm run -s build)
 
 step "clippy (core and CLI, then with the desktop shell)"
-cargo clippy --all-targets --locked -- -D warnings
-cargo clippy --all-targets --locked --features gui -- -D warnings
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --locked --features holdfast/gui -- -D warnings
 
 # Everything below runs in a sentinel environment: a private session bus with its own keyring,
 # and XDG dirs in a temp dir. Tests must use their own HOLDFAST_HOME and private keyrings; any
@@ -51,5 +63,6 @@ if [ "$before" != "$after" ]; then
   exit 1
 fi
 echo "ok: $real_data unchanged"
+steps_done
 echo
 echo "all checks passed"

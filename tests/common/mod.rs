@@ -2,6 +2,7 @@
 //! D-Bus session with a real gnome-keyring for tests that need the OS keyring.
 #![allow(dead_code)]
 
+pub mod http;
 pub mod launched;
 pub mod servers;
 pub mod site;

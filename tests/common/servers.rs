@@ -33,14 +33,11 @@ pub fn free_port() -> u16 {
 
 /// Waits until something accepts TCP on `port` (the server is ready).
 pub fn wait_listening(port: u16, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not start listening on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    super::http::wait_until(
+        &format!("{what} did not start listening on {port}"),
+        Duration::from_secs(10),
+        || TcpStream::connect(("127.0.0.1", port)).is_ok(),
+    );
 }
 
 /// A real upstream proxy process, stopped on drop.
@@ -189,16 +186,10 @@ impl Origin {
     }
 
     pub fn start_with(close_after_response: bool) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind origin");
-        let port = listener.local_addr().expect("addr").port();
         let peers = Arc::new(Mutex::new(HashMap::new()));
         let seen = peers.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let seen = seen.clone();
-                std::thread::spawn(move || serve(stream, &seen, close_after_response));
-            }
+        let port = super::http::serve(move |stream, peer| {
+            serve(stream, peer, &seen, close_after_response)
         });
         Self { port, peers }
     }
@@ -218,37 +209,17 @@ impl Origin {
     }
 }
 
-fn serve(stream: TcpStream, seen: &Mutex<HashMap<String, usize>>, close_after_response: bool) {
-    let peer = stream
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
+fn serve(
+    stream: TcpStream,
+    peer: String,
+    seen: &Mutex<HashMap<String, usize>>,
+    close_after_response: bool,
+) {
     *seen.lock().expect("lock").entry(peer.clone()).or_default() += 1;
     let mut reader = BufReader::new(stream.try_clone().expect("clone"));
     let mut writer = stream;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
-        let mut content_length = 0usize;
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h).unwrap_or(0) == 0 {
-                return;
-            }
-            if h == "\r\n" || h == "\n" {
-                break;
-            }
-            if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-                content_length = v.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body_in = vec![0; content_length];
-        if reader.read_exact(&mut body_in).is_err() {
-            return;
-        }
+    while let Some(request) = super::http::read_request(&mut reader) {
+        let path = request.target.as_str();
         let body: Vec<u8> = if path == "/json" {
             format!("{{\"ip\": \"{peer}\"}}").into_bytes()
         } else if let Some(n) = path.strip_prefix("/bytes/") {
@@ -371,25 +342,11 @@ impl Chrony {
 
     // Sends SNTP requests until one is answered.
     fn wait_answering(&self) {
-        let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
-        sock.set_read_timeout(Some(Duration::from_millis(100)))
-            .expect("timeout");
-        let deadline = Instant::now() + Duration::from_secs(10);
         let mut req = [0u8; 48];
         req[0] = 0x23; // LI 0, version 4, mode 3 (client)
         req[40] = 1; // a non-zero transmit timestamp
-        let mut buf = [0u8; 128];
-        loop {
-            let _ = sock.send_to(&req, ("127.0.0.1", self.port));
-            if sock.recv_from(&mut buf).is_ok() {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "chronyd did not answer on {}",
-                self.port
-            );
-        }
+        let what = format!("chronyd did not answer on {}", self.port);
+        super::http::wait_udp_answer(self.port, &req, &what, Duration::from_secs(10));
     }
 }
 
@@ -473,23 +430,9 @@ impl Stun {
 
     // A STUN binding request of our own, until answered.
     fn wait_answering(&self) {
-        let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
-        sock.set_read_timeout(Some(Duration::from_millis(100)))
-            .expect("timeout");
         let mut req = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42];
         req.extend_from_slice(&[7u8; 12]);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut buf = [0u8; 512];
-        loop {
-            let _ = sock.send_to(&req, ("127.0.0.1", self.port));
-            if sock.recv_from(&mut buf).is_ok() {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "turnserver did not answer on {}",
-                self.port
-            );
-        }
+        let what = format!("turnserver did not answer on {}", self.port);
+        super::http::wait_udp_answer(self.port, &req, &what, Duration::from_secs(20));
     }
 }

@@ -3,8 +3,8 @@
 //! records every request so a test can wait for the one it expects.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufReader, Read, Write};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -49,19 +49,11 @@ pub struct Site {
 
 impl Site {
     pub fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind site");
-        let port = listener.local_addr().expect("addr").port();
         let hits: Hits = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
         let refresh_status = Arc::new(AtomicU16::new(200));
         let submits: Submits = Arc::default();
         let (h, r, s) = (hits.clone(), refresh_status.clone(), submits.clone());
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let (h, r, s) = (h.clone(), r.clone(), s.clone());
-                std::thread::spawn(move || serve(stream, &h, &r, &s));
-            }
-        });
+        let port = super::http::serve(move |stream, peer| serve(stream, peer, &h, &r, &s));
         Self {
             port,
             hits,
@@ -262,57 +254,22 @@ fn ws_accept(key: &str) -> String {
 
 fn serve(
     stream: TcpStream,
+    peer: String,
     hits: &(Mutex<Vec<Hit>>, Condvar),
     refresh: &AtomicU16,
     submits: &Mutex<Vec<String>>,
 ) {
-    let peer = stream
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
     let mut reader = BufReader::new(stream.try_clone().expect("clone"));
     let mut writer = stream;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let target = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
-        // A proxied request may carry the absolute URL.
-        let target = match target.find("://") {
-            Some(i) => target[i + 3..]
-                .find('/')
-                .map_or("/".to_owned(), |j| target[i + 3 + j..].to_owned()),
-            None => target,
-        };
-        let mut headers = HashMap::new();
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h).unwrap_or(0) == 0 {
-                return;
-            }
-            if h == "\r\n" || h == "\n" {
-                break;
-            }
-            if let Some((k, v)) = h.split_once(':') {
-                headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
-            }
-        }
-        let len: usize = headers
-            .get("content-length")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let mut body = vec![0; len];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    while let Some(request) = super::http::read_request(&mut reader) {
+        let super::http::Request { headers, body, .. } = &request;
+        let (path, query) = request.path_and_query();
         let mut extra = String::new();
         let mut status = "200 OK".to_owned();
         let ws_key = headers.get("sec-websocket-key").cloned();
         let page = match path {
             "/ws" if ws_key.is_some() => {
-                record(hits, path, &peer, &headers, &body);
+                record(hits, path, &peer, headers, body);
                 let head = format!(
                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
                     ws_accept(ws_key.as_deref().unwrap_or(""))
@@ -367,7 +324,7 @@ fn serve(
             "/export" => "{\"export\": \"started\"}".to_owned(),
             _ => "<html><body>ok</body></html>".to_owned(),
         };
-        record(hits, path, &peer, &headers, &body);
+        record(hits, path, &peer, headers, body);
         let head = format!(
             "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: {}\r\nCache-Control: no-store\r\n{extra}\r\n",
             page.len(),

@@ -17,6 +17,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import BIN
+from testsite import Site
 
 WAIT = 20
 
@@ -169,30 +170,15 @@ def test_cli_of_the_desktop_build_runs_without_a_display(app_env):
 
 def test_check_exit_in_the_window_shows_progress_and_the_egress_seen_through_tinyproxy(open_app, tmp_path):
     """A real tinyproxy (Basic auth, leaving from 127.0.0.2) and an IP-echo server on loopback."""
-    import http.server
-    import threading
-
     from conftest import Tinyproxy, free_port
 
-    class Echo(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (http.server's naming)
-            body = self.client_address[0].encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    echo = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo)
-    threading.Thread(target=echo.serve_forever, daemon=True).start()
+    echo = Site()
     env, start = open_app
     app = env
     port = free_port()
     proxy = Tinyproxy(tmp_path, port, "127.0.0.2")
     try:
-        app.env["HOLDFAST_ECHO_URLS"] = f"http://127.0.0.1:{echo.server_address[1]}/ip"
+        app.env["HOLDFAST_ECHO_URLS"] = echo.url("/ip")
         app.cli("template", "add", "proxied", "--exit", f"http://e2e:e2e-pw@127.0.0.1:{port}", "--pin", "127.0.0.9")
         d = start()
         row = tid(d, "template-row")
@@ -214,7 +200,7 @@ def test_check_exit_in_the_window_shows_progress_and_the_egress_seen_through_tin
         assert report["egress"]["previous"] == "127.0.0.2", report
     finally:
         proxy.stop()
-        echo.shutdown()
+        echo.stop()
 
 
 def test_export_and_import_bundles_in_the_window_with_a_preview(open_app, tmp_path):
@@ -274,46 +260,9 @@ def test_export_and_import_bundles_in_the_window_with_a_preview(open_app, tmp_pa
     assert len(env.list_json()) == 4
 
 
-class _Site:
-    """A local site on 127.0.0.1: /ip echoes the peer (the egress check), other paths are pages;
-    every path requested is recorded."""
-
-    def __init__(self) -> None:
-        import http.server
-        import threading
-
-        seen: list[str] = []
-        self.seen = seen
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's name)
-                seen.append(self.path)
-                body = (self.client_address[0] if self.path == "/ip" else "<html>ok</html>").encode()
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def wait_path(self, path: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while path not in self.seen:
-            assert time.monotonic() < deadline, f"the browser never asked for {path}: {self.seen}"
-            time.sleep(0.05)
-
-
 def test_launch_shows_preflight_and_progress_runs_the_browser_and_stops_it(open_app):
     env, start = open_app
-    site = _Site()
+    site = Site()
     env.env["HOLDFAST_ECHO_URLS"] = site.url("/ip")
     env.cli("template", "add", "web", "--exit", "direct", "--start-url", site.url("/landing"))
     env.cli("template", "pin", "web", "10.9.9.9")

@@ -8,10 +8,8 @@ never receives it), Proceed (the server receives it exactly once, through the ne
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
-import threading
 import time
 
 from selenium.webdriver.common.by import By
@@ -20,6 +18,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import Tinyproxy, free_port
 from test_app import WAIT, click, tid
+from testsite import Site
 
 # Submits the password form (into an iframe, so the page stays) each time /api/submit names a
 # new number, and reports what the frame then shows. Refreshes its token every second.
@@ -57,66 +56,41 @@ poll();
 
 
 class GuardSite:
-    """Serves the settings page; records every request with its body."""
+    """The site with the settings page: the page asks `/api/submit` when to submit its form again,
+    refreshes its token at `/api/refresh` (failing with 503 once `fail_refresh`), and reports each
+    result to `/report/submit`."""
 
     def __init__(self) -> None:
-        self.hits: list[tuple[str, str, str, str]] = []
+        self.site = Site()
         self.submits = 0
         self.fail_refresh = False
-        site = self
+        self.site.pages["/settings"] = SETTINGS
+        self.site.get_routes["/api/submit"] = self._submit_answer
+        self.site.post_routes["/api/refresh"] = self._refresh_answer
+        self.site.post_routes["/account/password"] = lambda _body: (
+            200,
+            b"<title>password changed</title>changed",
+            "text/html",
+        )
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def _answer(self, status: int, body: bytes, kind: str = "text/html") -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Cache-Control", "no-store")
-                self.end_headers()
-                self.wfile.write(body)
+    def _submit_answer(self, path: str):
+        done = int(path.split("done=")[1])
+        body = str(done + 1) if self.submits > done else ""
+        return 200, body.encode(), "text/plain"
 
-            def do_GET(self):  # noqa: N802 (http.server's name)
-                site.hits.append(("GET", self.path, "", self.client_address[0]))
-                if self.path == "/ip":
-                    self._answer(200, self.client_address[0].encode(), "text/plain")
-                elif self.path == "/settings":
-                    self._answer(200, SETTINGS)
-                elif self.path.startswith("/api/submit"):
-                    done = int(self.path.split("done=")[1])
-                    body = str(done + 1) if site.submits > done else ""
-                    self._answer(200, body.encode(), "text/plain")
-                else:
-                    self._answer(200, b"<html>ok</html>")
-
-            def do_POST(self):  # noqa: N802
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length).decode()
-                site.hits.append(("POST", self.path, body, self.client_address[0]))
-                if self.path == "/api/refresh":
-                    if site.fail_refresh:
-                        self._answer(503, b'{"error": "unavailable"}', "application/json")
-                    else:
-                        self._answer(200, b'{"token": "t"}', "application/json")
-                elif self.path == "/account/password":
-                    self._answer(200, b"<title>password changed</title>changed")
-                else:
-                    self._answer(200, b"ok", "text/plain")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def _refresh_answer(self, _body: str):
+        if self.fail_refresh:
+            return 503, b'{"error": "unavailable"}', "application/json"
+        return 200, b'{"token": "t"}', "application/json"
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return self.site.url(path)
 
     def posts(self, path: str) -> list[str]:
-        return [b for m, p, b, _ in list(self.hits) if m == "POST" and p == path]
+        return self.site.posts(path)
 
     def posters(self, path: str) -> list[str]:
-        """The address each POST to `path` came from (the exit's egress)."""
-        return [ip for m, p, _, ip in list(self.hits) if m == "POST" and p == path]
+        return self.site.posters(path)
 
     def submit(self) -> int:
         self.submits += 1
@@ -128,7 +102,7 @@ class GuardSite:
             for body in self.posts("/report/submit"):
                 if body.startswith(f"{n} "):
                     return body
-            assert time.monotonic() < deadline, f"no report of submission {n}: {self.hits}"
+            assert time.monotonic() < deadline, f"no report of submission {n}: {self.site.hits}"
             time.sleep(0.05)
 
 
@@ -255,4 +229,4 @@ def test_a_held_sensitive_request_is_cancelled_proceeded_and_timed_out_in_the_wi
         )
     finally:
         proxy.stop()
-        site.server.shutdown()
+        site.site.stop()

@@ -4,15 +4,19 @@ import type { EgressStatus } from "./bindings/EgressStatus";
 import type { ErrorPayload } from "./bindings/ErrorPayload";
 import type { Template } from "./bindings/Template";
 import type { SessionInfo } from "./bindings/SessionInfo";
-import { AuditPanel } from "./components/AuditPanel";
-import { BundlePanel } from "./components/BundlePanel";
-import { HoldPrompt } from "./components/HoldPrompt";
-import { HealthPanel } from "./components/HealthPanel";
-import { LaunchPanel, type LaunchState } from "./components/LaunchPanel";
-import { SessionsPanel } from "./components/SessionsPanel";
-import { TemplateEditor, type EditorMode } from "./components/TemplateEditor";
-import { TemplateList } from "./components/TemplateList";
-import { toErrorPayload } from "./errors";
+import { AuditPanel } from "./guard/AuditPanel";
+import { BundlePanel } from "./bundles/BundlePanel";
+import { HoldPrompt } from "./guard/HoldPrompt";
+import { HealthPanel } from "./health/HealthPanel";
+import { LaunchPanel, type LaunchState } from "./sessions/LaunchPanel";
+import { SessionsPanel } from "./sessions/SessionsPanel";
+import { TemplateEditor, type EditorMode } from "./templates/TemplateEditor";
+import { TemplateList } from "./templates/TemplateList";
+import { toErrorPayload } from "./shared/errors";
+import { usePolled } from "./shared/usePolled";
+
+const NO_SESSIONS: SessionInfo[] = [];
+const loadSessions = () => api.listSessions();
 
 /** Case-insensitive match on name, account, exit and tags. */
 function matches(t: Template, q: string): boolean {
@@ -34,31 +38,15 @@ export function App() {
   const [notice, setNotice] = useState<string | null>(null);
   const [statuses, setStatuses] = useState<Map<string, EgressStatus>>(new Map());
   const [bundles, setBundles] = useState(false);
-  const [sessions, setSessions] = useState<SessionInfo[]>([]);
+  // Sessions are live: browsers exit and other Holdfast processes launch on the same home.
+  const polled = usePolled(loadSessions, "", true);
+  const sessions = polled.value ?? NO_SESSIONS;
   const [launch, setLaunch] = useState<LaunchState | null>(null);
   const [stopping, setStopping] = useState<string | null>(null);
 
-  const reloadSessions = useCallback(async () => {
-    try {
-      setSessions(await api.listSessions());
-    } catch {
-      // Keep the last list; the next poll tries again.
-    }
-  }, []);
+  const reloadSessions = polled.reload;
 
   useEffect(() => {
-    // Sessions are live: browsers exit and other Holdfast processes launch on the same home.
-    let live = true;
-    const poll = () => {
-      api
-        .listSessions()
-        // Same list → same state object: no re-render every poll (it would also reset a field
-        // that was changed without an input event, as WebDriver's clear() does).
-        .then((list) => live && setSessions((old) => (JSON.stringify(old) === JSON.stringify(list) ? old : list)))
-        .catch(() => undefined);
-    };
-    poll();
-    const timer = window.setInterval(poll, 2000);
     const unlisten = api.onLaunchProgress((p) =>
       setLaunch((l) =>
         l && l.busy && l.name.toLowerCase() === p.template.toLowerCase()
@@ -67,8 +55,6 @@ export function App() {
       ),
     );
     return () => {
-      live = false;
-      window.clearInterval(timer);
       void unlisten.then((f) => f());
     };
   }, []);

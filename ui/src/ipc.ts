@@ -1,6 +1,6 @@
 /** The one way the UI calls the core: Tauri's invoke, with errors normalised to an ErrorPayload. */
 import { invoke } from "@tauri-apps/api/core";
-import { toErrorPayload } from "./errors";
+import { toErrorPayload } from "./shared/errors";
 
 export async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
   try {

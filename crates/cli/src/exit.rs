@@ -2,7 +2,6 @@
 
 use anyhow::{bail, Result};
 use chrono::Utc;
-use serde_json::json;
 
 use holdfast_core::clock::ClockVerdict;
 use holdfast_core::events::{SessionEvent, SessionRecord};
@@ -92,12 +91,7 @@ pub async fn relay(hf: &Holdfast, name: &str, as_json: bool) -> Result<()> {
     let mut events = session.bus().subscribe();
     let addr = session.relay().addr();
     if as_json {
-        output::json(&json!({
-            "template": name,
-            "relay": addr.to_string(),
-            "proxy_url": session.relay().proxy_url(),
-            "session": session.session_id(),
-        }))?;
+        output::json(&session.listening(name))?;
     } else {
         println!(
             "relay for {name:?} listening on {addr}: use --proxy-server={} (Ctrl-C stops)",

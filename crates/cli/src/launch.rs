@@ -3,7 +3,6 @@
 use std::io::IsTerminal;
 
 use anyhow::Result;
-use serde_json::json;
 
 use holdfast_core::launch::{LaunchOptions, LaunchProgress, LaunchStep, SessionInfo};
 use holdfast_core::Holdfast;
@@ -33,13 +32,7 @@ pub async fn launch(
     let info = session.info().clone();
     let pre = session.preflight();
     if as_json {
-        let mut line = serde_json::to_value(&info)?;
-        if let Some(obj) = line.as_object_mut() {
-            obj.insert("warnings".into(), json!(pre.warnings));
-            obj.insert("forced".into(), json!(pre.forced));
-            obj.insert("clock_offset_ms".into(), json!(pre.clock.offset_ms));
-        }
-        output::json(&line)?;
+        output::json(&session.launched().report())?;
     } else {
         for w in &pre.warnings {
             eprintln!("warning: {w}");

@@ -12,8 +12,9 @@ use std::time::Instant;
 use chrono::Utc;
 use holdfast_core::browser::devtools::parse_event;
 use holdfast_core::health::attribution::Attribution;
+use holdfast_core::health::outcome_rows as outcomes;
 use holdfast_core::health::{OutcomeWriter, Pipeline, TemplateRules, WriterConfig};
-use holdfast_core::store::{outcomes, Store};
+use holdfast_core::store::Store;
 use holdfast_core::TemplateDraft;
 
 /// Events per request in the generated stream.

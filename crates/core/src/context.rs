@@ -7,7 +7,6 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::guard::Broker;
 use crate::home::Home;
-use crate::launch::Kept;
 use crate::settings::Settings;
 use crate::store::secrets::{Secret, Secrets};
 use crate::store::{self, templates, Store};
@@ -21,8 +20,6 @@ pub struct Context {
     pub(crate) secrets: Secrets,
     /// Passes the guard's holds to the app's prompt (shared by every session of this process).
     pub(crate) guard: Arc<Broker>,
-    /// Sessions this process launched for a long-lived face, and their progress stream.
-    pub(crate) kept: Kept,
 }
 
 /// A change to one template's keyring entry, applied with a database transaction.
@@ -44,7 +41,6 @@ impl Context {
             store,
             secrets: Secrets,
             guard: Arc::default(),
-            kept: Kept::default(),
         })
     }
 
@@ -124,6 +120,39 @@ impl Context {
             }
         }
         result
+    }
+
+    /// The error for a template whose session runs (or is being launched) already.
+    pub(crate) async fn already_running(&self, template: &Template) -> Error {
+        let row = match self.store.pool().acquire().await {
+            Ok(mut conn) => store::sessions::get(&mut conn, &template.id)
+                .await
+                .ok()
+                .flatten(),
+            Err(_) => None,
+        };
+        match row {
+            Some(r) => Error::AlreadyRunning {
+                name: template.name.clone(),
+                pid: r.browser_pid.unwrap_or(r.owner_pid),
+                since: r.started_at,
+            },
+            None => {
+                let holder = std::fs::read_to_string(
+                    self.home
+                        .profile_dir(&template.id)
+                        .join(crate::store::lease::LOCK_FILE),
+                )
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(0);
+                Error::AlreadyRunning {
+                    name: template.name.clone(),
+                    pid: holder,
+                    since: "now (still launching)".to_owned(),
+                }
+            }
+        }
     }
 
     // The keyring client is blocking (D-Bus round trips, maybe an unlock prompt): keep it off

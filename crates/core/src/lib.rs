@@ -31,6 +31,7 @@ pub mod home;
 pub mod launch;
 pub mod logging;
 pub mod rules;
+pub mod secret;
 pub mod settings;
 pub mod store;
 pub mod template;
@@ -49,6 +50,8 @@ pub use template::{Removal, Template, TemplateDraft, TemplatePatch};
 #[derive(Debug, Clone)]
 pub struct Holdfast {
     ctx: Context,
+    /// Sessions this process launched for a long-lived face (the app, the local API).
+    kept: launch::Kept,
 }
 
 impl Holdfast {
@@ -56,6 +59,7 @@ impl Holdfast {
     pub async fn open(home: Home) -> Result<Self> {
         Ok(Self {
             ctx: Context::open(home).await?,
+            kept: launch::Kept::default(),
         })
     }
 
@@ -86,7 +90,7 @@ impl Holdfast {
 
     /// Sessions: launch, list, stop.
     pub fn sessions(&self) -> launch::Service<'_> {
-        launch::Service::new(&self.ctx)
+        launch::Service::new(&self.ctx, &self.kept)
     }
 
     /// Health reports.

@@ -58,7 +58,7 @@ pub struct BundleTemplate {
     /// Health rules (version 2) and sensitive-action rules (version 3); a version 1 bundle has
     /// none and gets the defaults, a version 2 bundle's rules get the default sensitive rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rules: Option<crate::health::TemplateRules>,
+    pub rules: Option<crate::rules::TemplateRules>,
 }
 
 /// Only what is needed to decide how to read the rest.

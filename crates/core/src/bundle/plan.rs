@@ -9,7 +9,7 @@ use ts_rs::TS;
 
 use super::format::{Bundle, BundleTemplate};
 use crate::error::{Error, Result};
-use crate::store::secrets::Secret;
+use crate::secret::Secret;
 use crate::template::{fields, Exit, Template, TemplateDraft};
 
 /// What to do with a template whose name is already taken.

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use age::secrecy::SecretString;
 
 use crate::error::{Error, Result};
-use crate::store::secrets::Secret;
+use crate::secret::Secret;
 
 /// Shortest passphrase accepted for export.
 pub const MIN_PASSPHRASE: usize = 8;

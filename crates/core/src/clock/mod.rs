@@ -123,6 +123,18 @@ async fn ask(server: String, timeout: Duration) -> ServerSample {
     }
 }
 
+impl crate::settings::Settings {
+    /// The clock check's servers and thresholds.
+    pub fn clock(&self) -> ClockConfig {
+        ClockConfig {
+            servers: self.ntp_servers(),
+            timeout: Duration::from_millis(self.number("clock.timeout_ms")),
+            warn_ms: self.number("clock.warn_ms"),
+            block_ms: self.number("clock.block_ms"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

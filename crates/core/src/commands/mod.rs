@@ -13,10 +13,10 @@ use types::*;
 pub mod types {
     pub use crate::bundle::{ExportSummary, ImportPlan, OnConflict, Selection};
     pub use crate::exit::check::{CheckReport, ExitStatus};
+    pub use crate::guard::audit::HoldRecord;
     pub use crate::guard::{Decision, PendingHold, RiskState};
     pub use crate::health::HealthReport;
     pub use crate::launch::{LaunchOptions, Launched, SessionInfo};
-    pub use crate::store::holds::HoldRecord;
     pub use crate::template::{Removal, Template, TemplateDraft, TemplatePatch};
 }
 

@@ -40,3 +40,19 @@ impl Default for RelayConfig {
         }
     }
 }
+
+impl crate::settings::Settings {
+    /// The relay's timeouts and limits.
+    pub fn relay(&self) -> RelayConfig {
+        let ms = |k| Duration::from_millis(self.number(k));
+        RelayConfig {
+            connect_timeout: ms("relay.connect_timeout_ms"),
+            handshake_timeout: ms("relay.handshake_timeout_ms"),
+            first_byte_timeout: ms("relay.first_byte_timeout_ms"),
+            idle_timeout: Duration::from_secs(self.number("relay.idle_timeout_secs")),
+            max_concurrent_dials: usize::try_from(self.number("relay.max_concurrent_dials"))
+                .unwrap_or(64),
+            ..RelayConfig::default()
+        }
+    }
+}

@@ -6,12 +6,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 
-/// Public IP-echo services used when no setting or environment override names others.
-pub const DEFAULT_ECHO_URLS: [&str; 3] = [
-    "https://api.ipify.org",
-    "https://icanhazip.com",
-    "https://ifconfig.me/ip",
-];
+pub use crate::settings::DEFAULT_ECHO_URLS;
 
 /// One successful probe.
 #[derive(Debug, Clone, PartialEq, Eq)]

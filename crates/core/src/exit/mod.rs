@@ -8,6 +8,7 @@ pub mod dial;
 pub mod egress;
 pub mod head;
 pub mod histogram;
+pub mod metric_rows;
 pub mod metrics;
 pub mod pump;
 pub mod recorder;

@@ -9,9 +9,10 @@ use chrono::Utc;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
+use super::metric_rows::{self, MetricsSource};
 use crate::events::{EventBus, SessionEvent, SessionRecord};
 use crate::exit::RelayMetrics;
-use crate::store::{self, metrics::MetricsSource, Store};
+use crate::store::{self, Store};
 
 /// Events buffered before a flush is forced.
 const MAX_BUFFER: usize = 512;
@@ -79,7 +80,7 @@ async fn run(
                             | SessionEvent::ClockChecked { .. }
                             | SessionEvent::RequestHeld { .. }
                             | SessionEvent::RequestFailed {
-                                request_kind: crate::health::RequestKind::Refresh,
+                                request_kind: crate::events::RequestKind::Refresh,
                                 ..
                             }
                     );
@@ -140,13 +141,13 @@ async fn flush(
                     session_id: &config.session_id,
                     exit_url: &config.exit_url,
                 };
-                store::metrics::insert(&mut conn, &src, *period_start, now, &delta).await?;
+                metric_rows::insert(&mut conn, &src, *period_start, now, &delta).await?;
             }
             *period_start = now;
             let before = store::timestamp(now - config.retention);
-            store::metrics::prune(&mut conn, &before).await?;
+            metric_rows::prune(&mut conn, &before).await?;
             store::events::prune(&mut conn, &before).await?;
-            store::holds::prune(&mut conn, &before).await?;
+            store::retention::prune_holds(&mut conn, &before).await?;
         }
         Ok::<_, crate::Error>(())
     }

@@ -230,7 +230,7 @@ impl<'a> Service<'a> {
         let template = self.template(name).await?;
         let since = store::timestamp(since);
         let mut conn = self.store.pool().acquire().await?;
-        let rows = store::metrics::of_template(&mut conn, &template.id, &since).await?;
+        let rows = exit::metric_rows::of_template(&mut conn, &template.id, &since).await?;
         Ok(stats::summarise(&template.name, &since, &rows))
     }
 

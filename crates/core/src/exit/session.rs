@@ -13,6 +13,20 @@ use crate::settings::Settings;
 use crate::store::Store;
 use crate::template::Template;
 
+/// What `holdfast relay --json` prints once the relay listens.
+#[derive(Debug, Clone, serde::Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct RelayListening {
+    /// The template's name.
+    pub template: String,
+    /// The relay's `host:port`.
+    pub relay: String,
+    /// What to give a browser as its proxy.
+    pub proxy_url: String,
+    /// The relay session's id.
+    pub session: String,
+}
+
 /// A running relay with its recorder and egress prober.
 #[derive(Debug)]
 pub struct RelaySession {
@@ -59,6 +73,17 @@ impl RelaySession {
     }
 
     /// The id under which this session's events and metrics are stored.
+    /// What `relay --json` reports for the template named `template`.
+    pub fn listening(&self, template: &str) -> RelayListening {
+        RelayListening {
+            template: template.to_owned(),
+            relay: self.relay().addr().to_string(),
+            proxy_url: self.relay().proxy_url(),
+            session: self.session_id().to_owned(),
+        }
+    }
+
+    /// The relay session's id.
     pub fn session_id(&self) -> &str {
         &self.session_id
     }

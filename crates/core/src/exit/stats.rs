@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use ts_rs::TS;
 
+use super::metric_rows::MetricsRow;
 use crate::exit::{Histogram, MetricsDelta, Stage};
-use crate::store::metrics::MetricsRow;
 
 /// Latency quantiles in milliseconds (`null` with no observations).
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]

@@ -21,13 +21,14 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::audit as holds;
 use super::hold::{Broker, DecidedBy, Decision, PendingHold, Policy};
 use super::risk::{evaluate, RiskConfig, RiskReason, RiskState, RISK_KINDS};
 use crate::browser::devtools::{Cdp, CdpEvent};
 use crate::events::{EventBus, SessionEvent, SessionRecord};
 use crate::rules::clean_url;
 use crate::rules::sensitive::{matching, SensitiveRule};
-use crate::store::{self, holds, Store};
+use crate::store::{self, Store};
 
 pub use crate::events::GUARD_HEADER;
 /// Events kept for the risk window (its longest look-back is a day).

@@ -1,5 +1,7 @@
 //! The guard: risk windows, holds of sensitive requests while one is open, and their audit.
 
+pub mod audit;
+mod config;
 pub mod hold;
 pub mod intercept;
 pub mod risk;

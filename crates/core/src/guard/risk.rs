@@ -5,9 +5,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use ts_rs::TS;
 
-use crate::clock::ClockVerdict;
+use crate::events::ClockVerdict;
+use crate::events::{FailureStage, RequestKind};
 use crate::events::{SessionEvent, SessionRecord};
-use crate::health::{FailureStage, RequestKind};
 
 /// The event kinds a risk window is computed from (all others are ignored).
 pub const RISK_KINDS: &[&str] = &[

@@ -69,13 +69,13 @@ impl<'a> Service<'a> {
         &self,
         name: Option<&str>,
         limit: i64,
-    ) -> Result<Vec<store::holds::HoldRecord>> {
+    ) -> Result<Vec<guard::audit::HoldRecord>> {
         let template_id = match name {
             Some(n) => Some(self.template(n).await?.id),
             None => None,
         };
         let mut conn = self.store.pool().acquire().await?;
-        store::holds::newest(&mut conn, template_id.as_deref(), limit.clamp(1, 100_000)).await
+        guard::audit::newest(&mut conn, template_id.as_deref(), limit.clamp(1, 100_000)).await
     }
 }
 

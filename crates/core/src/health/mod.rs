@@ -5,6 +5,7 @@ pub mod attribution;
 pub mod classify;
 pub mod network;
 pub mod observer;
+pub mod outcome_rows;
 pub mod pipeline;
 pub mod report;
 pub mod service;

@@ -10,10 +10,12 @@ use sqlx::SqliteConnection;
 use ts_rs::TS;
 
 use super::classify::FailureStage;
+use super::outcome_rows::{self as outcomes, FailureRow};
 use crate::error::Result;
+use crate::exit::metric_rows;
 use crate::exit::stats::{self, Quantiles};
 use crate::exit::Stage;
-use crate::store::{self, events::StoredEvent, outcomes, outcomes::FailureRow};
+use crate::store::{self, events::StoredEvent};
 
 /// Failures listed in a report (newest first).
 const FAILURES_SHOWN: i64 = 50;
@@ -193,7 +195,7 @@ async fn connection(
     since: &str,
     span: Duration,
 ) -> Result<ConnectionHealth> {
-    let rows = store::metrics::of_template(conn, template_id, since).await?;
+    let rows = metric_rows::of_template(conn, template_id, since).await?;
     let t = stats::total(&rows);
     let minutes = (span.num_seconds().max(60) as f64) / 60.0;
     let f = |s: Stage| t.failures.get(s.as_str()).copied().unwrap_or(0);

@@ -7,7 +7,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::attribution::RequestRecord;
-use crate::store::{self, outcomes, Store};
+use super::outcome_rows as outcomes;
+use crate::store::{self, Store};
 
 /// Largest batch per transaction.
 const MAX_BATCH: usize = 4096;

@@ -10,7 +10,8 @@ use tokio::sync::{broadcast, Mutex};
 use super::{LaunchOptions, LaunchProgress, Launched, Service, Session, SessionInfo};
 use crate::error::Result;
 
-/// The sessions this process keeps, by template id, and where their launch progress goes.
+/// Sessions launched by this process for a long-lived face (the app, the local API), kept so
+/// they live as long as the process, by template id, and where their launch progress goes.
 #[derive(Debug, Clone)]
 pub struct Kept {
     sessions: Arc<Mutex<HashMap<String, Session>>>,
@@ -36,10 +37,7 @@ impl Service<'_> {
             let _ = tx.send(p.clone());
         };
         let session = self.launch(name, options, &emit).await?;
-        let out = Launched {
-            session: session.info().clone(),
-            preflight: session.preflight().clone(),
-        };
+        let out = session.launched();
         self.kept
             .sessions
             .lock()

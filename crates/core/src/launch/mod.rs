@@ -132,6 +132,28 @@ pub struct Launched {
     pub preflight: Preflight,
 }
 
+/// What `holdfast launch --json` prints once the browser is up: the session as `status` shows
+/// it, with what the preflight warned about and what `--force` overrode.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct LaunchReport {
+    #[serde(flatten)]
+    pub session: SessionInfo,
+    pub warnings: Vec<String>,
+    pub forced: Vec<String>,
+}
+
+impl Launched {
+    /// The flat report of `launch --json`.
+    pub fn report(&self) -> LaunchReport {
+        LaunchReport {
+            session: self.session.clone(),
+            warnings: self.preflight.warnings.clone(),
+            forced: self.preflight.forced.clone(),
+        }
+    }
+}
+
 /// A session launched by this process.
 #[derive(Debug)]
 pub struct Session {
@@ -150,6 +172,14 @@ impl Session {
     /// What the preflight saw.
     pub fn preflight(&self) -> &Preflight {
         &self.preflight
+    }
+
+    /// What the app's `launch_session` answers: the session and its preflight.
+    pub fn launched(&self) -> Launched {
+        Launched {
+            session: self.info.clone(),
+            preflight: self.preflight.clone(),
+        }
     }
 
     /// A handle that stops the session from elsewhere (a signal handler, the app).
@@ -187,6 +217,7 @@ impl Session {
 #[derive(Debug, Clone, Copy)]
 pub struct Service<'a> {
     ctx: &'a Context,
+    kept: &'a Kept,
 }
 
 impl std::ops::Deref for Service<'_> {
@@ -198,9 +229,9 @@ impl std::ops::Deref for Service<'_> {
 }
 
 impl<'a> Service<'a> {
-    /// The service over the shared context.
-    pub(crate) fn new(ctx: &'a Context) -> Self {
-        Self { ctx }
+    /// The service over the shared context and this process's kept sessions.
+    pub(crate) fn new(ctx: &'a Context, kept: &'a Kept) -> Self {
+        Self { ctx, kept }
     }
 
     /// Launches a template's browser: lease, preflight (clock and egress, refusing unless
@@ -234,7 +265,7 @@ impl<'a> Service<'a> {
 
         report(LaunchStep::Lease, None);
         let Some(lease) = Lease::try_acquire(&profile_dir)? else {
-            return Err(already_running(self.ctx, &template).await);
+            return Err(self.already_running(&template).await);
         };
         let mut conn = self.store.pool().acquire().await?;
         let old = sessions::get(&mut conn, &template.id).await?;
@@ -500,36 +531,6 @@ impl<'a> Service<'a> {
         }
         tracing::info!(template = %template.name, "session stopped");
         Ok(info)
-    }
-}
-
-/// The error for a template whose session runs (or is being launched) already.
-pub(crate) async fn already_running(ctx: &Context, template: &Template) -> Error {
-    let row = match ctx.store.pool().acquire().await {
-        Ok(mut conn) => sessions::get(&mut conn, &template.id).await.ok().flatten(),
-        Err(_) => None,
-    };
-    match row {
-        Some(r) => Error::AlreadyRunning {
-            name: template.name.clone(),
-            pid: r.browser_pid.unwrap_or(r.owner_pid),
-            since: r.started_at,
-        },
-        None => {
-            let holder = std::fs::read_to_string(
-                ctx.home
-                    .profile_dir(&template.id)
-                    .join(crate::store::lease::LOCK_FILE),
-            )
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(0);
-            Error::AlreadyRunning {
-                name: template.name.clone(),
-                pid: holder,
-                since: "now (still launching)".to_owned(),
-            }
-        }
     }
 }
 

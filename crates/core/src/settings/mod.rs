@@ -9,8 +9,6 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use crate::error::{Error, Result};
-use crate::exit::egress::DEFAULT_ECHO_URLS;
-use crate::exit::RelayConfig;
 
 /// Environment variable that overrides `egress.echo_urls` (comma-separated).
 pub const ECHO_URLS_ENV: &str = "HOLDFAST_ECHO_URLS";
@@ -204,6 +202,13 @@ pub struct SettingView {
     pub about: String,
 }
 
+/// Public IP-echo services used when no setting or environment override names others.
+pub const DEFAULT_ECHO_URLS: [&str; 3] = [
+    "https://api.ipify.org",
+    "https://icanhazip.com",
+    "https://ifconfig.me/ip",
+];
+
 /// The settings in effect (stored values over defaults, environment over both).
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -211,34 +216,9 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// What a held request gets when no app can ask.
-    pub fn guard_policy(&self) -> crate::guard::Policy {
-        if self.raw("guard.policy") == "allow" {
-            crate::guard::Policy::Allow
-        } else {
-            crate::guard::Policy::Block
-        }
-    }
-
     /// How long a prompt waits for the operator.
     pub fn prompt_timeout(&self) -> Duration {
         Duration::from_secs(self.number("guard.prompt_timeout_secs"))
-    }
-
-    /// The risk window's thresholds.
-    pub fn risk(&self) -> crate::guard::RiskConfig {
-        let mins = |k| {
-            chrono::Duration::minutes(i64::try_from(self.number(k)).unwrap_or(i64::MAX / 60_000))
-        };
-        crate::guard::RiskConfig {
-            egress_calm: mins("risk.egress_calm_mins"),
-            refresh_calm: mins("risk.refresh_calm_mins"),
-            spike_failures: usize::try_from(self.number("risk.spike_failures")).unwrap_or(5),
-            spike_window: chrono::Duration::seconds(
-                i64::try_from(self.number("risk.spike_window_secs")).unwrap_or(60),
-            ),
-            spike_calm: mins("risk.spike_calm_mins"),
-        }
     }
 
     /// Request records kept at most (the health view's size bound).
@@ -262,7 +242,7 @@ impl Settings {
         Self { stored }
     }
 
-    fn raw(&self, key: &str) -> &str {
+    pub(crate) fn raw(&self, key: &str) -> &str {
         self.stored
             .iter()
             .find(|(k, _)| k == key)
@@ -271,7 +251,7 @@ impl Settings {
             .unwrap_or("")
     }
 
-    fn number(&self, key: &str) -> u64 {
+    pub(crate) fn number(&self, key: &str) -> u64 {
         let fallback = SPECS
             .iter()
             .find(|s| s.key == key)
@@ -307,16 +287,6 @@ impl Settings {
         split_urls(self.raw("clock.servers"))
     }
 
-    /// The clock check's servers and thresholds.
-    pub fn clock(&self) -> crate::clock::ClockConfig {
-        crate::clock::ClockConfig {
-            servers: self.ntp_servers(),
-            timeout: Duration::from_millis(self.number("clock.timeout_ms")),
-            warn_ms: self.number("clock.warn_ms"),
-            block_ms: self.number("clock.block_ms"),
-        }
-    }
-
     /// How often a running session re-checks the clock.
     pub fn clock_interval(&self) -> Duration {
         Duration::from_secs(self.number("clock.check_interval_secs"))
@@ -350,20 +320,6 @@ impl Settings {
     /// How long metrics and events are kept.
     pub fn retention(&self) -> chrono::Duration {
         chrono::Duration::days(i64::try_from(self.number("metrics.retention_days")).unwrap_or(30))
-    }
-
-    /// The relay's timeouts and limits.
-    pub fn relay(&self) -> RelayConfig {
-        let ms = |k| Duration::from_millis(self.number(k));
-        RelayConfig {
-            connect_timeout: ms("relay.connect_timeout_ms"),
-            handshake_timeout: ms("relay.handshake_timeout_ms"),
-            first_byte_timeout: ms("relay.first_byte_timeout_ms"),
-            idle_timeout: Duration::from_secs(self.number("relay.idle_timeout_secs")),
-            max_concurrent_dials: usize::try_from(self.number("relay.max_concurrent_dials"))
-                .unwrap_or(64),
-            ..RelayConfig::default()
-        }
     }
 
     /// Every known setting with its value in effect.

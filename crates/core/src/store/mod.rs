@@ -2,10 +2,8 @@
 
 pub mod egress;
 pub mod events;
-pub mod holds;
 pub mod lease;
-pub mod metrics;
-pub mod outcomes;
+pub mod retention;
 pub mod secrets;
 pub mod sessions;
 pub mod settings;

@@ -1,31 +1,9 @@
 //! Proxy passwords in the OS keyring (Secret Service on Linux). The only module that handles a
 //! password in clear; everything else passes `Secret`, whose Debug never shows it.
 
-use std::fmt;
-
 use crate::error::{Error, Result};
 
-/// A password. Its Debug output is redacted so that it cannot reach a log by accident.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a password.
-    pub fn new(value: String) -> Self {
-        Self(value)
-    }
-
-    /// The password in clear, for the keyring and the proxy handshake only.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
+pub use crate::secret::Secret;
 
 /// Keyring service name under which Holdfast keeps its entries.
 pub const SERVICE: &str = "holdfast";

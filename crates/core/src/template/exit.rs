@@ -8,7 +8,7 @@ use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTRO
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, Result};
-use crate::store::secrets::Secret;
+use crate::secret::Secret;
 
 /// Kind of upstream an exit uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

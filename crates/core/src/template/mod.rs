@@ -14,7 +14,7 @@ pub use exit::{Exit, ExitKind, ProxyAddr};
 
 use crate::error::{Error, Result};
 use crate::rules::TemplateRules;
-use crate::store::secrets::Secret;
+use crate::secret::Secret;
 
 /// Timezone given to a template when none is set.
 pub const DEFAULT_TIMEZONE: &str = "UTC";

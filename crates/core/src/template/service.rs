@@ -5,9 +5,8 @@ use chrono::Utc;
 
 use crate::context::{not_found, Context, SecretChange};
 use crate::error::{Error, Result};
-use crate::launch::already_running;
+use crate::secret::Secret;
 use crate::store::lease::Lease;
-use crate::store::secrets::Secret;
 use crate::store::templates;
 use crate::template::{PasswordChange, Removal, Template, TemplateDraft, TemplatePatch};
 
@@ -91,7 +90,7 @@ impl<'a> Service<'a> {
         // A running browser keeps using its profile and exit: stop it first.
         let current = self.template(name).await?;
         if Lease::is_held(&self.home.profile_dir(&current.id))? {
-            return Err(already_running(self, &current).await);
+            return Err(self.already_running(&current).await);
         }
         let mut tx = self.store.pool().begin().await?;
         let template = templates::find_by_name(&mut tx, name)

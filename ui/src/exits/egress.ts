@@ -1,5 +1,5 @@
 /** How an egress status reads at a glance. */
-import type { EgressStatus } from "./bindings/EgressStatus";
+import type { EgressStatus } from "../bindings/EgressStatus";
 
 export type EgressState = "unknown" | "seen" | "ok" | "changed";
 

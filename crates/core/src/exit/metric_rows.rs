@@ -3,9 +3,9 @@
 use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 
-use super::timestamp;
 use crate::error::Result;
 use crate::exit::{Histogram, MetricsDelta, Stage};
+use crate::store::timestamp;
 
 /// Where a row of metrics comes from.
 #[derive(Debug, Clone)]

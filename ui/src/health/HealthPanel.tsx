@@ -1,7 +1,7 @@
 import { api } from "../api";
-import { reasonsLine } from "../guard";
-import { STAGES, bars, ms, pct } from "../health";
-import { usePolled } from "../usePolled";
+import { reasonsLine } from "../guard/guard";
+import { STAGES, bars, ms, pct } from "./health";
+import { usePolled } from "../shared/usePolled";
 
 interface Props {
   name: string;

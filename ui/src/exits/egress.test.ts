@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { EgressStatus } from "./bindings/EgressStatus";
+import type { EgressStatus } from "../bindings/EgressStatus";
 import { egressState } from "./egress";
 
 const base: EgressStatus = {

@@ -1,6 +1,6 @@
 /** Maps core errors (by stable code, never by message text) to the form field they belong to. */
-import type { ErrorCode } from "./bindings/ErrorCode";
-import type { ErrorPayload } from "./bindings/ErrorPayload";
+import type { ErrorCode } from "../bindings/ErrorCode";
+import type { ErrorPayload } from "../bindings/ErrorPayload";
 
 /** Fields of the template form that can carry an error. */
 export type FormField =

@@ -1,9 +1,9 @@
 /** The template form's state, and its conversion to the core's draft and patch types. */
-import type { Template } from "./bindings/Template";
-import type { TemplateDraft } from "./bindings/TemplateDraft";
-import type { TemplatePatch } from "./bindings/TemplatePatch";
-import type { SensitiveRule } from "./bindings/SensitiveRule";
-import type { TemplateRules } from "./bindings/TemplateRules";
+import type { Template } from "../bindings/Template";
+import type { TemplateDraft } from "../bindings/TemplateDraft";
+import type { TemplatePatch } from "../bindings/TemplatePatch";
+import type { SensitiveRule } from "../bindings/SensitiveRule";
+import type { TemplateRules } from "../bindings/TemplateRules";
 
 /** What the editor's inputs hold: lists as text (one URL per line, comma-separated tags). */
 export interface FormState {

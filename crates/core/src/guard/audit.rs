@@ -107,12 +107,3 @@ pub async fn newest(
     .await?;
     Ok(rows)
 }
-
-/// Deletes records held before `before`.
-pub async fn prune(conn: &mut SqliteConnection, before: &str) -> Result<u64> {
-    let done = sqlx::query("DELETE FROM guard_holds WHERE held_at < ?")
-        .bind(before)
-        .execute(conn)
-        .await?;
-    Ok(done.rows_affected())
-}

@@ -1,6 +1,6 @@
 /** How launch state and running sessions read at a glance. */
-import type { LaunchStep } from "./bindings/LaunchStep";
-import type { Preflight } from "./bindings/Preflight";
+import type { LaunchStep } from "../bindings/LaunchStep";
+import type { Preflight } from "../bindings/Preflight";
 
 /** The words for each launch step. */
 export function stepLabel(step: LaunchStep): string {

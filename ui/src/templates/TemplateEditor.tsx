@@ -3,9 +3,9 @@ import { api } from "../api";
 import type { EgressStatus } from "../bindings/EgressStatus";
 import type { ErrorPayload } from "../bindings/ErrorPayload";
 import type { Template } from "../bindings/Template";
-import { fieldForCode, toErrorPayload, type FormField } from "../errors";
-import { ExitStatusPanel } from "./ExitStatusPanel";
-import { draftFromForm, emptyForm, formFromTemplate, patchFromForm, type FormState } from "../form";
+import { fieldForCode, toErrorPayload, type FormField } from "../shared/errors";
+import { ExitStatusPanel } from "../exits/ExitStatusPanel";
+import { draftFromForm, emptyForm, formFromTemplate, patchFromForm, type FormState } from "./form";
 
 /** Creating a template, or editing a stored one. */
 export type EditorMode = { kind: "new" } | { kind: "edit"; template: Template };

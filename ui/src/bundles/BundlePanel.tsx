@@ -4,7 +4,7 @@ import { api } from "../api";
 import type { ErrorPayload } from "../bindings/ErrorPayload";
 import type { ImportPlan } from "../bindings/ImportPlan";
 import type { OnConflict } from "../bindings/OnConflict";
-import { toErrorPayload } from "../errors";
+import { toErrorPayload } from "../shared/errors";
 
 interface Props {
   /** Names of the templates the list shows now (for "export the filtered templates"). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { draftFromForm, emptyForm, formFromTemplate, patchFromForm } from "./form";
-import type { Template } from "./bindings/Template";
+import type { Template } from "../bindings/Template";
 
 const stored: Template = {
   id: "0b6c0f9e-0000-4000-8000-000000000000",

@@ -1,8 +1,8 @@
 import { useLayoutEffect, useRef, useState } from "react";
 import type { EgressStatus } from "../bindings/EgressStatus";
 import type { Template } from "../bindings/Template";
-import { egressState } from "../egress";
-import { visibleRows } from "../virtual";
+import { egressState } from "../exits/egress";
+import { visibleRows } from "./virtual";
 
 /** Height of one row in pixels; fixed so that windowing is exact. */
 export const ROW_HEIGHT = 56;

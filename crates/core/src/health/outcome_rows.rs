@@ -3,9 +3,9 @@
 
 use sqlx::{Connection, SqliteConnection};
 
-use super::timestamp;
 use crate::error::Result;
 use crate::health::RequestRecord;
+use crate::store::timestamp;
 
 /// Columns of a row, in insert order.
 const COLUMNS: &str = "template_id, session_id, at, request_id, method, url, host, resource_type, \

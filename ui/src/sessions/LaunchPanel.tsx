@@ -2,9 +2,9 @@ import type { ErrorPayload } from "../bindings/ErrorPayload";
 import type { LaunchStep } from "../bindings/LaunchStep";
 import type { Preflight } from "../bindings/Preflight";
 import type { SessionInfo } from "../bindings/SessionInfo";
-import { isOverridable } from "../errors";
-import { formatWhen } from "../egress";
-import { formatOffset, preflightLines, stepLabel } from "../launch";
+import { isOverridable } from "../shared/errors";
+import { formatWhen } from "../exits/egress";
+import { formatOffset, preflightLines, stepLabel } from "./launch";
 
 /** The launch of one template as the app tracks it. */
 export interface LaunchState {

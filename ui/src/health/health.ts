@@ -1,5 +1,5 @@
 /** Pure helpers of the health panel: formatting and the chart's geometry. */
-import type { SeriesPoint } from "./bindings/SeriesPoint";
+import type { SeriesPoint } from "../bindings/SeriesPoint";
 
 /** Stages in display order, each with its chart colour. */
 export const STAGES: readonly { stage: string; color: string }[] = [

@@ -1,6 +1,6 @@
 import type { SessionInfo } from "../bindings/SessionInfo";
-import { formatWhen } from "../egress";
-import { formatOffset } from "../launch";
+import { formatWhen } from "../exits/egress";
+import { formatOffset } from "./launch";
 
 interface Props {
   sessions: SessionInfo[];

@@ -1,6 +1,6 @@
 import { api } from "../api";
-import { actionLabel } from "../guard";
-import { usePolled } from "../usePolled";
+import { actionLabel } from "./guard";
+import { usePolled } from "../shared/usePolled";
 
 interface Props {
   name: string;

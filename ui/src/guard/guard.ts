@@ -1,5 +1,5 @@
 /** Wording of the guard's prompt, risk banner and audit list. */
-import type { RiskReason } from "./bindings/RiskReason";
+import type { RiskReason } from "../bindings/RiskReason";
 
 /** "just now", "40 s ago", "4 min ago", "2 h ago" — as the CLI says it. */
 export function ago(ms: number): string {

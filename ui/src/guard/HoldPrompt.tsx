@@ -1,9 +1,11 @@
 import { useEffect, useState } from "react";
 import { api } from "../api";
 import type { Decision } from "../bindings/Decision";
-import type { PendingHold } from "../bindings/PendingHold";
-import { toErrorPayload } from "../errors";
-import { actionLabel, reasonsLine, secondsLeft } from "../guard";
+import { toErrorPayload } from "../shared/errors";
+import { usePolled } from "../shared/usePolled";
+import { actionLabel, reasonsLine, secondsLeft } from "./guard";
+
+const loadHolds = () => api.pendingHolds();
 
 /** How often the app asks the core for held requests. */
 const POLL_MS = 500;
@@ -14,32 +16,21 @@ const POLL_MS = 500;
  * Cancel — the core decides that on its own, the prompt then just goes away.
  */
 export function HoldPrompt() {
-  const [holds, setHolds] = useState<PendingHold[]>([]);
+  const polled = usePolled(loadHolds, "", true, POLL_MS);
   const [now, setNow] = useState(() => Date.now());
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
+  const hold = polled.value?.[0];
+  const waiting = polled.value?.length ?? 0;
+  const holdId = hold?.id;
   useEffect(() => {
-    let live = true;
-    const poll = () => {
-      api
-        .pendingHolds()
-        .then((list) => {
-          if (!live) return;
-          setHolds((old) => (JSON.stringify(old) === JSON.stringify(list) ? old : list));
-          setNow(Date.now());
-        })
-        .catch(() => undefined);
-    };
-    poll();
-    const timer = window.setInterval(poll, POLL_MS);
-    return () => {
-      live = false;
-      window.clearInterval(timer);
-    };
-  }, []);
+    // The countdown moves while a hold waits.
+    if (holdId === undefined) return;
+    const timer = window.setInterval(() => setNow(Date.now()), POLL_MS);
+    return () => window.clearInterval(timer);
+  }, [holdId]);
 
-  const hold = holds[0];
   if (!hold) return null;
 
   const decide = async (decision: Decision) => {
@@ -53,7 +44,8 @@ export function HoldPrompt() {
       setError(p.code === "hold_not_found" ? "This request was already decided (timed out: cancelled)." : p.message);
     } finally {
       setBusy(false);
-      setHolds((list) => list.filter((h) => h.id !== hold.id));
+      // The answered hold leaves the list at once.
+      polled.reload();
     }
   };
 
@@ -81,7 +73,7 @@ export function HoldPrompt() {
         </p>
         <p className="muted">
           Cancelled in {secondsLeft(hold.deadline, now)} s unless you answer.
-          {holds.length > 1 ? ` ${holds.length - 1} more waiting.` : ""}
+          {waiting > 1 ? ` ${waiting - 1} more waiting.` : ""}
         </p>
         {error && <p className="field-error">{error}</p>}
         <div className="buttons">

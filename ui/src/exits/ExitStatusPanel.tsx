@@ -3,8 +3,8 @@ import { api } from "../api";
 import type { CheckReport } from "../bindings/CheckReport";
 import type { EgressStatus } from "../bindings/EgressStatus";
 import type { ErrorPayload } from "../bindings/ErrorPayload";
-import { toErrorPayload } from "../errors";
-import { egressState, formatWhen } from "../egress";
+import { toErrorPayload } from "../shared/errors";
+import { egressState, formatWhen } from "./egress";
 
 interface Props {
   name: string;
