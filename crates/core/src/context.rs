@@ -12,6 +12,34 @@ use crate::store::secrets::{Secret, Secrets};
 use crate::store::{self, templates, Store};
 use crate::template::Template;
 
+/// Declares a feature's service: a `Service` over the shared [`Context`] (derefs to it), made by
+/// `Service::new(ctx)`.
+macro_rules! service {
+    ($(#[$doc:meta])*) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy)]
+        pub struct Service<'a> {
+            ctx: &'a $crate::context::Context,
+        }
+
+        impl<'a> Service<'a> {
+            /// The service over the shared context.
+            pub(crate) fn new(ctx: &'a $crate::context::Context) -> Self {
+                Self { ctx }
+            }
+        }
+
+        impl std::ops::Deref for Service<'_> {
+            type Target = $crate::context::Context;
+
+            fn deref(&self) -> &$crate::context::Context {
+                self.ctx
+            }
+        }
+    };
+}
+pub(crate) use service;
+
 /// One open home: database, keyring entries, profiles, and this process's guard broker.
 #[derive(Debug, Clone)]
 pub struct Context {

@@ -1,14 +1,14 @@
 //! The browser: finding Chromium, its command line for a template's profile, its profile
 //! preferences, and the running process.
 
-pub mod args;
-pub mod cdp;
+pub(crate) mod args;
+pub(crate) mod cdp;
 pub mod devtools;
-pub mod discover;
-pub mod pid;
-pub mod prefs;
-pub mod process;
-pub mod singleton;
+pub(crate) mod discover;
+pub(crate) mod pid;
+pub(crate) mod prefs;
+pub(crate) mod process;
+pub(crate) mod singleton;
 
 pub use args::LaunchArgs;
 pub use discover::find;

@@ -2,8 +2,8 @@
 //! paths, never a secret unless asked for — and then encrypted with a passphrase.
 
 pub mod format;
-pub mod plan;
-pub mod secrets;
+pub(crate) mod plan;
+pub(crate) mod secrets;
 pub mod service;
 
 pub use format::{Bundle, BundleTemplate, FORMAT, MAX_BYTES, VERSION};

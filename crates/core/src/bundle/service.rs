@@ -3,23 +3,16 @@
 use chrono::Utc;
 
 use crate::bundle::{self, ExportSummary, Selection};
-use crate::context::{not_found, Context, SecretChange};
+use crate::context::{not_found, SecretChange};
 use crate::error::{Error, Result};
 use crate::store::{self, secrets::Secret, templates};
 use crate::template::Template;
 
-/// Bundle operations.
-#[derive(Debug, Clone, Copy)]
-pub struct Service<'a> {
-    ctx: &'a Context,
+crate::context::service! {
+    /// Bundle operations.
 }
 
-impl<'a> Service<'a> {
-    /// The service over the shared context.
-    pub(crate) fn new(ctx: &'a Context) -> Self {
-        Self { ctx }
-    }
-
+impl Service<'_> {
     /// Writes a bundle of the selected templates to `path` (atomically). With a passphrase, the
     /// exit passwords go into it encrypted; without, no secret is in the file.
     pub async fn export(
@@ -179,13 +172,5 @@ impl<'a> Service<'a> {
             }
         }
         Ok(())
-    }
-}
-
-impl std::ops::Deref for Service<'_> {
-    type Target = Context;
-
-    fn deref(&self) -> &Context {
-        self.ctx
     }
 }

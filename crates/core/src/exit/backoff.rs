@@ -71,6 +71,7 @@ impl ExitGate {
     }
 
     /// Consecutive failures so far.
+    #[cfg(test)]
     pub fn consecutive_failures(&self) -> u32 {
         self.state
             .lock()

@@ -1,17 +1,17 @@
 //! The exit at run time: the relay (listener, upstream dialers, byte pump), back-off, the egress
 //! probe and connection-layer metrics.
 
-pub mod backoff;
+pub(crate) mod backoff;
 pub mod check;
 pub mod config;
-pub mod dial;
+pub(crate) mod dial;
 pub mod egress;
-pub mod head;
-pub mod histogram;
+pub(crate) mod head;
+pub(crate) mod histogram;
 pub mod metric_rows;
-pub mod metrics;
-pub mod pump;
-pub mod recorder;
+pub(crate) mod metrics;
+pub(crate) mod pump;
+pub(crate) mod recorder;
 pub mod relay;
 pub mod service;
 pub mod session;

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::events::{self, EventBus};
 use crate::exit::check::{self, CheckReport, ExitStatus};
@@ -17,18 +16,11 @@ use crate::settings::Settings;
 use crate::template::{Template, TemplatePatch};
 use crate::{clock, store};
 
-/// Exit operations.
-#[derive(Debug, Clone, Copy)]
-pub struct Service<'a> {
-    ctx: &'a Context,
+crate::context::service! {
+    /// Exit operations.
 }
 
-impl<'a> Service<'a> {
-    /// The service over the shared context.
-    pub(crate) fn new(ctx: &'a Context) -> Self {
-        Self { ctx }
-    }
-
+impl Service<'_> {
     /// A relay for a template's exit, not yet recording (for `check` and tests).
     pub async fn relay_for(
         &self,
@@ -256,13 +248,5 @@ impl<'a> Service<'a> {
         let template = self.template(name).await?;
         let mut conn = self.store.pool().acquire().await?;
         store::egress::history(&mut conn, &template.id, limit).await
-    }
-}
-
-impl std::ops::Deref for Service<'_> {
-    type Target = Context;
-
-    fn deref(&self) -> &Context {
-        self.ctx
     }
 }

@@ -2,8 +2,8 @@
 
 pub mod audit;
 mod config;
-pub mod hold;
-pub mod intercept;
+pub(crate) mod hold;
+pub(crate) mod intercept;
 pub mod risk;
 pub mod service;
 

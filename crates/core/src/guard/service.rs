@@ -2,22 +2,14 @@
 
 use chrono::Utc;
 
-use crate::context::Context;
 use crate::error::Result;
 use crate::{events, guard, store};
 
-/// Guard operations.
-#[derive(Debug, Clone, Copy)]
-pub struct Service<'a> {
-    ctx: &'a Context,
+crate::context::service! {
+    /// Guard operations.
 }
 
-impl<'a> Service<'a> {
-    /// The service over the shared context.
-    pub(crate) fn new(ctx: &'a Context) -> Self {
-        Self { ctx }
-    }
-
+impl Service<'_> {
     /// The risk window of a template now, from its stored events of the last 24 hours (any
     /// session: an egress change in the previous session still counts), with the thresholds of
     /// the `risk.*` settings — the same events and rules the guard of a running session uses.
@@ -76,13 +68,5 @@ impl<'a> Service<'a> {
         };
         let mut conn = self.store.pool().acquire().await?;
         guard::audit::newest(&mut conn, template_id.as_deref(), limit.clamp(1, 100_000)).await
-    }
-}
-
-impl std::ops::Deref for Service<'_> {
-    type Target = Context;
-
-    fn deref(&self) -> &Context {
-        self.ctx
     }
 }

@@ -2,14 +2,14 @@
 //! storage and the report that joins the connection layer (relay) and the session layer (CDP).
 
 pub mod attribution;
-pub mod classify;
-pub mod network;
-pub mod observer;
+pub(crate) mod classify;
+pub(crate) mod network;
+pub(crate) mod observer;
 pub mod outcome_rows;
 pub mod pipeline;
 pub mod report;
 pub mod service;
-pub mod writer;
+pub(crate) mod writer;
 
 pub use crate::events::RequestKind;
 pub use crate::rules::TemplateRules;

@@ -2,22 +2,14 @@
 
 use chrono::Utc;
 
-use crate::context::Context;
 use crate::error::Result;
 use crate::health;
 
-/// Health operations.
-#[derive(Debug, Clone, Copy)]
-pub struct Service<'a> {
-    ctx: &'a Context,
+crate::context::service! {
+    /// Health operations.
 }
 
-impl<'a> Service<'a> {
-    /// The service over the shared context.
-    pub(crate) fn new(ctx: &'a Context) -> Self {
-        Self { ctx }
-    }
-
+impl Service<'_> {
     /// The health of a template: both layers over 5 min / 1 h / 24 h (or over `since` alone,
     /// labelled), per exit, with attributed failures, a timeline and a time series.
     pub async fn report(
@@ -36,13 +28,5 @@ impl<'a> Service<'a> {
             health::report::windows(now, since),
         )
         .await
-    }
-}
-
-impl std::ops::Deref for Service<'_> {
-    type Target = Context;
-
-    fn deref(&self) -> &Context {
-        self.ctx
     }
 }

@@ -3,7 +3,7 @@
 //! list of running sessions and stopping one from any process.
 
 mod kept;
-pub mod preflight;
+pub(crate) mod preflight;
 mod stale;
 mod supervisor;
 

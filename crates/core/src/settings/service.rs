@@ -1,22 +1,14 @@
 //! Reading and changing settings.
 
-use crate::context::Context;
 use crate::error::Result;
 use crate::settings::{self, SettingView, Settings};
 use crate::store;
 
-/// Settings operations.
-#[derive(Debug, Clone, Copy)]
-pub struct Service<'a> {
-    ctx: &'a Context,
+crate::context::service! {
+    /// Settings operations.
 }
 
-impl<'a> Service<'a> {
-    /// The service over the shared context.
-    pub(crate) fn new(ctx: &'a Context) -> Self {
-        Self { ctx }
-    }
-
+impl Service<'_> {
     /// The settings in effect.
     pub async fn current(&self) -> Result<Settings> {
         let mut conn = self.store.pool().acquire().await?;
@@ -44,13 +36,5 @@ impl<'a> Service<'a> {
         store::settings::unset(&mut conn, key).await?;
         drop(conn);
         Ok(self.settings().await?.view())
-    }
-}
-
-impl std::ops::Deref for Service<'_> {
-    type Target = Context;
-
-    fn deref(&self) -> &Context {
-        self.ctx
     }
 }

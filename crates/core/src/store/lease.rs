@@ -4,7 +4,7 @@
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{Error, Result};
 
@@ -17,7 +17,6 @@ pub struct Lease {
     // Held for its lock; closed (and so unlocked) on drop. Opened close-on-exec, so the
     // browser never inherits it.
     _file: File,
-    path: PathBuf,
 }
 
 impl Lease {
@@ -39,7 +38,7 @@ impl Lease {
         // For people looking at the profile: who holds it.
         file.set_len(0).ok();
         let _ = writeln!(file, "{}", std::process::id());
-        Ok(Some(Self { _file: file, path }))
+        Ok(Some(Self { _file: file }))
     }
 
     /// Whether someone holds the lease of a profile right now.
@@ -48,11 +47,6 @@ impl Lease {
             return Ok(false);
         }
         Ok(Self::try_acquire(profile_dir)?.is_none())
-    }
-
-    /// The lock file.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 }
 

@@ -1,12 +1,12 @@
 //! SQLite through sqlx: one pool per open home, migrations embedded and applied on open.
 
-pub mod egress;
-pub mod events;
-pub mod lease;
-pub mod retention;
+pub(crate) mod egress;
+pub(crate) mod events;
+pub(crate) mod lease;
+pub(crate) mod retention;
 pub mod secrets;
-pub mod sessions;
-pub mod settings;
+pub(crate) mod sessions;
+pub(crate) mod settings;
 pub mod templates;
 
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! Templates: the stored per-account environment, and all of its validation.
 
 pub mod exit;
-pub mod fields;
+pub(crate) mod fields;
 pub mod service;
 
 use std::path::PathBuf;

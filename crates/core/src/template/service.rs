@@ -3,35 +3,21 @@
 
 use chrono::Utc;
 
-use crate::context::{not_found, Context, SecretChange};
+use crate::context::{not_found, SecretChange};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::store::lease::Lease;
 use crate::store::templates;
 use crate::template::{PasswordChange, Removal, Template, TemplateDraft, TemplatePatch};
 
-/// Template operations.
-#[derive(Debug, Clone, Copy)]
-pub struct Service<'a> {
-    ctx: &'a Context,
+crate::context::service! {
+    /// Template operations.
 }
 
-impl<'a> Service<'a> {
-    /// The service over the shared context.
-    pub(crate) fn new(ctx: &'a Context) -> Self {
-        Self { ctx }
-    }
-
+impl Service<'_> {
     /// All templates, by name.
     pub async fn list(&self) -> Result<Vec<Template>> {
-        let mut list = Vec::new();
-        let mut conn = self.store.pool().acquire().await?;
-        templates::for_each(&mut conn, |t| {
-            list.push(t);
-            Ok::<_, Error>(())
-        })
-        .await?;
-        Ok(list)
+        self.ctx.list_templates().await
     }
 
     /// Calls `visit` with pages of templates in their JSON form (each a non-empty JSON array of
@@ -46,10 +32,7 @@ impl<'a> Service<'a> {
 
     /// One template by name (case-insensitive).
     pub async fn get(&self, name: &str) -> Result<Template> {
-        let mut conn = self.store.pool().acquire().await?;
-        templates::find_by_name(&mut conn, name)
-            .await?
-            .ok_or_else(|| not_found(name))
+        self.ctx.template(name).await
     }
 
     /// Validates and stores a new template; its password (if any) goes to the keyring.
@@ -124,13 +107,5 @@ impl<'a> Service<'a> {
             return Ok(None);
         }
         self.get_secret(&t.id).await
-    }
-}
-
-impl std::ops::Deref for Service<'_> {
-    type Target = Context;
-
-    fn deref(&self) -> &Context {
-        self.ctx
     }
 }
