@@ -12,6 +12,7 @@ import json
 import os
 import time
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -123,7 +124,8 @@ def answer_prompt(d, button: str | None) -> None:
         d.save_screenshot(os.path.join(os.environ["HOLDFAST_SCREENSHOTS"], "hold-prompt.png"))
     if button:
         click(d, button)
-    WebDriverWait(d, 30).until(
+    # The prompt element can go between finding it and reading it: that is the wait ending.
+    WebDriverWait(d, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
         lambda drv: all(
             p.get_attribute("data-hold-id") != held_id
             for p in drv.find_elements(By.CSS_SELECTOR, '[data-testid="hold-prompt"]')

@@ -21,8 +21,11 @@ export function HoldPrompt() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
-  const hold = polled.value?.[0];
-  const waiting = polled.value?.length ?? 0;
+  // Holds answered here leave the prompt at once, before the next poll confirms it.
+  const [answered, setAnswered] = useState<number[]>([]);
+  const open = (polled.value ?? []).filter((h) => !answered.includes(h.id));
+  const hold = open[0];
+  const waiting = open.length;
   const holdId = hold?.id;
   useEffect(() => {
     // The countdown moves while a hold waits.
@@ -44,7 +47,7 @@ export function HoldPrompt() {
       setError(p.code === "hold_not_found" ? "This request was already decided (timed out: cancelled)." : p.message);
     } finally {
       setBusy(false);
-      // The answered hold leaves the list at once.
+      setAnswered((ids) => [...ids.slice(-50), hold.id]);
       polled.reload();
     }
   };
