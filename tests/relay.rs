@@ -527,3 +527,47 @@ async fn connect_after_a_plain_request_on_one_connection_tunnels_through_the_exi
     assert_eq!(get_in_tunnel(&mut s, origin.port, "/ip").await, "127.0.0.2");
     assert_eq!(origin.from("127.0.0.1"), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_sends_no_request_head_is_closed_and_a_kept_alive_one_is_not() {
+    let origin = Origin::start();
+    let relay = relay(
+        "direct",
+        RelayConfig {
+            head_timeout: Duration::from_millis(300),
+            ..RelayConfig::default()
+        },
+    )
+    .await;
+    // Silent from the start, and a head that never ends: both are closed by the relay.
+    let mut silent = TcpStream::connect(relay.addr()).await.expect("connect");
+    let mut partial = TcpStream::connect(relay.addr()).await.expect("connect");
+    partial
+        .write_all(b"GET http://127.0.0.1/ HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .await
+        .expect("write");
+    for (what, s) in [("silent", &mut silent), ("partial head", &mut partial)] {
+        let mut buf = [0u8; 64];
+        let read = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await;
+        assert!(
+            matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+            "{what}: the relay closes a connection without a complete head, got {read:?}"
+        );
+    }
+    // A connection that sent a request and then idles between requests stays open.
+    let mut kept = TcpStream::connect(relay.addr()).await.expect("connect");
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n",
+        origin.url("/ip"),
+        origin.port
+    );
+    kept.write_all(request.as_bytes()).await.expect("write");
+    let mut buf = [0u8; 512];
+    let n = kept.read(&mut buf).await.expect("answer");
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    let idle = tokio::time::timeout(Duration::from_millis(900), kept.read(&mut buf)).await;
+    assert!(
+        idle.is_err(),
+        "a kept-alive connection between requests is not closed by the head timeout: {idle:?}"
+    );
+}

@@ -11,6 +11,12 @@ pub struct RelayConfig {
     pub handshake_timeout: Duration,
     /// From the first byte the browser sends on a tunnel to the first byte back.
     pub first_byte_timeout: Duration,
+    /// A new connection must send its first complete request head within this time, or the
+    /// relay closes it: an idle socket held open costs a file descriptor, and thousands of them
+    /// would stop every session (a kept-alive connection between requests is not affected).
+    /// Longer than the 10 s Chromium keeps an unused preconnected socket, so the relay never
+    /// closes one the browser is about to use.
+    pub head_timeout: Duration,
     /// A tunnel with no byte in either direction for this long is closed by the relay.
     /// Below the 60 s that many proxies, NATs and load balancers use, so that Holdfast closes the
     /// tunnel cleanly (the browser sees a FIN and reconnects) before a middlebox drops it silently
@@ -32,6 +38,7 @@ impl Default for RelayConfig {
             connect_timeout: Duration::from_secs(10),
             handshake_timeout: Duration::from_secs(10),
             first_byte_timeout: Duration::from_secs(30),
+            head_timeout: Duration::from_secs(15),
             idle_timeout: Duration::from_secs(50),
             keepalive: Duration::from_secs(30),
             max_concurrent_dials: 64,

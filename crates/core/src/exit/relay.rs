@@ -118,7 +118,9 @@ async fn accept_loop(listener: TcpListener, dialer: Arc<Dialer>, stopped: watch:
 }
 
 async fn serve(mut stream: TcpStream, dialer: Arc<Dialer>) {
-    let Ok(Some((buf, head_len))) = read_head(&mut stream).await else {
+    // Dropping the stream closes it: nothing was sent upstream yet.
+    let head = timeout(dialer.config().head_timeout, read_head(&mut stream)).await;
+    let Ok(Ok(Some((buf, head_len)))) = head else {
         return;
     };
     let mut headers = [httparse::EMPTY_HEADER; 64];
