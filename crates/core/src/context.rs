@@ -52,11 +52,34 @@ pub struct Context {
 
 /// A change to one template's keyring entry, applied with a database transaction.
 #[derive(Debug)]
-pub(crate) enum SecretChange {
-    /// Store (or replace) the exit password of the template with this id.
-    Set(String, Secret),
-    /// Delete the exit password of the template with this id.
-    Clear(String),
+pub(crate) struct SecretChange {
+    /// The template's id.
+    id: String,
+    /// The new password, or `None` to delete the entry.
+    password: Option<Secret>,
+    /// Whether the template had a stored password before (its row's `exit_has_password`): only
+    /// then is the old entry read, to put back if the write fails.
+    existed: bool,
+}
+
+impl SecretChange {
+    /// Store (or replace) the exit password of the template `id`.
+    pub(crate) fn set(id: &str, password: Secret, existed: bool) -> Self {
+        Self {
+            id: id.to_owned(),
+            password: Some(password),
+            existed,
+        }
+    }
+
+    /// Delete the exit password of the template `id`.
+    pub(crate) fn clear(id: &str, existed: bool) -> Self {
+        Self {
+            id: id.to_owned(),
+            password: None,
+            existed,
+        }
+    }
 }
 
 impl Context {
@@ -111,15 +134,21 @@ impl Context {
         // (template id, what it held before) of every entry changed so far.
         let mut undo: Vec<(String, Option<Secret>)> = Vec::new();
         let mut result = Ok(());
-        for change in changes {
-            let id = match &change {
-                SecretChange::Set(id, _) | SecretChange::Clear(id) => id.clone(),
-            };
+        for SecretChange {
+            id,
+            password,
+            existed,
+        } in changes
+        {
             let applied = async {
-                let previous = self.get_secret(&id).await?;
-                match change {
-                    SecretChange::Set(_, pw) => self.set_secret(&id, pw).await?,
-                    SecretChange::Clear(_) => self.delete_secret(&id).await?,
+                let previous = if existed {
+                    self.get_secret(&id).await?
+                } else {
+                    None
+                };
+                match password {
+                    Some(pw) => self.set_secret(&id, pw).await?,
+                    None => self.delete_secret(&id).await?,
                 }
                 Ok::<_, Error>(previous)
             }

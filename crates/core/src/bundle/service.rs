@@ -159,7 +159,8 @@ impl Service<'_> {
             .filter(|r| r.action != Action::Skip)
             .filter_map(|r| {
                 let pw = r.password.clone()?;
-                Some(SecretChange::Set(r.template.id.clone(), pw))
+                let existed = r.replaces.as_ref().is_some_and(|o| o.exit_has_password);
+                Some(SecretChange::set(&r.template.id, pw, existed))
             })
             .collect();
         self.commit_with_secrets(tx, changes).await?;

@@ -42,7 +42,7 @@ impl Service<'_> {
         let mut tx = self.store.pool().begin().await?;
         templates::insert(&mut tx, &template).await?;
         let changes = password
-            .map(|pw| SecretChange::Set(template.id.clone(), pw))
+            .map(|pw| SecretChange::set(&template.id, pw, false))
             .into_iter()
             .collect();
         self.commit_with_secrets(tx, changes).await?;
@@ -60,8 +60,16 @@ impl Service<'_> {
         templates::update(&mut tx, &updated).await?;
         let changes = match change {
             PasswordChange::Keep => vec![],
-            PasswordChange::Set(pw) => vec![SecretChange::Set(updated.id.clone(), pw)],
-            PasswordChange::Clear => vec![SecretChange::Clear(updated.id.clone())],
+            PasswordChange::Set(pw) => {
+                vec![SecretChange::set(
+                    &updated.id,
+                    pw,
+                    current.exit_has_password,
+                )]
+            }
+            PasswordChange::Clear => {
+                vec![SecretChange::clear(&updated.id, current.exit_has_password)]
+            }
         };
         self.commit_with_secrets(tx, changes).await?;
         tracing::info!(id = %updated.id, name = %updated.name, exit = %updated.exit, "template edited");
@@ -81,7 +89,7 @@ impl Service<'_> {
             .ok_or_else(|| not_found(name))?;
         templates::delete(&mut tx, &template.id).await?;
         let changes = if template.exit_has_password {
-            vec![SecretChange::Clear(template.id.clone())]
+            vec![SecretChange::clear(&template.id, true)]
         } else {
             vec![]
         };
