@@ -44,8 +44,6 @@ export function App() {
   const [launch, setLaunch] = useState<LaunchState | null>(null);
   const [stopping, setStopping] = useState<string | null>(null);
 
-  const reloadSessions = polled.reload;
-
   useEffect(() => {
     const unlisten = api.onLaunchProgress((p) =>
       setLaunch((l) =>
@@ -69,7 +67,7 @@ export function App() {
     } catch (e) {
       setLaunch((l) => ({ name, busy: false, step: null, preflight: l?.preflight ?? null, error: toErrorPayload(e) }));
     }
-    await reloadSessions();
+    polled.reload();
   };
 
   const doStop = async (name: string) => {
@@ -81,7 +79,7 @@ export function App() {
       setNotice(`Could not stop “${name}”: ${toErrorPayload(e).message}`);
     } finally {
       setStopping(null);
-      await reloadSessions();
+      polled.reload();
     }
   };
   const runningIds = useMemo(() => new Set(sessions.map((s) => s.template_id)), [sessions]);

@@ -31,11 +31,7 @@ fn try_run() -> anyhow::Result<()> {
         // A second start focuses the running window instead of opening another on the same data.
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            if let Some(w) = app.get_webview_window("main") {
-                let _ = w.unminimize();
-                let _ = w.show();
-                let _ = w.set_focus();
-            }
+            raise(app)
         }))
         .setup(|app| {
             // Holds of the sessions this app launches go to its prompt, not the policy. The
@@ -46,11 +42,7 @@ fn try_run() -> anyhow::Result<()> {
                 .guard()
                 .enable_prompt(std::sync::Arc::new(move |hold| {
                     tracing::info!(id = hold.id, action = %hold.action, "asking the operator");
-                    if let Some(w) = handle.get_webview_window("main") {
-                        let _ = w.unminimize();
-                        let _ = w.show();
-                        let _ = w.set_focus();
-                    }
+                    raise(&handle);
                 }));
             // Launch progress of the sessions this app keeps goes to the page as events.
             let mut progress = app.state::<Holdfast>().sessions().launch_progress();
@@ -80,4 +72,13 @@ fn try_run() -> anyhow::Result<()> {
             }
         });
     Ok(())
+}
+
+/// Brings the main window to the front (a second start, a held request).
+fn raise(app: &tauri::AppHandle) {
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.unminimize();
+        let _ = w.show();
+        let _ = w.set_focus();
+    }
 }
