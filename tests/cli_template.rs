@@ -461,3 +461,66 @@ fn rules_are_set_from_the_cli_and_bad_ones_are_refused_at_their_field() {
         "--no-sensitive: nothing is ever held"
     );
 }
+
+#[test]
+fn an_inline_exit_password_is_warned_about_and_never_echoed() {
+    let keyring = common::KeyringSession::start();
+    let home = TestHome::with_keyring(&keyring);
+    let out = home.run(&[
+        "template",
+        "add",
+        "inline",
+        "--exit",
+        "http://user:hunter2@127.0.0.1:3128",
+    ]);
+    assert!(out.status.success(), "add: {}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning") && err.contains("--exit-password-stdin"),
+        "the operator is told the password is visible in the process list: {err}"
+    );
+    assert!(
+        !err.contains("hunter2"),
+        "the warning does not repeat it: {err}"
+    );
+
+    let out = home
+        .cmd()
+        .args([
+            "template",
+            "add",
+            "piped",
+            "--exit",
+            "http://user@127.0.0.1:3128",
+            "--exit-password-stdin",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write as _;
+            c.stdin.take().expect("stdin").write_all(b"hunter2\n")?;
+            c.wait_with_output()
+        })
+        .expect("template add");
+    assert!(out.status.success(), "add: {}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("warning"),
+        "no warning when the password comes on stdin: {}",
+        stderr(&out)
+    );
+
+    // A forgotten scheme is an error that hides the password too.
+    let out = home.run(&[
+        "template",
+        "add",
+        "noscheme",
+        "--exit",
+        "user:hunter2@127.0.0.1:3128",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        !stderr(&out).contains("hunter2"),
+        "the error hides the password: {}",
+        stderr(&out)
+    );
+}

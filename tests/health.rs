@@ -370,3 +370,34 @@ fn an_exit_switched_mid_session_shows_the_egress_change_and_attributes_requests_
         );
     }
 }
+
+#[test]
+fn one_huge_devtools_message_from_a_page_does_not_end_the_observer() {
+    let site = Site::start();
+    let proxy = Upstream::tinyproxy("127.0.0.2", 0);
+    // A 20 MB WebSocket frame: DevTools reports it in one message larger than a websocket
+    // client's usual 16 MiB frame limit.
+    let (home, _keyring) = setup(&site, &proxy, "bigws=20");
+    let launched = start(&home, &site);
+    let report = site.wait_for("the page's report of the big frame", WAIT, |h| {
+        h.path == "/report/bigws"
+    });
+    assert_eq!(
+        report.body,
+        (20 * 1024 * 1024).to_string(),
+        "the page got the whole frame"
+    );
+    let seen = site
+        .hits()
+        .iter()
+        .filter(|h| h.path == "/api/refresh")
+        .count();
+    // The observer still records what the page does after the frame.
+    site.wait_nth("10 more refreshes", WAIT, seen + 10, |h| {
+        h.path == "/api/refresh"
+    });
+    wait_health(&home, "refreshes after the big frame recorded", |h| {
+        window(h)["session"]["refresh_ok"].as_i64().unwrap_or(0) >= (seen + 5) as i64
+    });
+    drop(launched);
+}

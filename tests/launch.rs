@@ -6,6 +6,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -96,7 +97,8 @@ fn a_launched_profile_reaches_sites_only_through_its_exit_with_its_timezone_lang
         .expect("id")
         .to_owned();
 
-    let mut launched = launch(&home, &site, "tokyo");
+    let mut launched = try_launch(&home, &site, "tokyo", &["--cdp"])
+        .unwrap_or_else(|e| panic!("launch tokyo --cdp failed: {e}"));
     let info = launched.info.clone();
     assert_eq!(info["template"], "tokyo");
     assert_eq!(
@@ -138,7 +140,7 @@ fn a_launched_profile_reaches_sites_only_through_its_exit_with_its_timezone_lang
         );
     }
 
-    // DevTools on 127.0.0.1 at the port the JSON line names.
+    // Asked for with --cdp: DevTools on 127.0.0.1 at the port the JSON line names.
     let cdp = info["cdp"].as_str().expect("cdp");
     let port: u16 = cdp
         .strip_prefix("ws://127.0.0.1:")
@@ -478,6 +480,102 @@ fn after_kill_9_of_holdfast_or_of_the_browser_the_next_launch_just_works() {
     drop(third);
 }
 
+/// The pids of every process in group `pgid` (the browser and its helpers).
+fn group_members(pgid: i32) -> Vec<i32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // Fields after the parenthesised name: state ppid pgrp ...
+        let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        if after.split_whitespace().nth(2) == Some(&pgid.to_string()) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// Socket inodes in TCP LISTEN state, from /proc/net/tcp and tcp6.
+fn listening_tcp_inodes() -> std::collections::HashSet<String> {
+    let mut inodes = std::collections::HashSet::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let text = std::fs::read_to_string(table).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            if cols.get(3) == Some(&"0A") {
+                if let Some(inode) = cols.get(9) {
+                    inodes.insert((*inode).to_owned());
+                }
+            }
+        }
+    }
+    inodes
+}
+
+#[test]
+fn without_cdp_no_process_of_the_session_listens_on_tcp_and_stop_still_closes_cleanly() {
+    let home = TestHome::new();
+    let site = Site::start();
+    home.ok(&[
+        "template",
+        "add",
+        "quiet",
+        "--exit",
+        "direct",
+        "--start-url",
+        &site.url("/page"),
+    ]);
+    let mut launched = launch(&home, &site, "quiet");
+    assert!(
+        launched.info["cdp"].is_null(),
+        "no automation port unless asked: {}",
+        launched.info
+    );
+    site.wait_for("the start page", WAIT, |h| h.path == "/page");
+    let members = group_members(launched.browser_pid());
+    assert!(
+        members.len() > 1,
+        "the browser runs with its helpers: {members:?}"
+    );
+    let listening = listening_tcp_inodes();
+    for pid in &members {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        assert!(
+            !cmdline.contains("--remote-debugging-port"),
+            "no DevTools port on the command line of {pid}: {cmdline}"
+        );
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            let target = std::fs::read_link(fd.path()).unwrap_or_default();
+            let target = target.to_string_lossy();
+            if let Some(inode) = target
+                .strip_prefix("socket:[")
+                .and_then(|r| r.strip_suffix(']'))
+            {
+                assert!(
+                    !listening.contains(inode),
+                    "process {pid} ({cmdline}) listens on TCP (socket inode {inode})"
+                );
+            }
+        }
+    }
+    // Another process's `stop` goes through the owner, which holds the pipe.
+    let out = home.run(&["stop", "quiet"]);
+    assert!(out.status.success(), "stop: {}", stderr(&out));
+    assert!(
+        launched.wait_exit(WAIT).success(),
+        "the launcher ends cleanly after stop"
+    );
+    wait_group_gone(launched.browser_pid(), "after stop");
+}
+
 /// Processes whose command line mentions `needle` (a test home: profiles, crash database).
 fn processes_mentioning(needle: &str) -> Vec<String> {
     let mut found = Vec::new();
@@ -571,4 +669,88 @@ fn fifty_rounds_of_kill_9_leave_no_stale_lease_no_orphan_and_a_sound_database() 
             );
         }
     }
+}
+
+#[test]
+fn crash_cleanup_kills_no_one_elses_process_group_and_a_purged_template_leaves_status_working() {
+    let home = TestHome::new();
+    let site = Site::start();
+    home.ok(&["template", "add", "gone", "--exit", "direct"]);
+    home.ok(&["template", "add", "other", "--exit", "direct"]);
+
+    // A crash leaves a session row behind; the browser's pid is then taken by someone else's
+    // process group leader (as after a reboot).
+    let mut crashed = launch(&home, &site, "other");
+    let browser = crashed.browser_pid();
+    signal(crashed.holdfast_pid(), libc::SIGKILL);
+    let _ = crashed.wait_exit(WAIT);
+    wait_group_gone(browser, "after kill -9 of holdfast");
+    let mut bystander = std::process::Command::new("sleep")
+        .arg("300")
+        .process_group(0)
+        .spawn()
+        .expect("sleep");
+    let pid = bystander.id();
+    sqlite(&home, &format!("UPDATE sessions SET browser_pid = {pid}"));
+    assert!(status(&home).is_empty(), "the dead session is dropped");
+    assert!(
+        bystander.try_wait().expect("wait").is_none(),
+        "the process group now under the recorded pid is someone else's and lives on"
+    );
+    let _ = bystander.kill();
+    let _ = bystander.wait();
+
+    // A crash, then the template is removed with its profile: status still works.
+    let mut crashed = launch(&home, &site, "gone");
+    let browser = crashed.browser_pid();
+    signal(crashed.holdfast_pid(), libc::SIGKILL);
+    let _ = crashed.wait_exit(WAIT);
+    wait_group_gone(browser, "after kill -9 of holdfast");
+    home.ok(&["template", "rm", "gone", "--purge"]);
+    assert!(
+        status(&home).is_empty(),
+        "status works and lists nothing after the purge"
+    );
+    assert_eq!(sqlite(&home, "SELECT count(*) FROM sessions"), "0");
+}
+
+#[test]
+fn a_hangup_ends_the_session_as_cleanly_as_ctrl_c_and_keeps_fresh_cookies() {
+    let home = TestHome::new();
+    let site = Site::start();
+    home.ok(&[
+        "template",
+        "add",
+        "hup",
+        "--exit",
+        "direct",
+        "--start-url",
+        &site.url("/login?user=hup"),
+    ]);
+    let mut s = launch(&home, &site, "hup");
+    site.wait_for("the page after login", WAIT, |h| h.path == "/whoami");
+    // The terminal that ran `holdfast launch` closes.
+    signal(s.holdfast_pid(), libc::SIGHUP);
+    let code = s.wait_exit(WAIT);
+    assert!(
+        code.success(),
+        "SIGHUP stops the session cleanly, not by the default kill: {code:?}"
+    );
+    wait_group_gone(s.browser_pid(), "after SIGHUP");
+    home.ok(&[
+        "template",
+        "edit",
+        "hup",
+        "--start-url",
+        &site.url("/after-relaunch"),
+    ]);
+    let _again = launch(&home, &site, "hup");
+    let hit = site.wait_for("the page after relaunch", WAIT, |h| {
+        h.path == "/after-relaunch"
+    });
+    assert_eq!(
+        hit.cookie("sid").as_deref(),
+        Some("hup"),
+        "the cookie set just before the hangup was committed"
+    );
 }

@@ -571,3 +571,73 @@ async fn a_connection_that_sends_no_request_head_is_closed_and_a_kept_alive_one_
         "a kept-alive connection between requests is not closed by the head timeout: {idle:?}"
     );
 }
+
+/// `curl` through the relay as another OS user (the test user the setup creates); its exit code.
+async fn curl_as(user: Option<&str>, relay: &Relay, url: &str) -> i32 {
+    let proxy = format!("http://{}", relay.addr());
+    let mut cmd = match user {
+        Some(u) => {
+            let mut c = tokio::process::Command::new("setpriv");
+            c.args([
+                &format!("--reuid={u}"),
+                &format!("--regid={u}"),
+                "--clear-groups",
+                "--",
+                "curl",
+            ]);
+            c
+        }
+        None => tokio::process::Command::new("curl"),
+    };
+    cmd.args([
+        "-s",
+        "-o",
+        "/dev/null",
+        "--max-time",
+        "10",
+        "-x",
+        &proxy,
+        url,
+    ]);
+    cmd.status()
+        .await
+        .expect("setpriv and curl (apt: util-linux, curl)")
+        .code()
+        .unwrap_or(-1)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_users_connection_is_refused_before_anything_goes_upstream() {
+    let origin = Origin::start();
+    let proxy = Upstream::tinyproxy("127.0.0.2", 0);
+    let relay = relay(&proxy.http_url(), RelayConfig::default()).await;
+
+    let theirs = curl_as(
+        Some(common::servers::SOCKS_USER),
+        &relay,
+        &origin.url("/ip"),
+    )
+    .await;
+    assert_ne!(
+        theirs, 0,
+        "another user's request through the relay must fail (curl exit {theirs})"
+    );
+    assert_eq!(
+        origin.from("127.0.0.2"),
+        0,
+        "nothing of another user's reached the exit and the origin"
+    );
+    assert_eq!(
+        relay.metrics().take().dial_ok,
+        0,
+        "the exit was not even dialled for another user"
+    );
+
+    let ours = curl_as(None, &relay, &origin.url("/ip")).await;
+    assert_eq!(ours, 0, "the relay's own user is served");
+    assert_eq!(
+        origin.from("127.0.0.2"),
+        1,
+        "our request left through the exit"
+    );
+}

@@ -175,6 +175,12 @@ async function tick() {
   setTimeout(tick, 150);
 }
 if (q.get('ws')) { window.sock = new WebSocket('ws://' + location.host + '/ws'); }
+if (q.get('bigws')) {
+  // One huge frame: DevTools reports it to the observer as one huge message.
+  window.big = new WebSocket('ws://' + location.host + '/ws-big?mb=' + q.get('bigws'));
+  window.big.onmessage = (e) =>
+    fetch('/report/bigws', {method: 'POST', body: String(e.data.length)}).catch(() => {});
+}
 tick();
 if (q.get('auth')) {
   fetch('/api/private').catch(() => {});
@@ -268,6 +274,27 @@ fn serve(
         let mut status = "200 OK".to_owned();
         let ws_key = headers.get("sec-websocket-key").cloned();
         let page = match path {
+            "/ws-big" if ws_key.is_some() => {
+                record(hits, path, &peer, headers, body);
+                let mb: usize = query_value(query, "mb")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(20);
+                let head = format!(
+                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+                    ws_accept(ws_key.as_deref().unwrap_or(""))
+                );
+                // One unmasked text frame with a 64-bit length (RFC 6455 §5.2).
+                let len = mb * 1024 * 1024;
+                let mut frame = vec![0x81u8, 127];
+                frame.extend_from_slice(&(len as u64).to_be_bytes());
+                frame.resize(frame.len() + len, b'x');
+                if writer.write_all(head.as_bytes()).is_err() || writer.write_all(&frame).is_err() {
+                    return;
+                }
+                let mut sink = [0u8; 1024];
+                while reader.read(&mut sink).unwrap_or(0) > 0 {}
+                return;
+            }
             "/ws" if ws_key.is_some() => {
                 record(hits, path, &peer, headers, body);
                 let head = format!(
@@ -356,4 +383,13 @@ fn record(
         body: String::from_utf8_lossy(body).into_owned(),
     });
     cv.notify_all();
+}
+
+/// The value of `key` in a query string.
+fn query_value<'a>(query: &'a str, key: &str) -> Option<&'a str> {
+    query.split('&').find_map(|kv| {
+        kv.split_once('=')
+            .filter(|(k, _)| *k == key)
+            .map(|(_, v)| v)
+    })
 }

@@ -57,10 +57,10 @@ export function App() {
     };
   }, []);
 
-  const doLaunch = async (name: string, force: boolean) => {
+  const doLaunch = async (name: string, force: boolean, cdp: boolean) => {
     setLaunch({ name, busy: true, step: "lease", preflight: null, error: null });
     try {
-      const r = await api.launchSession(name, { headless: false, force });
+      const r = await api.launchSession(name, { headless: false, force, cdp });
       setLaunch({ name, busy: false, step: "ready", preflight: r.preflight, error: null });
       setNotice(`Launched “${r.session.template}” (pid ${r.session.pid ?? "?"}).`);
       await reloadStatuses();
@@ -233,7 +233,7 @@ export function App() {
                 setNotice(null);
                 setBundles(false);
                 setMode({ kind: "edit", template: t });
-                void doLaunch(t.name, false);
+                void doLaunch(t.name, false, false);
               }}
               onSelect={(t) => {
                 setNotice(null);
@@ -270,7 +270,7 @@ export function App() {
                       name={mode.template.name}
                       session={sessions.find((s) => s.template_id === mode.template.id) ?? null}
                       launch={launch}
-                      onLaunch={(force) => void doLaunch(mode.template.name, force)}
+                      onLaunch={(force, cdp) => void doLaunch(mode.template.name, force, cdp)}
                       onStop={() => void doStop(mode.template.name)}
                       stopping={stopping === mode.template.name}
                     />

@@ -188,9 +188,13 @@ fn print_event(record: &SessionRecord, as_json: bool) -> Result<()> {
 pub async fn shutdown_signal() -> Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate())?;
+    // A closed terminal sends SIGHUP: the session ends as cleanly as on Ctrl-C (cookies
+    // committed) rather than by the default action, which kills at once.
+    let mut hangup = signal(SignalKind::hangup())?;
     tokio::select! {
         r = tokio::signal::ctrl_c() => r?,
         _ = term.recv() => {}
+        _ = hangup.recv() => {}
     }
     Ok(())
 }

@@ -41,12 +41,12 @@ pub async fn launch(
             eprintln!("warning (forced): {f}");
         }
         println!(
-            "{} running: browser pid {}, egress {}, relay {}, DevTools {} (Ctrl-C stops)",
+            "{} running: browser pid {}, egress {}, relay {}, automation port {} (Ctrl-C stops)",
             info.template,
             info.pid.map_or_else(|| "?".to_owned(), |p| p.to_string()),
             info.egress_ip.as_deref().unwrap_or("unknown"),
             info.relay.as_deref().unwrap_or("-"),
-            info.cdp.as_deref().unwrap_or("-"),
+            info.cdp.as_deref().unwrap_or("off"),
         );
     }
     let stopper = session.stopper();

@@ -123,6 +123,11 @@ pub enum Command {
         /// Launch despite a refusing preflight (clock skew, egress failure or pin mismatch).
         #[arg(long)]
         force: bool,
+        /// Open a DevTools port on 127.0.0.1 for automation (printed as "cdp"). Any process on
+        /// this machine, of any user, that finds the port can drive the browser and read its
+        /// cookies: use only on a machine you do not share.
+        #[arg(long)]
+        cdp: bool,
     },
     /// List running sessions.
     Status {
@@ -201,11 +206,16 @@ pub fn run(cli: Cli) -> ExitCode {
                 headless,
                 json,
                 force,
+                cdp,
             } => {
                 launch::launch(
                     &hf,
                     &name,
-                    holdfast_core::launch::LaunchOptions { headless, force },
+                    holdfast_core::launch::LaunchOptions {
+                        headless,
+                        force,
+                        cdp,
+                    },
                     json,
                 )
                 .await

@@ -153,6 +153,19 @@ impl Fields {
         })
     }
 
+    /// Warns when the exit URL carries its password: a command line is readable by every user
+    /// of the machine (`ps`, /proc) while the command runs.
+    fn warn_inline_password(&self) {
+        let Some(exit) = &self.exit else { return };
+        if holdfast_core::template::exit::redact(exit) != *exit {
+            eprintln!(
+                "warning: the exit password was given on the command line, where other users of \
+                 this machine can read it (ps, /proc) while the command runs; give the URL \
+                 without it and use --exit-password-stdin"
+            );
+        }
+    }
+
     fn password(&self) -> Result<Option<String>> {
         if !self.exit_password_stdin {
             return Ok(None);
@@ -174,6 +187,7 @@ fn non_empty(v: Vec<String>) -> Option<Vec<String>> {
 pub async fn run(hf: &Holdfast, cmd: TemplateCommand) -> Result<()> {
     match cmd {
         TemplateCommand::Add { name, fields } => {
+            fields.warn_inline_password();
             let draft = TemplateDraft {
                 name,
                 rules: if fields.gives_rules() {
@@ -222,6 +236,7 @@ pub async fn run(hf: &Holdfast, cmd: TemplateCommand) -> Result<()> {
             clear_tags,
             clear_pin,
         } => {
+            fields.warn_inline_password();
             let rules = if fields.gives_rules() {
                 Some(fields.rules(hf.templates().get(&name).await?.rules)?)
             } else {

@@ -58,6 +58,11 @@ impl Home {
         self.root.join("profiles")
     }
 
+    /// Control sockets of running sessions (private: the home is owner-only).
+    pub fn run_dir(&self) -> PathBuf {
+        self.root.join("run")
+    }
+
     /// The browser profile (`--user-data-dir`) of one template.
     pub fn profile_dir(&self, template_id: &str) -> PathBuf {
         self.profiles_dir().join(template_id)

@@ -12,4 +12,10 @@ headless: boolean,
  * Go on despite a refusing preflight (clock beyond `clock.block_ms`, egress failure or
  * mismatch with the pin). Never overrides the lease.
  */
-force: boolean, };
+force: boolean, 
+/**
+ * Open a DevTools TCP port on 127.0.0.1 for automation (Playwright, Puppeteer). Any local
+ * process that finds it can drive the browser; without it no process of the session
+ * listens on TCP.
+ */
+cdp: boolean, };

@@ -23,7 +23,7 @@ holdfast_pid: number,
  */
 since: string, 
 /**
- * The browser's DevTools websocket URL.
+ * The automation DevTools websocket URL; `None` unless the launch asked for a port.
  */
 cdp: string | null, 
 /**

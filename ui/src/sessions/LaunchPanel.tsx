@@ -1,3 +1,4 @@
+import { useState } from "react";
 import type { ErrorPayload } from "../bindings/ErrorPayload";
 import type { LaunchStep } from "../bindings/LaunchStep";
 import type { Preflight } from "../bindings/Preflight";
@@ -19,7 +20,8 @@ interface Props {
   name: string;
   session: SessionInfo | null;
   launch: LaunchState | null;
-  onLaunch: (force: boolean) => void;
+  /** `cdp`: open an automation DevTools port. */
+  onLaunch: (force: boolean, cdp: boolean) => void;
   onStop: () => void;
   stopping: boolean;
 }
@@ -27,6 +29,7 @@ interface Props {
 /** Launch / Stop for the selected template, with the launch's progress and preflight. */
 export function LaunchPanel({ name, session, launch, onLaunch, onStop, stopping }: Props) {
   const mine = launch && launch.name === name ? launch : null;
+  const [automation, setAutomation] = useState(false);
   const busy = mine?.busy ?? false;
   const warnings = mine?.preflight ? [...mine.preflight.warnings, ...mine.preflight.forced] : [];
   return (
@@ -43,9 +46,29 @@ export function LaunchPanel({ name, session, launch, onLaunch, onStop, stopping 
             </button>
           </>
         ) : (
-          <button type="button" className="primary" onClick={() => onLaunch(false)} disabled={busy} data-testid="launch">
-            {busy ? "Launching…" : "Launch"}
-          </button>
+          <>
+            <button
+              type="button"
+              className="primary"
+              onClick={() => onLaunch(false, automation)}
+              disabled={busy}
+              data-testid="launch"
+            >
+              {busy ? "Launching…" : "Launch"}
+            </button>
+            <label
+              className="automation"
+              title="Opens a DevTools port on 127.0.0.1: any process of any user on this machine that finds it can drive the browser and read its cookies."
+            >
+              <input
+                type="checkbox"
+                checked={automation}
+                onChange={(e) => setAutomation(e.target.checked)}
+                data-testid="launch-cdp"
+              />{" "}
+              automation port
+            </label>
+          </>
         )}
       </div>
       {busy && mine?.step && (
@@ -62,6 +85,8 @@ export function LaunchPanel({ name, session, launch, onLaunch, onStop, stopping 
           <dd data-testid="session-egress">{session.egress_ip ?? "unknown"}</dd>
           <dt>Clock</dt>
           <dd data-testid="session-clock">{formatOffset(session.clock_offset_ms)}</dd>
+          <dt>Automation</dt>
+          <dd data-testid="session-cdp">{session.cdp ?? "off (DevTools over a private pipe only)"}</dd>
         </dl>
       )}
       {mine?.preflight && (
@@ -80,7 +105,7 @@ export function LaunchPanel({ name, session, launch, onLaunch, onStop, stopping 
         <div className="banner error" role="alert" data-testid="launch-error" data-code={mine.error.code}>
           {mine.error.message}
           {isOverridable(mine.error.code) && (
-            <button type="button" onClick={() => onLaunch(true)} data-testid="launch-force">
+            <button type="button" onClick={() => onLaunch(true, automation)} data-testid="launch-force">
               Launch anyway
             </button>
           )}

@@ -13,16 +13,21 @@ pub struct LaunchArgs {
     /// Extra environment (TZ, LANGUAGE).
     pub env: Vec<(String, String)>,
     pub profile_dir: PathBuf,
+    /// A DevTools TCP port for automation was asked for.
+    pub automation: bool,
 }
 
 impl LaunchArgs {
-    /// The command line for `template`, its profile at `profile_dir`, its relay at `relay`.
+    /// The command line for `template`, its profile at `profile_dir`, its relay at `relay`;
+    /// `automation` adds a DevTools TCP port (anyone on the machine who finds it can drive the
+    /// browser, so only when the operator asked).
     pub fn new(
         binary: PathBuf,
         template: &Template,
         profile_dir: &Path,
         relay: SocketAddr,
         headless: bool,
+        automation: bool,
     ) -> Self {
         let mut args = vec![
             format!("--user-data-dir={}", profile_dir.display()),
@@ -35,12 +40,16 @@ impl LaunchArgs {
             "--webrtc-ip-handling-policy=disable_non_proxied_udp".to_owned(),
             format!("--accept-lang={}", accept_languages(&template.locale)),
             format!("--lang={}", template.locale),
-            // DevTools on 127.0.0.1, a port the OS picks; written to DevToolsActivePort.
-            "--remote-debugging-address=127.0.0.1".to_owned(),
-            "--remote-debugging-port=0".to_owned(),
+            // Holdfast's own DevTools: a pipe on fds 3 and 4 that no other process can reach.
+            "--remote-debugging-pipe".to_owned(),
             "--no-first-run".to_owned(),
             "--no-default-browser-check".to_owned(),
         ];
+        if automation {
+            // A port on 127.0.0.1 the OS picks, written to DevToolsActivePort.
+            args.push("--remote-debugging-address=127.0.0.1".to_owned());
+            args.push("--remote-debugging-port=0".to_owned());
+        }
         if headless {
             args.push("--headless".to_owned());
         }
@@ -60,6 +69,7 @@ impl LaunchArgs {
             args,
             env,
             profile_dir: profile_dir.to_path_buf(),
+            automation,
         }
     }
 }

@@ -4,26 +4,15 @@
 
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
-use tokio_tungstenite::tungstenite::Message;
+use serde_json::json;
 
-/// Sends `Browser.close` on the browser websocket; `true` once the browser acknowledged it or
-/// dropped the connection (it is going away).
-pub async fn close_browser(ws_url: &str, timeout: Duration) -> bool {
-    let attempt = async {
-        let (mut ws, _) = tokio_tungstenite::connect_async(ws_url).await.ok()?;
-        ws.send(Message::text(r#"{"id":1,"method":"Browser.close"}"#))
-            .await
-            .ok()?;
-        while let Some(msg) = ws.next().await {
-            match msg {
-                Ok(Message::Text(t)) if t.contains(r#""id":1"#) => return Some(()),
-                Ok(Message::Close(_)) | Err(_) => return Some(()),
-                Ok(_) => {}
-            }
-        }
-        // The browser closed the socket without a close frame (it does on exit).
-        Some(())
-    };
-    matches!(tokio::time::timeout(timeout, attempt).await, Ok(Some(())))
+use super::devtools::{Cdp, CdpError};
+
+/// Sends `Browser.close` over the session's DevTools pipe; `true` once the browser acknowledged
+/// it or dropped the pipe (it is going away).
+pub async fn close_browser(cdp: &Cdp, timeout: Duration) -> bool {
+    match tokio::time::timeout(timeout, cdp.call(None, "Browser.close", json!({}))).await {
+        Ok(Ok(_)) | Ok(Err(CdpError::Closed)) => true,
+        Ok(Err(_)) | Err(_) => false,
+    }
 }

@@ -1,24 +1,27 @@
-//! A thin Chrome DevTools Protocol session layer: commands matched to their replies by id, and
-//! one event stream for the browser and every attached target (flat sessions). Events stay JSON;
-//! callers parse only what they use into tolerant structs, so a newer Chromium cannot break them.
+//! A thin Chrome DevTools Protocol session layer over the browser's DevTools pipe: commands
+//! matched to their replies by id, and one event stream for the browser and every attached
+//! target (flat sessions). Events stay JSON; callers parse only what they use into tolerant
+//! structs, so a newer Chromium cannot break them.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use tokio::io::AsyncWriteExt;
+use tokio::net::unix::pipe;
 use tokio::sync::{mpsc, oneshot};
-use tokio_tungstenite::tungstenite::Message;
+
+use super::pipe::{Frame, FrameReader, PipeEnds};
 
 /// A DevTools failure.
 #[derive(Debug, thiserror::Error)]
 pub enum CdpError {
-    /// The websocket could not be opened.
-    #[error("cannot connect to DevTools at {url}: {reason}")]
-    Connect { url: String, reason: String },
-    /// The browser went away (Chromium sends no close frame on exit).
+    /// The pipe could not be set up.
+    #[error("cannot open the DevTools pipe: {0}")]
+    Pipe(#[source] std::io::Error),
+    /// The browser went away.
     #[error("the DevTools connection closed")]
     Closed,
     /// The browser answered a command with an error.
@@ -39,7 +42,7 @@ type Pending = Arc<Mutex<HashMap<u64, (String, oneshot::Sender<Result<Value, Cdp
 /// The command side of a connection; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Cdp {
-    out: mpsc::UnboundedSender<Message>,
+    out: mpsc::UnboundedSender<String>,
     pending: Pending,
     next_id: Arc<AtomicU64>,
 }
@@ -57,34 +60,35 @@ struct Incoming {
     session_id: Option<String>,
 }
 
-/// Opens the browser's websocket; events arrive on the returned channel until it closes.
-pub async fn connect(ws_url: &str) -> Result<(Cdp, mpsc::UnboundedReceiver<CdpEvent>), CdpError> {
-    let (ws, _) = tokio_tungstenite::connect_async(ws_url)
-        .await
-        .map_err(|e| CdpError::Connect {
-            url: ws_url.to_owned(),
-            reason: e.to_string(),
-        })?;
-    let (mut sink, mut stream) = ws.split();
-    let (out, mut out_rx) = mpsc::unbounded_channel::<Message>();
+/// Speaks DevTools over the browser's pipe; events arrive on the returned channel until the
+/// browser closes it. One message too large to hold is skipped (and logged): a page can make
+/// the browser send one, and it must not end the session's observer.
+pub fn over_pipe(ends: PipeEnds) -> Result<(Cdp, mpsc::UnboundedReceiver<CdpEvent>), CdpError> {
+    let mut sink = pipe::Sender::from_owned_fd(ends.to_browser).map_err(CdpError::Pipe)?;
+    let source = pipe::Receiver::from_owned_fd(ends.from_browser).map_err(CdpError::Pipe)?;
+    let (out, mut out_rx) = mpsc::unbounded_channel::<String>();
     let (events_tx, events) = mpsc::unbounded_channel();
     let pending: Pending = Arc::default();
     tokio::spawn(async move {
         while let Some(msg) = out_rx.recv().await {
-            if sink.send(msg).await.is_err() {
+            let mut framed = msg.into_bytes();
+            framed.push(0);
+            if sink.write_all(&framed).await.is_err() {
                 break;
             }
         }
     });
     let replies = pending.clone();
     tokio::spawn(async move {
-        while let Some(Ok(msg)) = stream.next().await {
-            let text = match msg {
-                Message::Text(t) => t,
-                Message::Close(_) => break,
-                _ => continue,
-            };
-            dispatch(text.as_str(), &replies, &events_tx);
+        let mut frames = FrameReader::new(source);
+        while let Some(frame) = frames.next().await {
+            match frame {
+                Frame::Message(text) => dispatch(&text, &replies, &events_tx),
+                Frame::Skipped => tracing::warn!(
+                    limit = super::pipe::MAX_MESSAGE,
+                    "skipped one DevTools message over the size limit"
+                ),
+            }
         }
         // Browser gone: every waiting command fails with `Closed` (its sender is dropped).
         if let Ok(mut p) = replies.lock() {
@@ -177,7 +181,7 @@ impl Cdp {
             .map_err(|_| CdpError::Closed)?
             .insert(id, (method.to_owned(), tx));
         self.out
-            .send(Message::text(msg.to_string()))
+            .send(msg.to_string())
             .map_err(|_| CdpError::Closed)?;
         Ok(rx)
     }

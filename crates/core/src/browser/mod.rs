@@ -6,10 +6,11 @@ pub(crate) mod cdp;
 pub mod devtools;
 pub(crate) mod discover;
 pub(crate) mod pid;
+pub(crate) mod pipe;
 pub(crate) mod prefs;
 pub(crate) mod process;
 pub(crate) mod singleton;
 
 pub use args::LaunchArgs;
 pub use discover::find;
-pub use process::{Browser, DevTools};
+pub use process::{Browser, DevTools, Ready};

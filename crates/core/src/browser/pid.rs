@@ -19,8 +19,8 @@ pub fn start_time(pid: i32) -> Option<u64> {
 pub fn is_same_alive(pid: i32, start: Option<u64>) -> bool {
     match (start_time(pid), start) {
         (Some(now), Some(then)) => now == then,
-        (Some(_), None) => true,
-        (None, _) => false,
+        // Without a recorded start time a live pid cannot be told from a recycled one.
+        (_, None) | (None, _) => false,
     }
 }
 
@@ -42,6 +42,10 @@ mod tests {
         assert!(
             !is_same_alive(me, start.map(|s| s + 1)),
             "another start time is another process"
+        );
+        assert!(
+            !is_same_alive(me, None),
+            "a pid without a start time is never taken for the recorded process"
         );
     }
 }

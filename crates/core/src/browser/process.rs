@@ -1,18 +1,23 @@
 //! The running browser: spawned in its own process group, tied to Holdfast's life (it gets
-//! SIGKILL if Holdfast dies), ready once DevTools listens.
+//! SIGKILL if Holdfast dies), ready once it answers on its DevTools pipe (and, for automation
+//! only, once its DevTools port listens).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
 use serde::Serialize;
+use serde_json::json;
 use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
 use ts_rs::TS;
 
+use super::devtools::{self, Cdp, CdpEvent};
+use super::pipe::{self, PipeEnds};
 use super::LaunchArgs;
 use crate::error::{Error, Result};
 
-/// Where DevTools listens.
+/// Where the automation DevTools port listens (only when the operator asked for one).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct DevTools {
@@ -27,6 +32,19 @@ pub struct Browser {
     child: Child,
     pid: i32,
     start: Option<u64>,
+    /// Holdfast's ends of the DevTools pipe, until `ready` takes them.
+    pipe: Option<PipeEnds>,
+}
+
+/// A browser that answered on its DevTools pipe.
+#[derive(Debug)]
+pub struct Ready {
+    /// Commands over the pipe (Holdfast's own observer and guard).
+    pub cdp: Cdp,
+    /// Every event of the browser and its attached targets.
+    pub events: mpsc::UnboundedReceiver<CdpEvent>,
+    /// The automation port, when `LaunchArgs::automation` asked for one.
+    pub port: Option<DevTools>,
 }
 
 impl Browser {
@@ -44,6 +62,10 @@ impl Browser {
         let err = out
             .try_clone()
             .map_err(|e| Error::io("cannot open", log, e))?;
+        let (ends, child_ends) = pipe::pair().map_err(|e| Error::BrowserFailed {
+            detail: format!("cannot create the DevTools pipe: {e}"),
+        })?;
+        let (commands_fd, messages_fd) = child_ends.raw();
         let mut cmd = Command::new(&launch.binary);
         cmd.args(&launch.args)
             .envs(launch.env.iter().map(|(k, v)| (k, v)))
@@ -57,7 +79,8 @@ impl Browser {
             cmd.process_group(0);
             // SAFETY: only async-signal-safe calls between fork and exec.
             unsafe {
-                cmd.pre_exec(|| {
+                cmd.pre_exec(move || {
+                    pipe::install_in_child(commands_fd, messages_fd)?;
                     // Dies with Holdfast: a killed Holdfast must not leave a browser behind
                     // on an exit nobody watches.
                     #[cfg(target_os = "linux")]
@@ -71,6 +94,8 @@ impl Browser {
         let child = cmd.spawn().map_err(|e| Error::BrowserFailed {
             detail: format!("cannot start {}: {e}", launch.binary.display()),
         })?;
+        // Only the browser holds its ends now: when it dies, reading the pipe ends.
+        drop(child_ends);
         let pid = child
             .id()
             .and_then(|p| i32::try_from(p).ok())
@@ -81,6 +106,7 @@ impl Browser {
             child,
             pid,
             start: crate::browser::pid::start_time(pid),
+            pipe: Some(ends),
         })
     }
 
@@ -94,40 +120,72 @@ impl Browser {
         self.start
     }
 
-    /// Waits until DevTools listens (`DevToolsActivePort` written), or the browser exits, or
-    /// `timeout` passes.
+    /// Waits until the browser answers on its DevTools pipe and, with `port`, until its
+    /// automation port listens (`DevToolsActivePort` written); fails if the browser exits first
+    /// or `timeout` passes.
     pub async fn ready(
         &mut self,
         profile_dir: &Path,
+        port: bool,
         timeout: Duration,
         log: &Path,
-    ) -> Result<DevTools> {
-        let port_file = profile_dir.join("DevToolsActivePort");
+    ) -> Result<Ready> {
         let deadline = tokio::time::Instant::now() + timeout;
+        let ends = self.pipe.take().ok_or_else(|| Error::BrowserFailed {
+            detail: "the DevTools pipe was already taken".to_owned(),
+        })?;
+        let (cdp, events) = devtools::over_pipe(ends).map_err(|e| Error::BrowserFailed {
+            detail: e.to_string(),
+        })?;
+        let exited = |status: std::io::Result<std::process::ExitStatus>| Error::BrowserFailed {
+            detail: format!(
+                "the browser exited before it was ready ({}); see {}",
+                status.map_or_else(|e| e.to_string(), |s| s.to_string()),
+                log.display()
+            ),
+        };
+        let late = || Error::BrowserFailed {
+            detail: format!(
+                "DevTools did not come up within {timeout:?}; see {}",
+                log.display()
+            ),
+        };
+        // The browser reads its pipe once it is up: the first reply is the readiness signal.
+        tokio::select! {
+            status = self.child.wait() => return Err(exited(status)),
+            answer = cdp.call(None, "Browser.getVersion", json!({})) => {
+                answer.map_err(|e| Error::BrowserFailed {
+                    detail: format!("DevTools: {e}; see {}", log.display()),
+                })?;
+            }
+            _ = tokio::time::sleep_until(deadline) => return Err(late()),
+        }
+        if !port {
+            return Ok(Ready {
+                cdp,
+                events,
+                port: None,
+            });
+        }
+        let port_file = profile_dir.join("DevToolsActivePort");
         // Chromium writes the file once, whole, after its DevTools socket listens. Polling a
         // file is the portable way to see it; a stat per millisecond costs nothing next to a
-        // ~200 ms browser start, and every millisecond of delay is launch time.
+        // browser start.
         let mut tick = tokio::time::interval(Duration::from_millis(1));
         loop {
             tokio::select! {
-                status = self.child.wait() => {
-                    return Err(Error::BrowserFailed {
-                        detail: format!("the browser exited before it was ready ({}); see {}",
-                            status.map_or_else(|e| e.to_string(), |s| s.to_string()), log.display()),
-                    });
-                }
+                status = self.child.wait() => return Err(exited(status)),
                 _ = tick.tick() => {}
             }
             if let Some(dt) = read_port_file(&port_file) {
-                return Ok(dt);
+                return Ok(Ready {
+                    cdp,
+                    events,
+                    port: Some(dt),
+                });
             }
             if tokio::time::Instant::now() > deadline {
-                return Err(Error::BrowserFailed {
-                    detail: format!(
-                        "DevTools did not come up within {timeout:?}; see {}",
-                        log.display()
-                    ),
-                });
+                return Err(late());
             }
         }
     }
@@ -139,9 +197,9 @@ impl Browser {
 
     /// Asks the browser to quit: `Browser.close` over DevTools (a clean shutdown that writes
     /// cookies), else SIGTERM; kills its whole group if it has not gone within `grace`.
-    pub async fn stop(&mut self, cdp: Option<&str>, grace: Duration) -> Option<i32> {
+    pub async fn stop(&mut self, cdp: Option<&Cdp>, grace: Duration) -> Option<i32> {
         let closing = match cdp {
-            Some(url) => super::cdp::close_browser(url, Duration::from_secs(2)).await,
+            Some(cdp) => super::cdp::close_browser(cdp, Duration::from_secs(2)).await,
             None => false,
         };
         if !closing {

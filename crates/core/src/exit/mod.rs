@@ -10,6 +10,7 @@ pub(crate) mod head;
 pub(crate) mod histogram;
 pub mod metric_rows;
 pub(crate) mod metrics;
+pub mod peer;
 pub(crate) mod pump;
 pub(crate) mod recorder;
 pub mod relay;

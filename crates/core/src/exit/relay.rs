@@ -96,8 +96,9 @@ impl Drop for Relay {
 }
 
 async fn accept_loop(listener: TcpListener, dialer: Arc<Dialer>, stopped: watch::Receiver<bool>) {
+    let me = super::peer::own_uid();
     loop {
-        let (stream, _) = match listener.accept().await {
+        let (stream, from) = match listener.accept().await {
             Ok(c) => c,
             Err(e) => {
                 // Out of file descriptors and the like: wait a moment rather than spin.
@@ -106,6 +107,11 @@ async fn accept_loop(listener: TcpListener, dialer: Arc<Dialer>, stopped: watch:
                 continue;
             }
         };
+        // Before a byte is read, let alone sent upstream: only this user's processes may use
+        // the exit's credentials.
+        if !is_own(&stream, from, me) {
+            continue;
+        }
         tune(&stream, dialer.config().keepalive);
         let (dialer, mut stopped) = (dialer.clone(), stopped.clone());
         tokio::spawn(async move {
@@ -114,6 +120,26 @@ async fn accept_loop(listener: TcpListener, dialer: Arc<Dialer>, stopped: watch:
                 _ = crate::events::stopped(&mut stopped) => {}
             }
         });
+    }
+}
+
+/// Whether the connecting socket belongs to user `me`; anything else (another user, an owner
+/// the kernel cannot name) is refused and logged.
+fn is_own(stream: &TcpStream, from: SocketAddr, me: u32) -> bool {
+    let owner = stream
+        .local_addr()
+        .and_then(|local| super::peer::owner(from, local));
+    match owner {
+        Ok(super::peer::Peer::Uid(uid)) if uid == me => true,
+        Ok(super::peer::Peer::Unchecked) => true,
+        Ok(owner) => {
+            tracing::warn!(%from, ?owner, "relay refused a connection that is not this user's");
+            false
+        }
+        Err(e) => {
+            tracing::warn!(%from, "relay refused a connection whose owner cannot be checked: {e}");
+            false
+        }
     }
 }
 

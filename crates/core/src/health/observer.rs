@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use super::attribution::Attribution;
 use super::pipeline::{notable, Pipeline};
 use super::writer::{OutcomeWriter, WriterConfig};
-use crate::browser::devtools::{self, Cdp, CdpError, CdpEvent};
+use crate::browser::devtools::{Cdp, CdpError, CdpEvent};
 use crate::events::{EventBus, SessionRecord};
 use crate::guard::intercept::{attach_target, detach_target, SharedInterception};
 use crate::guard::Guard;
@@ -82,14 +82,14 @@ pub struct Observer {
 }
 
 impl Observer {
-    /// Connects to the browser's DevTools websocket and starts attaching to every target.
+    /// Takes the browser's DevTools connection and starts attaching to every target.
     pub async fn attach(
-        ws_url: &str,
+        cdp: Cdp,
+        events: mpsc::UnboundedReceiver<CdpEvent>,
         store: Store,
         bus: &EventBus,
         config: ObserverConfig,
     ) -> Result<Self, CdpError> {
-        let (cdp, events) = devtools::connect(ws_url).await?;
         let ready = Arc::new(ReadyPages::default());
         let pipeline = Pipeline::new(
             config.rules,

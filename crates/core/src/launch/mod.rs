@@ -2,6 +2,7 @@
 //! then the session runs under a supervisor until the browser exits or is stopped. Also the
 //! list of running sessions and stopping one from any process.
 
+mod control;
 mod kept;
 pub(crate) mod preflight;
 mod stale;
@@ -46,6 +47,10 @@ pub struct LaunchOptions {
     /// Go on despite a refusing preflight (clock beyond `clock.block_ms`, egress failure or
     /// mismatch with the pin). Never overrides the lease.
     pub force: bool,
+    /// Open a DevTools TCP port on 127.0.0.1 for automation (Playwright, Puppeteer). Any local
+    /// process that finds it can drive the browser; without it no process of the session
+    /// listens on TCP.
+    pub cdp: bool,
 }
 
 /// Where a launch is (for progress display).
@@ -89,7 +94,7 @@ pub struct SessionInfo {
     pub holdfast_pid: i64,
     /// RFC 3339 UTC.
     pub since: String,
-    /// The browser's DevTools websocket URL.
+    /// The automation DevTools websocket URL; `None` unless the launch asked for a port.
     pub cdp: Option<String>,
     /// The relay's `host:port`.
     pub relay: Option<String>,
@@ -317,10 +322,14 @@ impl<'a> Service<'a> {
                 &profile_dir,
                 relay.relay().addr(),
                 options.headless,
+                options.cdp,
             );
             let mut b = Browser::spawn(&args, &log)?;
-            match b.ready(&profile_dir, READY_TIMEOUT, &log).await {
-                Ok(dt) => Ok((b, dt)),
+            match b
+                .ready(&profile_dir, options.cdp, READY_TIMEOUT, &log)
+                .await
+            {
+                Ok(ready) => Ok((b, ready)),
                 Err(e) => {
                     b.stop(None, Duration::from_secs(2)).await;
                     Err(e)
@@ -328,22 +337,29 @@ impl<'a> Service<'a> {
             }
         }
         .await;
-        let (mut browser, devtools) = match started {
+        let (mut browser, ready) = match started {
             Ok(v) => v,
             Err(e) => {
                 relay.stop().await;
                 return Err(e);
             }
         };
+        let browser::Ready { cdp, events, port } = ready;
+        let cdp_url = port.map(|p| p.ws_url);
         let observer = match self
-            .observe(&devtools.ws_url, &template, &settings, &relay, &preflight)
+            .observe(
+                cdp.clone(),
+                events,
+                &template,
+                &settings,
+                &relay,
+                &preflight,
+            )
             .await
         {
             Ok(o) => o,
             Err(e) => {
-                browser
-                    .stop(Some(&devtools.ws_url), Duration::from_secs(2))
-                    .await;
+                browser.stop(Some(&cdp), Duration::from_secs(2)).await;
                 relay.stop().await;
                 return Err(e);
             }
@@ -359,7 +375,7 @@ impl<'a> Service<'a> {
             browser_start: browser.start_time().and_then(|s| i64::try_from(s).ok()),
             started_at: now.clone(),
             relay: Some(relay.relay().addr().to_string()),
-            cdp: Some(devtools.ws_url.clone()),
+            cdp: cdp_url.clone(),
             profile_dir: profile_dir.to_string_lossy().into_owned(),
             headless: options.headless,
             egress_ip: preflight.egress.egress.ip.clone(),
@@ -372,26 +388,30 @@ impl<'a> Service<'a> {
         }
         .await;
         if let Err(e) = recorded {
-            browser
-                .stop(Some(&devtools.ws_url), Duration::from_secs(2))
-                .await;
+            browser.stop(Some(&cdp), Duration::from_secs(2)).await;
             relay.stop().await;
             return Err(e);
         }
         relay
             .bus()
             .publish(SessionEvent::BrowserStarted { pid: browser.pid() });
-        tracing::info!(template = %template.name, pid = browser.pid(), cdp = %devtools.ws_url, "browser launched");
+        tracing::info!(template = %template.name, pid = browser.pid(), automation = cdp_url.is_some(), "browser launched");
         report(LaunchStep::Ready, None);
 
         let info = SessionInfo::from_row(&template.name, &row);
         let (stop, stop_rx) = watch::channel(false);
+        // Without it `holdfast stop` from another process can only signal the browser.
+        let control = control::Control::bind(&control::path(&self.home, &template.id))
+            .inspect_err(|e| tracing::warn!("no control socket for the session: {e}"))
+            .ok();
         let done = tokio::spawn(supervisor::run(supervisor::Supervised {
             store: self.store.clone(),
             template,
             settings,
             browser,
-            cdp: devtools.ws_url.clone(),
+            cdp,
+            control,
+            stopper: stop.clone(),
             relay,
             observer,
             lease,
@@ -408,7 +428,8 @@ impl<'a> Service<'a> {
     /// Attaches the health observer to the new browser and opens the start URLs through it.
     async fn observe(
         &self,
-        ws_url: &str,
+        cdp: browser::devtools::Cdp,
+        events: tokio::sync::mpsc::UnboundedReceiver<browser::devtools::CdpEvent>,
         template: &Template,
         settings: &crate::settings::Settings,
         relay: &crate::exit::session::RelaySession,
@@ -439,7 +460,7 @@ impl<'a> Service<'a> {
         let devtools = |e: crate::browser::devtools::CdpError| Error::BrowserFailed {
             detail: format!("DevTools: {e}"),
         };
-        let observer = Observer::attach(ws_url, self.store.clone(), relay.bus(), config)
+        let observer = Observer::attach(cdp, events, self.store.clone(), relay.bus(), config)
             .await
             .map_err(devtools)?;
         observer
@@ -460,6 +481,12 @@ impl<'a> Service<'a> {
         let mut out = Vec::new();
         for row in rows {
             let dir = std::path::PathBuf::from(&row.profile_dir);
+            if !dir.exists() {
+                // No profile, no lease: a session that died and whose profile was purged.
+                let mut conn = self.store.pool().acquire().await?;
+                sessions::delete(&mut conn, &row.session_id).await?;
+                continue;
+            }
             let name = templates
                 .iter()
                 .find(|t| t.id == row.template_id)
@@ -507,11 +534,9 @@ impl<'a> Service<'a> {
         };
         let dir = std::path::PathBuf::from(&info.profile_dir);
         let bpid = info.pid.and_then(|p| i32::try_from(p).ok());
-        // A clean close (cookies written); the owner sees the browser exit and cleans up.
-        let closing = match &info.cdp {
-            Some(url) => browser::cdp::close_browser(url, Duration::from_secs(2)).await,
-            None => false,
-        };
+        // A clean close (cookies written) by the owner, who holds the DevTools pipe; it sees
+        // the browser exit and cleans up.
+        let closing = control::request_stop(&control::path(&self.home, &info.template_id)).await;
         if let (false, Some(bpid)) = (closing, bpid) {
             process::signal(bpid, false);
         }

@@ -13,12 +13,14 @@ pub async fn clean(name: &str, profile_dir: &Path, row: Option<&SessionRow>) -> 
     if let Some(row) = row {
         if let Some(bpid) = row.browser_pid.and_then(|p| i32::try_from(p).ok()) {
             let start = row.browser_start.and_then(|s| u64::try_from(s).ok());
+            // Only the recorded browser's own group (pid and start time match): a pid from the
+            // row may since belong to someone else's process group (after a reboot, say).
             if pid::is_same_alive(bpid, start) {
                 tracing::warn!(pid = bpid, "killing a browser left from a crashed session");
                 process::signal_group(bpid, true);
+                // Its children may outlive it for a moment.
+                process::reap_group(bpid).await;
             }
-            // Its children may outlive it for a moment.
-            process::reap_group(bpid).await;
         }
     }
     if let Some(holder) = singleton::recorded_pid(profile_dir) {

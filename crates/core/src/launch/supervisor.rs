@@ -6,6 +6,7 @@ use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 use ts_rs::TS;
 
+use crate::browser::devtools::Cdp;
 use crate::browser::Browser;
 use crate::clock;
 use crate::events::{self, EventBus, SessionEvent};
@@ -32,7 +33,12 @@ pub(super) struct Supervised {
     pub template: Template,
     pub settings: Settings,
     pub browser: Browser,
-    pub cdp: String,
+    /// Holdfast's DevTools pipe (a clean `Browser.close` on stop).
+    pub cdp: Cdp,
+    /// Where `holdfast stop` from another process asks (absent if it could not be bound).
+    pub control: Option<super::control::Control>,
+    /// Sets `stop` (for the control socket).
+    pub stopper: watch::Sender<bool>,
     pub relay: RelaySession,
     pub observer: Observer,
     pub lease: Lease,
@@ -49,6 +55,13 @@ pub(super) async fn run(mut s: Supervised) -> SessionEnd {
         s.settings.clone(),
         watch_stopped,
     ));
+    let control = s.control.take();
+    let stopper = s.stopper.clone();
+    let serving = tokio::spawn(async move {
+        if let Some(c) = &control {
+            c.serve(stopper).await;
+        }
+    });
     let (browser_exit, stopped) = tokio::select! {
         code = s.browser.exited() => (code, false),
         _ = events::stopped(&mut s.stop) => {
@@ -57,6 +70,9 @@ pub(super) async fn run(mut s: Supervised) -> SessionEnd {
     };
     // Renderers and helpers may outlive the main process for a moment: none may stay.
     s.browser.reap_group().await;
+    // Dropping the control socket removes its file.
+    serving.abort();
+    let _ = serving.await;
     tracing::info!(template = %s.template.name, ?browser_exit, stopped, "browser gone; ending the session");
     let _ = stop_watch.send(true);
     let _ = watcher.await;

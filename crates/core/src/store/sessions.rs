@@ -107,3 +107,12 @@ pub async fn delete(conn: &mut SqliteConnection, session_id: &str) -> Result<()>
         .await?;
     Ok(())
 }
+
+/// Deletes whatever row a template has (the template is going away).
+pub async fn delete_for_template(conn: &mut SqliteConnection, template_id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE template_id = ?1")
+        .bind(template_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -276,8 +276,10 @@ fn validate_host(host: &str) -> std::result::Result<(), &'static str> {
 
 /// Removes the password from a proxy URL so that it can be shown in errors and logs.
 pub fn redact(input: &str) -> String {
-    let Some((scheme, rest)) = input.split_once("://") else {
-        return input.to_owned();
+    // Without `://` (`user:pass@host:port`, a scheme forgotten) the userinfo is still there.
+    let (prefix, rest) = match input.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), input),
     };
     let Some((userinfo, hostport)) = rest.rsplit_once('@') else {
         return input.to_owned();
@@ -286,7 +288,7 @@ pub fn redact(input: &str) -> String {
     if user.len() == userinfo.len() {
         input.to_owned()
     } else {
-        format!("{scheme}://{user}:***@{hostport}")
+        format!("{prefix}{user}:***@{hostport}")
     }
 }
 
@@ -371,5 +373,11 @@ mod tests {
         assert!(!e.to_string().contains("hunter2"), "{e}");
         let e = Exit::parse("gopher://u:hunter2@h:80").unwrap_err();
         assert!(!e.to_string().contains("hunter2"), "{e}");
+        let e = Exit::parse("u:hunter2@h:80").unwrap_err();
+        assert!(
+            !e.to_string().contains("hunter2"),
+            "a URL without a scheme still hides its password: {e}"
+        );
+        assert!(e.to_string().contains("u:***@h:80"), "{e}");
     }
 }

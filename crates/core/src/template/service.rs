@@ -88,6 +88,8 @@ impl Service<'_> {
             .await?
             .ok_or_else(|| not_found(name))?;
         templates::delete(&mut tx, &template.id).await?;
+        // Its lease is free, so a row left is a crashed session's: it goes with the template.
+        crate::store::sessions::delete_for_template(&mut tx, &template.id).await?;
         let changes = if template.exit_has_password {
             vec![SecretChange::clear(&template.id, true)]
         } else {
