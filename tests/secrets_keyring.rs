@@ -160,3 +160,69 @@ fn edit_replaces_or_clears_and_rm_deletes_the_keyring_entry() {
         "rm deletes the keyring entry"
     );
 }
+
+#[test]
+fn a_keyring_waiting_on_its_unlock_prompt_blocks_no_database_write() {
+    let keyring = KeyringSession::start();
+    let home = TestHome::with_keyring(&keyring);
+    // The keyring stops answering, as while it waits on an unlock prompt.
+    // SAFETY: kill(2) on the daemon this test started.
+    unsafe { libc::kill(keyring.bus_pid, libc::SIGSTOP) };
+    let mut waiting = home
+        .cmd()
+        .args([
+            "template",
+            "add",
+            "locked",
+            "--exit",
+            "http://user@127.0.0.1:3128",
+            "--exit-password-stdin",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("template add");
+    {
+        use std::io::Write as _;
+        let mut stdin = waiting.stdin.take().expect("stdin");
+        stdin.write_all(b"pw\n").expect("password");
+    }
+    // No event tells that the first add reached the keyring call; give it ample time to.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    if let Some(status) = waiting.try_wait().expect("wait") {
+        let mut err = String::new();
+        use std::io::Read as _;
+        let _ = waiting.stderr.take().expect("stderr").read_to_string(&mut err);
+        panic!("the add should wait on the frozen keyring, but ended ({status}): {err}");
+    }
+
+    // Meanwhile another process writes to the same database (the busy timeout is 5 s).
+    let started = std::time::Instant::now();
+    let out = home.run(&["template", "add", "free", "--exit", "direct"]);
+    assert!(
+        out.status.success(),
+        "a database write is not blocked by a keyring call in flight: {}",
+        stderr(&out)
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "…and does not wait for it: {:?}",
+        started.elapsed()
+    );
+
+    // SAFETY: as above.
+    unsafe { libc::kill(keyring.bus_pid, libc::SIGCONT) };
+    let out = waiting.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "the first add completes once the keyring answers: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = home.run(&["template", "list", "--json"]);
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        text.contains("\"locked\"") && text.contains("\"free\""),
+        "both templates exist: {text}"
+    );
+}

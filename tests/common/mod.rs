@@ -178,6 +178,9 @@ pub fn account_with_keyring(exit: &str, start_url: &str) -> (TestHome, KeyringSe
 /// Stopped on drop; nothing of it touches the user's own keyring.
 pub struct KeyringSession {
     pub address: String,
+    /// The session bus daemon (a test can freeze it: a keyring that does not answer, as while
+    /// it waits on an unlock prompt).
+    pub bus_pid: i32,
     // Held open so that a late write by a daemon never meets a closed pipe (SIGPIPE).
     _pipes: Vec<BufReader<ChildStdout>>,
     // Dropped before `dir`: the daemons stop before their directory goes.
@@ -199,6 +202,7 @@ impl KeyringSession {
                 .spawn()
                 .expect("dbus-daemon (apt: dbus) must be installed"),
         );
+        let bus_pid = dbus.id() as i32;
         // dbus-daemon prints its address once it accepts connections.
         let (address, dbus_out) = first_line(dbus, "dbus-daemon");
         let keyring = children.push(
@@ -228,6 +232,7 @@ impl KeyringSession {
         );
         Self {
             address,
+            bus_pid,
             _pipes: vec![dbus_out, keyring_out],
             _children: children,
             dir,

@@ -123,14 +123,17 @@ impl Context {
         ))
     }
 
-    /// Applies keyring `changes` and commits `tx`, or neither: when a change or the commit fails,
-    /// the entries already changed get their previous value back and the transaction rolls back.
+    /// Writes keyring `changes`, then runs `write` in a database transaction and commits it; or
+    /// neither: if a change, `write` or the commit fails, the entries already changed get their
+    /// previous value back (and the transaction rolls back). The keyring goes first, with no
+    /// transaction open: a keyring call can wait on an unlock prompt, and an open write
+    /// transaction would hold SQLite's write lock — and every health write — meanwhile.
     /// The one place where a template row and its password are written together.
-    pub(crate) async fn commit_with_secrets(
+    pub(crate) async fn write_with_secrets<T>(
         &self,
-        tx: sqlx::Transaction<'_, sqlx::Sqlite>,
         changes: Vec<SecretChange>,
-    ) -> Result<()> {
+        write: impl AsyncFnOnce(&mut sqlx::SqliteConnection) -> Result<T>,
+    ) -> Result<T> {
         // (template id, what it held before) of every entry changed so far.
         let mut undo: Vec<(String, Option<Secret>)> = Vec::new();
         let mut result = Ok(());
@@ -161,11 +164,19 @@ impl Context {
                 }
             }
         }
-        if result.is_ok() {
-            result = tx.commit().await.map_err(Error::from);
-        }
-        // On failure an unfinished `tx` is dropped here, which rolls it back.
-        if result.is_err() {
+        let written = match result {
+            Ok(()) => {
+                async {
+                    let mut tx = self.store.pool().begin().await?;
+                    let value = write(&mut tx).await?;
+                    tx.commit().await?;
+                    Ok(value)
+                }
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        if written.is_err() {
             for (id, previous) in undo.into_iter().rev() {
                 let restored = match previous {
                     Some(old) => self.set_secret(&id, old).await,
@@ -176,7 +187,7 @@ impl Context {
                 }
             }
         }
-        result
+        written
     }
 
     /// The error for a template whose session runs (or is being launched) already.

@@ -49,6 +49,7 @@ pub enum ErrorCode {
     NotRunning,
     InvalidRule,
     HoldNotFound,
+    ChangedMeanwhile,
 }
 
 impl ErrorCode {
@@ -92,6 +93,7 @@ impl ErrorCode {
             Self::NotRunning => "not_running",
             Self::InvalidRule => "invalid_rule",
             Self::HoldNotFound => "hold_not_found",
+            Self::ChangedMeanwhile => "changed_meanwhile",
         }
     }
 
@@ -263,6 +265,8 @@ pub enum Error {
     InvalidRule { field: &'static str, reason: String },
     #[error("hold {id} is no longer waiting (answered, timed out, or its session ended)")]
     HoldNotFound { id: i64 },
+    #[error("template {name:?} was changed by another process meanwhile; nothing was written, try again")]
+    ChangedMeanwhile { name: String },
 }
 
 impl Error {
@@ -306,6 +310,7 @@ impl Error {
             Self::NotRunning { .. } => ErrorCode::NotRunning,
             Self::InvalidRule { .. } => ErrorCode::InvalidRule,
             Self::HoldNotFound { .. } => ErrorCode::HoldNotFound,
+            Self::ChangedMeanwhile { .. } => ErrorCode::ChangedMeanwhile,
         }
     }
 

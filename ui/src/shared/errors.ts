@@ -84,6 +84,7 @@ export function fieldForCode(code: ErrorCode, field: string | null): FormField |
     case "egress_mismatch":
     case "not_running":
     case "hold_not_found":
+    case "changed_meanwhile":
       return null;
     case "invalid_rule":
       // The payload names the rule list (rules.refresh, .login, .verification, .sensitive).

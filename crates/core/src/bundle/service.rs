@@ -144,16 +144,11 @@ impl Service<'_> {
 
     pub(crate) async fn apply_import(&self, ready: &[bundle::plan::Ready]) -> Result<()> {
         use bundle::Action;
-        let mut tx = self.store.pool().begin().await?;
         let new: Vec<&Template> = ready
             .iter()
             .filter(|r| matches!(r.action, Action::Add | Action::Rename))
             .map(|r| &r.template)
             .collect();
-        templates::insert_many(&mut tx, &new).await?;
-        for r in ready.iter().filter(|r| r.action == Action::Replace) {
-            templates::update(&mut tx, &r.template).await?;
-        }
         let changes = ready
             .iter()
             .filter(|r| r.action != Action::Skip)
@@ -163,7 +158,14 @@ impl Service<'_> {
                 Some(SecretChange::set(&r.template.id, pw, existed))
             })
             .collect();
-        self.commit_with_secrets(tx, changes).await?;
+        self.write_with_secrets(changes, async |tx| {
+            templates::insert_many(tx, &new).await?;
+            for r in ready.iter().filter(|r| r.action == Action::Replace) {
+                templates::update(tx, &r.template).await?;
+            }
+            Ok(())
+        })
+        .await?;
         // Replaced templates whose new exit has no stored password lose the old one.
         for r in ready.iter().filter(|r| r.action == Action::Replace) {
             if let Some(old) = &r.replaces {

@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 
-use crate::context::{not_found, SecretChange};
+use crate::context::SecretChange;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::store::lease::Lease;
@@ -39,25 +39,20 @@ impl Service<'_> {
     /// On any error nothing is written: no row, no keyring entry.
     pub async fn add(&self, draft: TemplateDraft) -> Result<Template> {
         let (template, password) = draft.validate(Utc::now())?;
-        let mut tx = self.store.pool().begin().await?;
-        templates::insert(&mut tx, &template).await?;
         let changes = password
             .map(|pw| SecretChange::set(&template.id, pw, false))
             .into_iter()
             .collect();
-        self.commit_with_secrets(tx, changes).await?;
+        self.write_with_secrets(changes, async |tx| templates::insert(tx, &template).await)
+            .await?;
         tracing::info!(id = %template.id, name = %template.name, exit = %template.exit, "template added");
         Ok(template)
     }
 
     /// Validates and applies changes to a template; an invalid change writes nothing.
     pub async fn edit(&self, name: &str, patch: TemplatePatch) -> Result<Template> {
-        let mut tx = self.store.pool().begin().await?;
-        let current = templates::find_by_name(&mut tx, name)
-            .await?
-            .ok_or_else(|| not_found(name))?;
+        let current = self.template(name).await?;
         let (updated, change) = patch.apply(&current, Utc::now())?;
-        templates::update(&mut tx, &updated).await?;
         let changes = match change {
             PasswordChange::Keep => vec![],
             PasswordChange::Set(pw) => {
@@ -71,7 +66,16 @@ impl Service<'_> {
                 vec![SecretChange::clear(&updated.id, current.exit_has_password)]
             }
         };
-        self.commit_with_secrets(tx, changes).await?;
+        self.write_with_secrets(changes, async |tx| {
+            // Read before the keyring was asked: written only if nobody changed it since.
+            if templates::find_by_name(tx, name).await?.as_ref() != Some(&current) {
+                return Err(Error::ChangedMeanwhile {
+                    name: name.to_owned(),
+                });
+            }
+            templates::update(tx, &updated).await
+        })
+        .await?;
         tracing::info!(id = %updated.id, name = %updated.name, exit = %updated.exit, "template edited");
         Ok(updated)
     }
@@ -83,19 +87,23 @@ impl Service<'_> {
         if Lease::is_held(&self.home.profile_dir(&current.id))? {
             return Err(self.already_running(&current).await);
         }
-        let mut tx = self.store.pool().begin().await?;
-        let template = templates::find_by_name(&mut tx, name)
-            .await?
-            .ok_or_else(|| not_found(name))?;
-        templates::delete(&mut tx, &template.id).await?;
-        // Its lease is free, so a row left is a crashed session's: it goes with the template.
-        crate::store::sessions::delete_for_template(&mut tx, &template.id).await?;
+        let template = current;
         let changes = if template.exit_has_password {
             vec![SecretChange::clear(&template.id, true)]
         } else {
             vec![]
         };
-        self.commit_with_secrets(tx, changes).await?;
+        self.write_with_secrets(changes, async |tx| {
+            if templates::find_by_name(tx, name).await?.as_ref() != Some(&template) {
+                return Err(Error::ChangedMeanwhile {
+                    name: name.to_owned(),
+                });
+            }
+            templates::delete(tx, &template.id).await?;
+            // Its lease is free, so a row left is a crashed session's: it goes with the template.
+            crate::store::sessions::delete_for_template(tx, &template.id).await
+        })
+        .await?;
         let profile_dir = self.home.profile_dir(&template.id);
         if purge && profile_dir.exists() {
             tokio::fs::remove_dir_all(&profile_dir)
