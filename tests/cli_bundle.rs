@@ -453,3 +453,141 @@ fn hostile_bundles_get_a_clear_error_and_write_nothing() {
         "the fixed file imports every template"
     );
 }
+
+/// Exports every template of `home` with its secrets; returns the bundle as JSON.
+fn export_with_secrets(home: &TestHome, file: &Path) -> Value {
+    let out = home.run_with_stdin(
+        &[
+            "export",
+            "--all",
+            "-o",
+            file.to_str().expect("utf8"),
+            "--with-secrets",
+            "--passphrase-stdin",
+        ],
+        &format!("{PASSPHRASE}\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_str(&std::fs::read_to_string(file).expect("bundle")).expect("json")
+}
+
+#[test]
+fn an_edited_bundle_cannot_send_a_password_to_another_host_nor_silently_weaken_a_template() {
+    let keyring = KeyringSession::start();
+    let a = TestHome::with_keyring(&keyring);
+    let out = a.run_with_stdin(
+        &[
+            "template",
+            "add",
+            "shop",
+            "--exit",
+            "http://alice@127.0.0.1:3128",
+            "--exit-password-stdin",
+            "--pin",
+            "127.0.0.2",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("team.json");
+    let mut bundle = export_with_secrets(&a, &file);
+
+    // Someone edits the plain part: same template, the exit now on their host.
+    bundle["templates"][0]["exit"] = json!("http://alice@127.0.0.9:3128");
+    let edited = dir.path().join("edited.json");
+    std::fs::write(&edited, bundle.to_string()).expect("write");
+    let keyring_b = KeyringSession::start();
+    let b = TestHome::with_keyring(&keyring_b);
+    let out = b.run_with_stdin(
+        &[
+            "import",
+            edited.to_str().expect("utf8"),
+            "--passphrase-stdin",
+            "--json",
+        ],
+        &format!("{PASSPHRASE}\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan: Value = serde_json::from_slice(&out.stdout).expect("plan");
+    let row = &plan["templates"][0];
+    assert_eq!(
+        row["with_secret"], false,
+        "the password is not used: {plan}"
+    );
+    assert!(
+        row["secret_refused"]
+            .as_str()
+            .unwrap_or("")
+            .contains("sealed for"),
+        "the plan says why: {plan}"
+    );
+    let id = b.show_json("shop")["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        keyring_b.lookup("holdfast", &format!("exit:{id}")),
+        None,
+        "no password stored for the edited exit"
+    );
+    assert_eq!(b.show_json("shop")["exit_has_password"], false);
+
+    // Replacing a stored template: its password stays only for the same scheme, host, port
+    // and user; the same file with the host changed (no secrets given) drops it.
+    let out = a.run_with_stdin(
+        &[
+            "import",
+            edited.to_str().expect("utf8"),
+            "--on-conflict",
+            "replace",
+            "--json",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shop = a.show_json("shop");
+    assert_eq!(shop["exit"], "http://alice@127.0.0.9:3128");
+    assert_eq!(
+        shop["exit_has_password"], false,
+        "the stored password did not follow the exit to another host"
+    );
+    assert_eq!(
+        keyring.lookup(
+            "holdfast",
+            &format!("exit:{}", shop["id"].as_str().expect("id"))
+        ),
+        None,
+        "…and is gone from the keyring"
+    );
+
+    // A replacement that turns the pinned proxy exit into direct and drops the pin.
+    let mut weak = bundle.clone();
+    weak["templates"][0]["exit"] = json!("direct");
+    weak["templates"][0]["pinned_egress_ip"] = Value::Null;
+    weak.as_object_mut().expect("object").remove("secrets");
+    let weak_file = dir.path().join("weak.json");
+    std::fs::write(&weak_file, weak.to_string()).expect("write");
+    let weak_s = weak_file.to_str().expect("utf8");
+    let before = a.show_json("shop");
+    let out = a.run(&["import", weak_s, "--on-conflict", "replace", "--dry-run"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("WEAKER") && shown.contains("becomes direct") && shown.contains("pinned"),
+        "the plan marks the weakening: {shown}"
+    );
+    let out = a.run(&["import", weak_s, "--on-conflict", "replace"]);
+    assert!(
+        stderr(&out).contains("error[import_weaker]"),
+        "refused without --allow-weaker: {}",
+        stderr(&out)
+    );
+    assert_eq!(a.show_json("shop"), before, "nothing was written");
+    let out = a.run(&[
+        "import",
+        weak_s,
+        "--on-conflict",
+        "replace",
+        "--allow-weaker",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(a.show_json("shop")["exit"], "direct");
+}

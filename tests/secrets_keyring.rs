@@ -193,7 +193,11 @@ fn a_keyring_waiting_on_its_unlock_prompt_blocks_no_database_write() {
     if let Some(status) = waiting.try_wait().expect("wait") {
         let mut err = String::new();
         use std::io::Read as _;
-        let _ = waiting.stderr.take().expect("stderr").read_to_string(&mut err);
+        let _ = waiting
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_string(&mut err);
         panic!("the add should wait on the frozen keyring, but ended ({status}): {err}");
     }
 

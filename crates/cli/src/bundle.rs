@@ -62,6 +62,10 @@ pub struct ImportArgs {
     /// Read the passphrase of the bundle's secrets from the first line of stdin.
     #[arg(long)]
     passphrase_stdin: bool,
+    /// Let a replacement weaken a stored template: turn a proxied or pinned exit into
+    /// `direct`, or drop a pinned egress IP (the plan marks each such template).
+    #[arg(long)]
+    allow_weaker: bool,
     #[arg(long)]
     json: bool,
 }
@@ -114,7 +118,13 @@ pub async fn import(hf: &Holdfast, args: ImportArgs) -> Result<()> {
     let passphrase = passphrase(args.passphrase_stdin, false)?;
     let plan = hf
         .bundles()
-        .import(&args.file, on_conflict, passphrase, args.dry_run)
+        .import(
+            &args.file,
+            on_conflict,
+            passphrase,
+            args.dry_run,
+            args.allow_weaker,
+        )
         .await?;
     if args.json {
         output::json(&plan)?;
@@ -144,6 +154,12 @@ fn print_plan(plan: &ImportPlan) {
         };
         let secret = if t.with_secret { "  + password" } else { "" };
         println!("{what:<18} {:?}{renamed}  {}{secret}", t.name, t.exit);
+        if let Some(w) = &t.weaker {
+            println!("{:<18} WEAKER: {w} (needs --allow-weaker)", "");
+        }
+        if let Some(r) = &t.secret_refused {
+            println!("{:<18} password: {r}", "");
+        }
     }
     println!(
         "{}{} added, {} renamed, {} replaced, {} skipped",

@@ -50,6 +50,7 @@ pub enum ErrorCode {
     InvalidRule,
     HoldNotFound,
     ChangedMeanwhile,
+    ImportWeaker,
 }
 
 impl ErrorCode {
@@ -94,6 +95,7 @@ impl ErrorCode {
             Self::InvalidRule => "invalid_rule",
             Self::HoldNotFound => "hold_not_found",
             Self::ChangedMeanwhile => "changed_meanwhile",
+            Self::ImportWeaker => "import_weaker",
         }
     }
 
@@ -267,6 +269,8 @@ pub enum Error {
     HoldNotFound { id: i64 },
     #[error("template {name:?} was changed by another process meanwhile; nothing was written, try again")]
     ChangedMeanwhile { name: String },
+    #[error("the import would weaken stored templates ({detail}); nothing was written. Check the plan (--dry-run) and import with --allow-weaker if that is meant")]
+    ImportWeaker { detail: String },
 }
 
 impl Error {
@@ -311,6 +315,7 @@ impl Error {
             Self::InvalidRule { .. } => ErrorCode::InvalidRule,
             Self::HoldNotFound { .. } => ErrorCode::HoldNotFound,
             Self::ChangedMeanwhile { .. } => ErrorCode::ChangedMeanwhile,
+            Self::ImportWeaker { .. } => ErrorCode::ImportWeaker,
         }
     }
 

@@ -16,4 +16,14 @@ final_name: string, exit: string,
 /**
  * Whether an exit password from the bundle will be stored in the keyring.
  */
-with_secret: boolean, };
+with_secret: boolean, 
+/**
+ * Why the bundle's password for this template is not used (sealed for another exit, or
+ * by a Holdfast that did not bind passwords to exits).
+ */
+secret_refused: string | null, 
+/**
+ * For `replace`: how the new template is weaker than the one it overwrites (a proxied or
+ * pinned exit turned `direct`, a pin dropped); importing it needs `allow_weaker`.
+ */
+weaker: string | null, };

@@ -37,8 +37,8 @@ export const commands = {
   checkExit: (name: string) => call<CheckReport>("check_exit", { name }),
   /** Writes a bundle of the selected templates to `path` (an empty passphrase is none). */
   exportBundle: (selection: Selection, path: string, passphrase: string | null) => call<ExportSummary>("export_bundle", { selection, path, passphrase }),
-  /** Plans (`dry_run`) or performs the import of the bundle at `path`. */
-  importBundle: (path: string, onConflict: OnConflict, passphrase: string | null, dryRun: boolean) => call<ImportPlan>("import_bundle", { path, onConflict, passphrase, dryRun }),
+  /** Plans (`dry_run`) or performs the import of the bundle at `path` (`allow_weaker`: let a replacement turn a proxied or pinned exit direct or drop a pin). */
+  importBundle: (path: string, onConflict: OnConflict, passphrase: string | null, dryRun: boolean, allowWeaker: boolean) => call<ImportPlan>("import_bundle", { path, onConflict, passphrase, dryRun, allowWeaker }),
   /** Launches a template's browser and keeps the session in this process; progress goes to the launch progress stream. */
   launchSession: (name: string, options: LaunchOptions) => call<Launched>("launch_session", { name, options }),
   /** Running sessions (of this process and of any other Holdfast process on the same home). */

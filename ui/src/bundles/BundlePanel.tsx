@@ -34,6 +34,7 @@ export function BundlePanel({ visibleNames, onImported, onClose }: Props) {
   const [onConflict, setOnConflict] = useState<OnConflict>("skip");
   const [importPass, setImportPass] = useState("");
   const [plan, setPlan] = useState<ImportPlan | null>(null);
+  const [allowWeaker, setAllowWeaker] = useState(false);
 
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<ErrorPayload | null>(null);
@@ -74,12 +75,13 @@ export function BundlePanel({ visibleNames, onImported, onClose }: Props) {
 
   const preview = () =>
     run("preview", async () => {
-      setPlan(await api.importBundle(importPath, onConflict, importPass || null, true));
+      setPlan(await api.importBundle(importPath, onConflict, importPass || null, true, false));
+      setAllowWeaker(false);
     });
 
   const doImport = () =>
     run("import", async () => {
-      const done = await api.importBundle(importPath, onConflict, importPass || null, false);
+      const done = await api.importBundle(importPath, onConflict, importPass || null, false, allowWeaker);
       setPlan(null);
       await onImported(
         `Imported: ${done.added} added, ${done.renamed} renamed, ${done.replaced} replaced, ${done.skipped} skipped.`,
@@ -189,10 +191,34 @@ export function BundlePanel({ visibleNames, onImported, onClose }: Props) {
                     <td>{t.final_name !== t.name ? `${t.name} → ${t.final_name}` : t.name}</td>
                     <td className="muted">{t.exit}</td>
                     <td>{t.with_secret ? "🔑" : ""}</td>
+                    <td>
+                      {t.weaker && (
+                        <span className="warning" data-testid="plan-weaker">
+                          ⚠ weaker: {t.weaker}
+                        </span>
+                      )}
+                      {t.secret_refused && (
+                        <span className="muted" data-testid="plan-secret-refused">
+                          {" "}
+                          password not imported: {t.secret_refused}
+                        </span>
+                      )}
+                    </td>
                   </tr>
                 ))}
               </tbody>
             </table>
+            {plan.templates.some((t) => t.weaker) && (
+              <label className="warning">
+                <input
+                  type="checkbox"
+                  checked={allowWeaker}
+                  onChange={(e) => setAllowWeaker(e.target.checked)}
+                  data-testid="import-allow-weaker"
+                />{" "}
+                Replace them anyway: the marked templates lose their proxy or pinned egress IP.
+              </label>
+            )}
             {plan.templates.length > 200 && <p className="muted">…and {plan.templates.length - 200} more.</p>}
             <button className="primary" type="button" disabled={busy !== null} onClick={doImport} data-testid="import-run">
               {busy === "import" ? "Importing…" : "Import"}

@@ -85,6 +85,7 @@ export function fieldForCode(code: ErrorCode, field: string | null): FormField |
     case "not_running":
     case "hold_not_found":
     case "changed_meanwhile":
+    case "import_weaker":
       return null;
     case "invalid_rule":
       // The payload names the rule list (rules.refresh, .login, .verification, .sensitive).

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::format::{Bundle, BundleTemplate};
+use super::secrets::Sealed;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::template::{fields, Exit, Template, TemplateDraft};
@@ -49,6 +50,12 @@ pub struct PlannedTemplate {
     pub exit: String,
     /// Whether an exit password from the bundle will be stored in the keyring.
     pub with_secret: bool,
+    /// Why the bundle's password for this template is not used (sealed for another exit, or
+    /// by a Holdfast that did not bind passwords to exits).
+    pub secret_refused: Option<String>,
+    /// For `replace`: how the new template is weaker than the one it overwrites (a proxied or
+    /// pinned exit turned `direct`, a pin dropped); importing it needs `allow_weaker`.
+    pub weaker: Option<String>,
 }
 
 /// What an import will do (or did).
@@ -73,6 +80,8 @@ pub(crate) struct Ready {
     pub password: Option<Secret>,
     /// For `replace`: the stored template it overwrites.
     pub replaces: Option<Template>,
+    pub secret_refused: Option<String>,
+    pub weaker: Option<String>,
 }
 
 /// Validates every template of `bundle` and decides what to do with each. `existing` are the
@@ -80,7 +89,7 @@ pub(crate) struct Ready {
 pub(crate) fn plan(
     bundle: &Bundle,
     existing: &[Template],
-    passwords: Option<&BTreeMap<String, Secret>>,
+    passwords: Option<&BTreeMap<String, Sealed>>,
     on_conflict: OnConflict,
     now: DateTime<Utc>,
 ) -> Result<Vec<Ready>> {
@@ -100,7 +109,10 @@ pub(crate) fn plan(
     taken.extend(bundle.templates.iter().map(|t| fold(&t.name)));
     let mut ready = Vec::with_capacity(bundle.templates.len());
     for (i, bt) in bundle.templates.iter().enumerate() {
-        let password = passwords.and_then(|p| p.get(&bt.name)).cloned();
+        let (password, secret_refused) = match passwords.and_then(|p| p.get(&bt.name)) {
+            None => (None, None),
+            Some(sealed) => bound_password(sealed, &bt.exit),
+        };
         let mut template = validate(i, bt, password.is_some(), now)?;
         let current = by_name.get(&fold(&template.name)).copied();
         let action = match (current, on_conflict) {
@@ -120,19 +132,24 @@ pub(crate) fn plan(
             // The template keeps its identity (and so its browser profile).
             template.id = old.id.clone();
             template.created_at = old.created_at;
+            // The stored password stays only for the very same proxy: scheme, host, port and
+            // username unchanged (a file must not send it to another host).
             if password.is_none()
                 && old.exit_has_password
                 && template.exit.username().is_some()
-                && template.exit.username() == old.exit.username()
+                && template.exit == old.exit
             {
-                template.exit_has_password = true; // the stored password stays
+                template.exit_has_password = true;
             }
         }
+        let weaker = replaces.as_ref().and_then(|old| weaker(old, &template));
         ready.push(Ready {
             action,
             template,
             password,
             replaces,
+            secret_refused,
+            weaker,
         });
     }
     Ok(ready)
@@ -158,6 +175,8 @@ pub(crate) fn summary(
                 final_name: r.template.name.clone(),
                 exit: r.template.exit.to_string(),
                 with_secret: r.password.is_some() && r.action != Action::Skip,
+                secret_refused: r.secret_refused.clone(),
+                weaker: r.weaker.clone(),
             })
             .collect(),
         added: count(Action::Add),
@@ -171,6 +190,47 @@ pub(crate) fn summary(
         }
         .to_owned(),
     }
+}
+
+/// The password sealed for `exit`, or why it is not used.
+fn bound_password(sealed: &Sealed, exit: &str) -> (Option<Secret>, Option<String>) {
+    let canonical = |url: &str| Exit::parse(url).ok().map(|p| p.exit.to_string());
+    match &sealed.exit {
+        None => (
+            None,
+            Some(
+                "its password was sealed without its exit (an older Holdfast): not imported; \
+                 re-export the bundle"
+                    .to_owned(),
+            ),
+        ),
+        Some(bound) if canonical(bound).is_some() && canonical(bound) == canonical(exit) => {
+            (Some(sealed.password.clone()), None)
+        }
+        Some(_) => (
+            None,
+            Some(
+                "the exit in the file is not the one its password was sealed for: the password \
+                 is not imported"
+                    .to_owned(),
+            ),
+        ),
+    }
+}
+
+/// How `new` protects less than the stored template `old` it would overwrite.
+fn weaker(old: &Template, new: &Template) -> Option<String> {
+    let mut what = Vec::new();
+    if old.exit != Exit::Direct && new.exit == Exit::Direct {
+        what.push(format!("exit {} becomes direct", old.exit));
+    }
+    if old.pinned_egress_ip.is_some() && new.pinned_egress_ip.is_none() {
+        what.push(format!(
+            "the pinned egress IP {} is dropped",
+            old.pinned_egress_ip.as_deref().unwrap_or_default()
+        ));
+    }
+    (!what.is_empty()).then(|| what.join("; "))
 }
 
 /// Validates one bundle template exactly as `template add` would.

@@ -52,7 +52,7 @@ impl Service<'_> {
             for t in chosen.iter().filter(|t| t.exit_has_password) {
                 match self.get_secret(&t.id).await? {
                     Some(pw) => {
-                        map.insert(t.name.clone(), pw);
+                        map.insert(t.name.clone(), (t.exit.to_string(), pw));
                     }
                     None => missing.push(t.name.clone()),
                 }
@@ -92,12 +92,15 @@ impl Service<'_> {
     /// Imports a bundle: validates everything first, then writes all of it in one transaction,
     /// or nothing. `dry_run` returns the plan and writes nothing. A bundle with secrets needs the
     /// right passphrase to restore them; without one, templates are imported without passwords.
+    /// A replacement that weakens a stored template (proxied or pinned exit turned direct, pin
+    /// dropped) is refused with `import_weaker` unless `allow_weaker`.
     pub async fn import(
         &self,
         path: &std::path::Path,
         on_conflict: bundle::OnConflict,
         passphrase: Option<Secret>,
         dry_run: bool,
+        allow_weaker: bool,
     ) -> Result<bundle::ImportPlan> {
         let target = path.to_path_buf();
         let bytes = tokio::task::spawn_blocking(move || bundle::read_file(&target))
@@ -135,6 +138,16 @@ impl Service<'_> {
         let summary = bundle::plan::summary(&ready, &parsed, &names, dry_run, secrets_state);
         if dry_run {
             return Ok(summary);
+        }
+        let weaker: Vec<String> = summary
+            .templates
+            .iter()
+            .filter_map(|t| Some(format!("{}: {}", t.final_name, t.weaker.as_deref()?)))
+            .collect();
+        if !weaker.is_empty() && !allow_weaker {
+            return Err(Error::ImportWeaker {
+                detail: weaker.join("; "),
+            });
         }
         self.apply_import(&ready).await?;
         tracing::info!(path = %path.display(), added = summary.added, renamed = summary.renamed,

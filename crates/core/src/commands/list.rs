@@ -23,9 +23,10 @@ commands! {
     /// Writes a bundle of the selected templates to `path` (an empty passphrase is none).
     export_bundle(selection: Selection, path: String, passphrase: Option<String>) -> ExportSummary
         |hf| hf.bundles().export(&selection, Path::new(&path), secret(passphrase)).await;
-    /// Plans (`dry_run`) or performs the import of the bundle at `path`.
-    import_bundle(path: String, on_conflict: OnConflict, passphrase: Option<String>, dry_run: bool) -> ImportPlan
-        |hf| hf.bundles().import(Path::new(&path), on_conflict, secret(passphrase), dry_run).await;
+    /// Plans (`dry_run`) or performs the import of the bundle at `path` (`allow_weaker`: let a
+    /// replacement turn a proxied or pinned exit direct or drop a pin).
+    import_bundle(path: String, on_conflict: OnConflict, passphrase: Option<String>, dry_run: bool, allow_weaker: bool) -> ImportPlan
+        |hf| hf.bundles().import(Path::new(&path), on_conflict, secret(passphrase), dry_run, allow_weaker).await;
     /// Launches a template's browser and keeps the session in this process; progress goes to
     /// the launch progress stream.
     launch_session(name: String, options: LaunchOptions) -> Launched

@@ -52,10 +52,23 @@ pub fn owner(peer: SocketAddr, local: SocketAddr) -> std::io::Result<Peer> {
     let mut out = vec![0; request.buffer_len()];
     request.serialize(&mut out);
 
-    let socket = Socket::new(NETLINK_SOCK_DIAG)?;
-    socket.send_to(&out, &netlink_sys::SocketAddr::new(0, 0), 0)?;
-    let mut answer = vec![0u8; 8192];
-    let n = socket.recv(&mut &mut answer[..], 0)?;
+    thread_local! {
+        // One netlink socket per thread, reused: opening one per connection doubles the cost.
+        static SOCKET: std::cell::RefCell<Option<Socket>> = const { std::cell::RefCell::new(None) };
+    }
+    let mut answer = [0u8; 1024];
+    let n = SOCKET.with(|cell| -> std::io::Result<usize> {
+        let mut slot = cell.borrow_mut();
+        let socket = match slot.take() {
+            Some(s) => s,
+            None => Socket::new(NETLINK_SOCK_DIAG)?,
+        };
+        socket.send_to(&out, &netlink_sys::SocketAddr::new(0, 0), 0)?;
+        let n = socket.recv(&mut &mut answer[..], 0)?;
+        // Kept only after a clean exchange: a failed one may leave a reply queued.
+        *slot = Some(socket);
+        Ok(n)
+    })?;
     let bytes = answer.get(..n).unwrap_or_default();
     let reply = NetlinkMessage::<SockDiagMessage>::deserialize(bytes)
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
