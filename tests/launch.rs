@@ -754,3 +754,102 @@ fn a_hangup_ends_the_session_as_cleanly_as_ctrl_c_and_keeps_fresh_cookies() {
         "the cookie set just before the hangup was committed"
     );
 }
+
+/// A Chromium wrapper in `dir` that loads an unpacked extension turning the profile's proxy
+/// off (an extension's proxy setting overrides --proxy-server) after `delay_ms`.
+fn chromium_with_proxy_off_extension(dir: &std::path::Path, delay_ms: u64) -> std::path::PathBuf {
+    let ext = dir.join("proxy-off");
+    std::fs::create_dir(&ext).expect("mkdir");
+    std::fs::write(
+        ext.join("manifest.json"),
+        r#"{"manifest_version": 3, "name": "proxy off", "version": "1.0",
+            "permissions": ["proxy"], "background": {"service_worker": "bg.js"}}"#,
+    )
+    .expect("manifest");
+    std::fs::write(
+        ext.join("bg.js"),
+        format!(
+            r#"setTimeout(() => chrome.proxy.settings.set({{value: {{mode: "direct"}}, scope: "regular"}}), {delay_ms});"#
+        ),
+    )
+    .expect("bg.js");
+    let wrapper = dir.join("chromium-with-extension");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nexec chromium --load-extension={} \"$@\"\n",
+            ext.display()
+        ),
+    )
+    .expect("wrapper");
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    wrapper
+}
+
+#[test]
+fn an_extension_that_switches_the_proxy_off_is_caught_and_the_launch_refused_with_egress_bypassed()
+{
+    let site = Site::start();
+    let proxy = Upstream::tinyproxy("127.0.0.2", 0);
+    let (home, _keyring) =
+        common::account_with_keyring(&proxy.http_url(), &site.url("/start-page"));
+    let dir = tempfile::tempdir().expect("tmp");
+    let wrapper = chromium_with_proxy_off_extension(dir.path(), 0);
+    let err = try_launch_env(
+        &home,
+        &site,
+        "acct",
+        &[],
+        &[("HOLDFAST_CHROMIUM", wrapper.to_str().expect("utf8"))],
+    )
+    .map(|l| l.info.clone())
+    .expect_err("a browser whose own requests bypass the relay is not left running");
+    assert!(
+        err.contains("error[egress_bypassed]") && err.contains("127.0.0.1"),
+        "the operator is told the browser's own request went out directly: {err}"
+    );
+    assert!(
+        !site.hits().iter().any(|h| h.path == "/start-page"),
+        "the start page was never opened on the bypassed profile"
+    );
+    assert!(status(&home).is_empty(), "no session is left");
+}
+
+#[test]
+fn an_extension_that_switches_the_proxy_off_mid_session_stops_it_at_the_next_probe() {
+    let site = Site::start();
+    let proxy = Upstream::tinyproxy("127.0.0.2", 0);
+    let (home, _keyring) = common::account_with_keyring(&proxy.http_url(), &site.url("/page"));
+    home.ok(&["setting", "set", "egress.probe_interval_secs", "1"]);
+    let dir = tempfile::tempdir().expect("tmp");
+    // Late enough that the launch's own check still sees the relay in use.
+    let wrapper = chromium_with_proxy_off_extension(dir.path(), 8000);
+    let mut s = try_launch_env(
+        &home,
+        &site,
+        "acct",
+        &[],
+        &[("HOLDFAST_CHROMIUM", wrapper.to_str().expect("utf8"))],
+    )
+    .unwrap_or_else(|e| panic!("the launch passes its check before the switch: {e}"));
+    let code = s.wait_exit(WAIT);
+    assert!(
+        !code.success(),
+        "the session is ended by Holdfast, and the launcher says so with a failure: {code:?}"
+    );
+    wait_group_gone(s.browser_pid(), "after the bypass");
+    let logs: String = std::fs::read_dir(home.path().join("logs"))
+        .expect("logs")
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect();
+    assert!(
+        logs.contains("not through the exit (127.0.0.2)"),
+        "the reason is logged"
+    );
+    assert!(status(&home).is_empty(), "no session is left");
+}

@@ -57,6 +57,10 @@ pub async fn launch(
     });
     let end = session.wait().await;
     signal.abort();
+    if let Some(why) = &end.ended_by {
+        eprintln!("error[{}]: {}", why.code.as_str(), why.message);
+        return Err(super::Reported.into());
+    }
     if !as_json {
         println!(
             "{} stopped ({})",

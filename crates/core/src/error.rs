@@ -51,6 +51,7 @@ pub enum ErrorCode {
     HoldNotFound,
     ChangedMeanwhile,
     ImportWeaker,
+    EgressBypassed,
 }
 
 impl ErrorCode {
@@ -96,6 +97,7 @@ impl ErrorCode {
             Self::HoldNotFound => "hold_not_found",
             Self::ChangedMeanwhile => "changed_meanwhile",
             Self::ImportWeaker => "import_weaker",
+            Self::EgressBypassed => "egress_bypassed",
         }
     }
 
@@ -271,6 +273,8 @@ pub enum Error {
     ChangedMeanwhile { name: String },
     #[error("the import would weaken stored templates ({detail}); nothing was written. Check the plan (--dry-run) and import with --allow-weaker if that is meant")]
     ImportWeaker { detail: String },
+    #[error("the browser's own request reached the echo from {seen}, not through the exit ({expected}): an extension or a managed policy has switched the profile's proxy off; the session was stopped")]
+    EgressBypassed { seen: String, expected: String },
 }
 
 impl Error {
@@ -316,6 +320,7 @@ impl Error {
             Self::HoldNotFound { .. } => ErrorCode::HoldNotFound,
             Self::ChangedMeanwhile { .. } => ErrorCode::ChangedMeanwhile,
             Self::ImportWeaker { .. } => ErrorCode::ImportWeaker,
+            Self::EgressBypassed { .. } => ErrorCode::EgressBypassed,
         }
     }
 
@@ -361,7 +366,7 @@ impl Error {
 }
 
 /// An error as the UI and scripts see it: switch on `code`, show `message` next to `field`.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct ErrorPayload {
     pub code: ErrorCode,

@@ -86,6 +86,7 @@ export function fieldForCode(code: ErrorCode, field: string | null): FormField |
     case "hold_not_found":
     case "changed_meanwhile":
     case "import_weaker":
+    case "egress_bypassed":
       return null;
     case "invalid_rule":
       // The payload names the rule list (rules.refresh, .login, .verification, .sensitive).

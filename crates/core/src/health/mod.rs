@@ -2,6 +2,7 @@
 //! storage and the report that joins the connection layer (relay) and the session layer (CDP).
 
 pub mod attribution;
+pub mod browser_egress;
 pub(crate) mod classify;
 pub(crate) mod network;
 pub(crate) mod observer;
@@ -14,6 +15,7 @@ pub(crate) mod writer;
 pub use crate::events::RequestKind;
 pub use crate::rules::TemplateRules;
 pub use attribution::{Attribution, RequestRecord};
+pub use browser_egress::{BrowserEgress, BrowserProbe};
 pub use classify::{FailureStage, Signal};
 pub use network::RequestOutcome;
 pub use observer::{Observer, ObserverConfig};

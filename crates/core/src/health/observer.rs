@@ -155,6 +155,13 @@ impl Observer {
         Ok(())
     }
 
+    /// A handle that asks the browser itself for its egress (see [`BrowserProbe`]).
+    pub fn probe(&self) -> super::browser_egress::BrowserProbe {
+        super::browser_egress::BrowserProbe {
+            cdp: self.cdp.clone(),
+        }
+    }
+
     /// Waits for the observer to end (it ends when the browser goes) and its last records to be
     /// written; returns how many requests were written in all.
     pub async fn finish(mut self) -> u64 {

@@ -3,6 +3,7 @@
 //! list of running sessions and stopping one from any process.
 
 mod control;
+mod egress_check;
 mod kept;
 pub(crate) mod preflight;
 mod stale;
@@ -206,6 +207,7 @@ impl Session {
                 SessionEnd {
                     browser_exit: None,
                     stopped: false,
+                    ended_by: None,
                 }
             }
         }
@@ -299,7 +301,7 @@ impl<'a> Service<'a> {
         let judged = egress.and_then(|(report, error)| {
             preflight::judge(clock_report, report, error, options.force)
         });
-        let preflight = match judged {
+        let mut preflight = match judged {
             Ok(p) => p,
             Err(e) => {
                 relay.stop().await;
@@ -357,7 +359,13 @@ impl<'a> Service<'a> {
             )
             .await
         {
-            Ok(o) => o,
+            Ok((o, warnings)) => {
+                for w in &warnings {
+                    tracing::warn!(template = %template.name, "{w}");
+                }
+                preflight.warnings.extend(warnings);
+                o
+            }
             Err(e) => {
                 browser.stop(Some(&cdp), Duration::from_secs(2)).await;
                 relay.stop().await;
@@ -425,7 +433,9 @@ impl<'a> Service<'a> {
         })
     }
 
-    /// Attaches the health observer to the new browser and opens the start URLs through it.
+    /// Attaches the health observer to the new browser, checks that the browser's own requests
+    /// leave through the exit (`egress_bypassed` if not), and opens the start URLs through it.
+    /// Returns the observer and what could not be checked.
     async fn observe(
         &self,
         cdp: browser::devtools::Cdp,
@@ -434,7 +444,7 @@ impl<'a> Service<'a> {
         settings: &crate::settings::Settings,
         relay: &crate::exit::session::RelaySession,
         preflight: &Preflight,
-    ) -> Result<Observer> {
+    ) -> Result<(Observer, Vec<String>)> {
         let config = ObserverConfig {
             writer: WriterConfig {
                 template_id: template.id.clone(),
@@ -463,11 +473,17 @@ impl<'a> Service<'a> {
         let observer = Observer::attach(cdp, events, self.store.clone(), relay.bus(), config)
             .await
             .map_err(devtools)?;
+        let warning = egress_check::verify(
+            &observer.probe(),
+            &settings.echo_urls(),
+            preflight.egress.egress.ip.as_deref(),
+        )
+        .await?;
         observer
             .open(&template.start_urls)
             .await
             .map_err(devtools)?;
-        Ok(observer)
+        Ok((observer, warning.into_iter().collect()))
     }
 
     /// Running sessions of every template. Records left by a Holdfast that died (its lease is

@@ -25,6 +25,9 @@ pub struct SessionEnd {
     pub browser_exit: Option<i32>,
     /// Ended by a stop request from this process (rather than the browser exiting).
     pub stopped: bool,
+    /// Why Holdfast itself ended the session, e.g. `egress_bypassed` (the browser's own
+    /// requests stopped going through the exit).
+    pub ended_by: Option<crate::error::ErrorPayload>,
 }
 
 /// Everything a running session owns.
@@ -48,13 +51,17 @@ pub(super) struct Supervised {
 pub(super) async fn run(mut s: Supervised) -> SessionEnd {
     let session_id = s.relay.session_id().to_owned();
     let (stop_watch, watch_stopped) = watch::channel(false);
+    let (bypassed_tx, mut bypassed) = tokio::sync::mpsc::channel::<crate::error::Error>(1);
     let watcher = tokio::spawn(keep_current(
         s.store.clone(),
         s.relay.bus().clone(),
         s.relay.bus().subscribe(),
         s.settings.clone(),
         watch_stopped,
+        s.observer.probe(),
+        bypassed_tx,
     ));
+    let mut ended_by = None;
     let control = s.control.take();
     let stopper = s.stopper.clone();
     let serving = tokio::spawn(async move {
@@ -65,6 +72,11 @@ pub(super) async fn run(mut s: Supervised) -> SessionEnd {
     let (browser_exit, stopped) = tokio::select! {
         code = s.browser.exited() => (code, false),
         _ = events::stopped(&mut s.stop) => {
+            (s.browser.stop(Some(&s.cdp), super::STOP_GRACE).await, true)
+        }
+        Some(e) = bypassed.recv() => {
+            tracing::error!(template = %s.template.name, "{e}");
+            ended_by = Some(e.payload());
             (s.browser.stop(Some(&s.cdp), super::STOP_GRACE).await, true)
         }
     };
@@ -95,17 +107,22 @@ pub(super) async fn run(mut s: Supervised) -> SessionEnd {
     SessionEnd {
         browser_exit,
         stopped,
+        ended_by,
     }
 }
 
 /// Re-checks the clock every `clock.check_interval_secs` and writes the egress the relay's
-/// prober sees, both into the session row (what `status` and the app show).
+/// prober sees, both into the session row (what `status` and the app show); after each of the
+/// relay's probes checks the browser's own egress too and reports a bypass on `bypassed`.
+#[allow(clippy::too_many_arguments)]
 async fn keep_current(
     store: Store,
     bus: EventBus,
     mut events: broadcast::Receiver<crate::events::SessionRecord>,
     settings: Settings,
     mut stopped: watch::Receiver<bool>,
+    probe: crate::health::BrowserProbe,
+    bypassed: tokio::sync::mpsc::Sender<crate::error::Error>,
 ) {
     let interval = settings.clock_interval();
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
@@ -133,6 +150,19 @@ async fn keep_current(
                     if let SessionEvent::EgressChecked { ip, .. } = rec.event {
                         if let Ok(mut conn) = store.pool().acquire().await {
                             let _ = sessions::set_egress(&mut conn, &session_id, &ip).await;
+                        }
+                        let echo_urls = settings.echo_urls();
+                        let checked = tokio::select! {
+                            r = super::egress_check::verify(&probe, &echo_urls, Some(&ip)) => r,
+                            _ = events::stopped(&mut stopped) => return,
+                        };
+                        match checked {
+                            Ok(None) => {}
+                            Ok(Some(warning)) => tracing::warn!("{warning}"),
+                            Err(e) => {
+                                let _ = bypassed.send(e).await;
+                                return;
+                            }
                         }
                     }
                 }
