@@ -401,3 +401,48 @@ fn one_huge_devtools_message_from_a_page_does_not_end_the_observer() {
     });
     drop(launched);
 }
+
+/// The database's logical size in bytes (pages in use, WAL included).
+fn db_bytes(home: &TestHome) -> u64 {
+    let out = std::process::Command::new("sqlite3")
+        .arg(home.path().join("holdfast.db"))
+        .arg("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")
+        .output()
+        .expect("sqlite3 (apt: sqlite3)");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("a size")
+}
+
+#[test]
+fn a_page_fetching_thousands_of_huge_paths_grows_the_database_by_little() {
+    let site = Site::start();
+    let proxy = Upstream::tinyproxy("127.0.0.2", 0);
+    let (home, _keyring) =
+        common::account_with_keyring(&proxy.http_url(), &site.url("/flood?n=2000&kb=60"));
+    let before = db_bytes(&home);
+    let launched = launch(&home, &site, "acct");
+    site.wait_for("the page's report that all 2,000 were fetched", WAIT, |h| {
+        h.path == "/report/flood"
+    });
+    let h = wait_health(&home, "2,000 long requests recorded", |h| {
+        window(h)["session"]["requests"].as_i64().unwrap_or(0) >= 2000
+    });
+    drop(launched);
+    let grown = db_bytes(&home).saturating_sub(before);
+    eprintln!("the database grew by {grown} bytes");
+    assert!(
+        grown < 4 * 1024 * 1024,
+        "2,000 requests with 60 KiB paths (120 MB of URLs) grew the database by {grown} bytes"
+    );
+    let failures = h["failures"].as_array().cloned().unwrap_or_default();
+    for f in failures {
+        let url = f["url"].as_str().unwrap_or("");
+        assert!(
+            url.len() < 1200,
+            "a stored URL is capped: {} bytes",
+            url.len()
+        );
+    }
+}

@@ -853,3 +853,52 @@ fn an_extension_that_switches_the_proxy_off_mid_session_stops_it_at_the_next_pro
     );
     assert!(status(&home).is_empty(), "no session is left");
 }
+
+#[test]
+fn a_session_whose_observer_is_lost_is_shown_as_a_risk_and_its_relay_refuses_everything() {
+    let home = TestHome::new();
+    let site = Site::start();
+    home.ok(&["template", "add", "blind", "--exit", "direct"]);
+    // Real Chromium's pipe outlives anything a page can do, so a stand-in browser that speaks
+    // the pipe protocol and then closes it while it runs on plays the fault.
+    let fake = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fakes/pipe_browser.py"
+    );
+    let mut s = try_launch_env(
+        &home,
+        &site,
+        "blind",
+        &[],
+        &[("HOLDFAST_CHROMIUM", fake), ("FAKE_PIPE_CLOSE_AFTER", "1")],
+    )
+    .unwrap_or_else(|e| panic!("launch with the stand-in browser: {e}"));
+    let relay = s.info["relay"].as_str().expect("relay").to_owned();
+
+    let deadline = Instant::now() + WAIT;
+    let risk = loop {
+        let out = home.run(&["risk", "blind", "--json"]);
+        assert!(out.status.success(), "risk: {}", stderr(&out));
+        let risk: Value = serde_json::from_slice(&out.stdout).expect("json");
+        if risk["open"] == true {
+            break risk;
+        }
+        assert!(Instant::now() < deadline, "no risk window opened: {risk}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(risk["reasons"][0]["kind"], "observer_lost", "{risk}");
+    let running = status(&home);
+    assert_eq!(running.len(), 1, "the session still runs: {running:?}");
+    assert_eq!(
+        running[0]["risk"]["reasons"][0]["kind"], "observer_lost",
+        "status shows the blind session: {running:?}"
+    );
+    assert!(
+        std::net::TcpStream::connect(&relay).is_err(),
+        "the relay refuses every connection: nothing, sensitive or not, goes out unseen"
+    );
+
+    let out = home.run(&["stop", "blind"]);
+    assert!(out.status.success(), "stop: {}", stderr(&out));
+    let _ = s.wait_exit(WAIT);
+}

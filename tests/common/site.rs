@@ -242,6 +242,19 @@ poll();
 </script>"#;
 
 // A dedicated worker that posts to /export when told, and answers how it went.
+// Fetches `n` paths of `kb` KiB each, 20 at a time, then reports to /report/flood.
+const FLOOD: &str = r#"<script>
+const q = new URLSearchParams(location.search);
+const n = +q.get('n'), pad = 'a'.repeat(+q.get('kb') * 1024);
+(async () => {
+  for (let i = 0; i < n; i += 20) {
+    await Promise.all(Array.from({length: Math.min(20, n - i)},
+      (_, j) => fetch('/long/' + (i + j) + '/' + pad).catch(() => {})));
+  }
+  await fetch('/report/flood', {method: 'POST', body: String(n)});
+})();
+</script>"#;
+
 const WORKER: &str = r#"onmessage = async e => {
   const r = await fetch('/export', {method: 'POST', body: 'n=' + e.data})
     .then(r => 'status ' + r.status, err => 'error ' + err);
@@ -337,6 +350,7 @@ fn serve(
             "/ice" => REPORT_ICE.to_owned(),
             "/settings" => SETTINGS.to_owned(),
             "/worker.js" => WORKER.to_owned(),
+            "/flood" => FLOOD.to_owned(),
             // The next submission the page should make after `done` ones: `N kind`, or empty.
             "/api/submit" => {
                 let done: usize = query

@@ -180,6 +180,12 @@ fn print_event(record: &SessionRecord, as_json: bool) -> Result<()> {
             decision.as_str(),
             decided_by.as_str()
         ),
+        SessionEvent::ObserverLost { reason } => {
+            println!("{at} OBSERVER LOST ({reason}): the relay refuses all traffic; relaunch")
+        }
+        SessionEvent::RecordsDropped { count } => {
+            println!("{at} {count} request records DROPPED (the health writer fell behind)")
+        }
         SessionEvent::RelayStarted { .. } | SessionEvent::RelayStopped => {}
     }
     Ok(())

@@ -107,6 +107,7 @@ async fn run(requests: usize) {
             session_id: "bench-batched".into(),
             retention: chrono::Duration::days(30),
             max_rows: 100_000_000,
+            max_bytes: u64::MAX,
         },
     );
     let mut pipeline = Pipeline::new(

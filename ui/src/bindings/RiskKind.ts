@@ -3,4 +3,4 @@
 /**
  * Why a window is open.
  */
-export type RiskKind = "egress_changed" | "refresh_failed" | "clock_drift" | "failure_spike";
+export type RiskKind = "egress_changed" | "refresh_failed" | "clock_drift" | "failure_spike" | "observer_lost";

@@ -21,4 +21,4 @@ url: string, status: number | null, error: string | null, request_id: string, } 
 /**
  * Without query values.
  */
-url: string, decision: Decision, decided_by: DecidedBy, } | { "kind": "clock_checked", offset_ms: number | null, verdict: ClockVerdict, };
+url: string, decision: Decision, decided_by: DecidedBy, } | { "kind": "records_dropped", count: number, } | { "kind": "observer_lost", reason: string, } | { "kind": "clock_checked", offset_ms: number | null, verdict: ClockVerdict, };

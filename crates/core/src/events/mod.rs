@@ -22,6 +22,16 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use ts_rs::TS;
 
+/// The event kinds a risk window is computed from (all others are ignored).
+pub const RISK_KINDS: &[&str] = &[
+    "egress_changed",
+    "request_failed",
+    "refresh_succeeded",
+    "clock_checked",
+    "observer_lost",
+    "browser_started",
+];
+
 /// Something that happened in a session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -72,6 +82,16 @@ pub enum SessionEvent {
         decision: Decision,
         decided_by: DecidedBy,
     },
+    /// Request records were dropped because the health writer fell behind (its queue is
+    /// bounded so a flood of requests cannot grow memory without end).
+    RecordsDropped {
+        #[ts(type = "number")]
+        count: u64,
+    },
+    /// The DevTools observer ended while the browser kept running: no health, no guard. The
+    /// relay refuses all traffic from then on and a risk window stays open until the next
+    /// session starts.
+    ObserverLost { reason: String },
     /// The clock was checked against the SNTP servers.
     ClockChecked {
         #[ts(type = "number | null")]
@@ -96,6 +116,8 @@ impl SessionEvent {
             Self::RequestFailed { .. } => "request_failed",
             Self::RefreshSucceeded { .. } => "refresh_succeeded",
             Self::RequestHeld { .. } => "request_held",
+            Self::RecordsDropped { .. } => "records_dropped",
+            Self::ObserverLost { .. } => "observer_lost",
         }
     }
 }

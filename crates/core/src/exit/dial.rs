@@ -135,10 +135,11 @@ impl Dialer {
         self.metrics.failed(e.stage);
         tracing::debug!(target = %target.authority(), stage = e.stage.as_str(), reason = %e.reason, "relay failure");
         if let Some(bus) = &self.events {
+            let cap = |s: &str| crate::rules::cap(s, crate::rules::MAX_STORED).into_owned();
             bus.publish(SessionEvent::DialFailed {
                 stage: e.stage,
-                target: target.authority(),
-                reason: e.reason.clone(),
+                target: cap(&target.authority()),
+                reason: cap(&e.reason),
             });
         }
         if let Ok(mut last) = self.last_failure.lock() {

@@ -32,6 +32,8 @@ pub struct RecorderConfig {
     pub exit_url: String,
     pub flush: Duration,
     pub retention: chrono::Duration,
+    /// Bytes the stored events may take (estimated); the oldest beyond are deleted.
+    pub max_bytes: u64,
 }
 
 impl Recorder {
@@ -79,6 +81,7 @@ async fn run(
                         SessionEvent::EgressChanged { .. }
                             | SessionEvent::ClockChecked { .. }
                             | SessionEvent::RequestHeld { .. }
+                            | SessionEvent::ObserverLost { .. }
                             | SessionEvent::RequestFailed {
                                 request_kind: crate::events::RequestKind::Refresh,
                                 ..
@@ -146,7 +149,7 @@ async fn flush(
             *period_start = now;
             let before = store::timestamp(now - config.retention);
             metric_rows::prune(&mut conn, &before).await?;
-            store::events::prune(&mut conn, &before).await?;
+            store::events::prune(&mut conn, &before, config.max_bytes).await?;
             store::retention::prune_holds(&mut conn, &before).await?;
         }
         Ok::<_, crate::Error>(())

@@ -79,6 +79,13 @@ impl Relay {
         self.dialer.metrics()
     }
 
+    /// Closes every open tunnel and the listener: from now on the browser reaches nothing
+    /// (its connections are refused). The relay is not restarted.
+    pub fn refuse_all(&self) {
+        let _ = self.stop.send(true);
+        self.task.abort();
+    }
+
     /// Stops accepting and closes every open tunnel.
     pub async fn stop(self) {
         let _ = self.stop.send(true);

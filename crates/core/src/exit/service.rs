@@ -200,6 +200,7 @@ impl Service<'_> {
                 exit_url: template.exit.to_string(),
                 flush: settings.metrics_flush(),
                 retention: settings.retention(),
+                max_bytes: settings.health_max_bytes(),
             },
         );
         Ok(RelaySession::start(

@@ -212,7 +212,10 @@ impl Guard {
             return;
         };
         let session = ev.session_id.clone();
-        let url = clean_url(&p.request.url).map_or_else(|| p.request.url.clone(), |(u, _)| u);
+        let url = clean_url(&p.request.url).map_or_else(
+            || crate::rules::cap(&p.request.url, crate::rules::MAX_STORED).into_owned(),
+            |(u, _)| u,
+        );
         let rule = matching(&self.holds.config.rules, &p.request.method, &url).cloned();
         // The window only matters (and is only computed) for a request that matches a rule.
         let risk = rule.as_ref().map(|_| self.risk()).filter(|r| r.open);

@@ -9,13 +9,7 @@ use crate::events::ClockVerdict;
 use crate::events::{FailureStage, RequestKind};
 use crate::events::{SessionEvent, SessionRecord};
 
-/// The event kinds a risk window is computed from (all others are ignored).
-pub const RISK_KINDS: &[&str] = &[
-    "egress_changed",
-    "request_failed",
-    "refresh_succeeded",
-    "clock_checked",
-];
+pub use crate::events::RISK_KINDS;
 
 /// Thresholds of the risk window.
 #[derive(Debug, Clone)]
@@ -52,6 +46,8 @@ pub enum RiskKind {
     RefreshFailed,
     ClockDrift,
     FailureSpike,
+    /// The session runs without its DevTools observer (no health, no guard).
+    ObserverLost,
 }
 
 impl RiskKind {
@@ -62,6 +58,7 @@ impl RiskKind {
             Self::RefreshFailed => "refresh_failed",
             Self::ClockDrift => "clock_drift",
             Self::FailureSpike => "failure_spike",
+            Self::ObserverLost => "observer_lost",
         }
     }
 }
@@ -120,6 +117,9 @@ pub fn evaluate(events: &[SessionRecord], now: DateTime<Utc>, c: &RiskConfig) ->
         reasons.push(r);
     }
     if let Some(r) = spike(events, now, c) {
+        reasons.push(r);
+    }
+    if let Some(r) = observer_lost(events) {
         reasons.push(r);
     }
     RiskState {
@@ -197,6 +197,19 @@ fn clock(events: &[SessionRecord]) -> Option<RiskReason> {
     })?
 }
 
+/// Open from a lost observer until a browser starts again (a new session).
+fn observer_lost(events: &[SessionRecord]) -> Option<RiskReason> {
+    events.iter().rev().find_map(|r| match &r.event {
+        SessionEvent::ObserverLost { reason } => Some(Some(RiskReason {
+            kind: RiskKind::ObserverLost,
+            since: r.at,
+            detail: format!("observer lost ({reason})"),
+        })),
+        SessionEvent::BrowserStarted { .. } => Some(None),
+        _ => None,
+    })?
+}
+
 fn is_connection_failure(e: &SessionEvent) -> bool {
     matches!(
         e,
@@ -270,6 +283,25 @@ mod tests {
             url: "https://x.test/api/refresh".into(),
             latency_ms: Some(10.0),
         }
+    }
+
+    #[test]
+    fn a_lost_observer_opens_a_window_until_the_next_browser_starts() {
+        let c = RiskConfig::default();
+        let lost = at(
+            10,
+            SessionEvent::ObserverLost {
+                reason: "DevTools pipe closed".into(),
+            },
+        );
+        let state = evaluate(std::slice::from_ref(&lost), t(10_000), &c);
+        assert!(state.open, "no calm period closes it: the session is blind");
+        assert_eq!(state.reasons[0].kind, RiskKind::ObserverLost);
+        let next = at(20_000, SessionEvent::BrowserStarted { pid: 1 });
+        assert!(
+            !evaluate(&[lost, next], t(20_001), &c).open,
+            "a new session (browser started) closes it"
+        );
     }
 
     #[test]

@@ -79,6 +79,8 @@ pub struct Observer {
     cdp: Cdp,
     ready: Arc<ReadyPages>,
     task: JoinHandle<u64>,
+    /// The task's result once `ended` saw it finish.
+    done: Option<u64>,
 }
 
 impl Observer {
@@ -121,7 +123,12 @@ impl Observer {
         .await?;
         cdp.call(None, "Target.setAutoAttach", auto_attach())
             .await?;
-        Ok(Self { cdp, ready, task })
+        Ok(Self {
+            cdp,
+            ready,
+            task,
+            done: None,
+        })
     }
 
     /// Opens the start URLs: the first in the browser's first tab, the others in new tabs —
@@ -162,9 +169,25 @@ impl Observer {
         }
     }
 
+    /// Resolves when the observer has ended (normally: the browser went; otherwise the session
+    /// is blind). Pending forever once it has been seen ending.
+    pub async fn ended(&mut self) {
+        if self.done.is_some() {
+            return std::future::pending().await;
+        }
+        let result = (&mut self.task).await;
+        if let Err(e) = &result {
+            tracing::error!("the session observer failed: {e}");
+        }
+        self.done = Some(result.unwrap_or(0));
+    }
+
     /// Waits for the observer to end (it ends when the browser goes) and its last records to be
     /// written; returns how many requests were written in all.
     pub async fn finish(mut self) -> u64 {
+        if let Some(n) = self.done {
+            return n;
+        }
         if let Ok(done) = tokio::time::timeout(Duration::from_secs(5), &mut self.task).await {
             return done.unwrap_or(0);
         }
@@ -190,14 +213,21 @@ async fn run(
     fetch: Option<(SharedInterception, Value)>,
 ) -> u64 {
     let mut bus_open = true;
-    // Windows also close by time alone: look again every second.
+    let mut dropped_told = 0;
+    // Windows also close by time alone: look again every second (and tell of dropped records).
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            _ = tick.tick(), if guard.is_some() => {
+            _ = tick.tick() => {
                 if let Some(g) = guard.as_mut() {
                     g.sync(&cdp);
+                }
+                let dropped = writer.dropped();
+                if dropped > dropped_told {
+                    tracing::warn!(count = dropped - dropped_told, "request records dropped: the health writer fell behind");
+                    bus.publish(crate::events::SessionEvent::RecordsDropped { count: dropped - dropped_told });
+                    dropped_told = dropped;
                 }
             }
             ev = events.recv() => {

@@ -34,6 +34,9 @@ pub async fn insert_batch(
             vec![row.as_str(); chunk.len()].join(", ")
         );
         let mut q = sqlx::query(&sql);
+        // Whatever a page controls is stored capped (URLs are already; these are the rest).
+        let cap = |s: &str| crate::rules::cap(s, crate::rules::MAX_STORED).into_owned();
+        let cap_opt = |s: &Option<String>| s.as_deref().map(cap);
         for r in chunk {
             let o = &r.outcome;
             q = q
@@ -41,18 +44,18 @@ pub async fn insert_batch(
                 .bind(session_id)
                 .bind(timestamp(o.at))
                 .bind(&o.request_id)
-                .bind(&o.method)
-                .bind(&o.url)
-                .bind(&o.host)
-                .bind(&o.resource_type)
+                .bind(cap(&o.method))
+                .bind(cap(&o.url))
+                .bind(cap(&o.host))
+                .bind(cap(&o.resource_type))
                 .bind(r.kind.as_str())
                 .bind(o.status.map(i64::from))
-                .bind(&o.error)
-                .bind(&o.redirect_to)
+                .bind(cap_opt(&o.error))
+                .bind(cap_opt(&o.redirect_to))
                 .bind(r.stage.map(|s| s.as_str()))
                 .bind(r.signal.map(|s| s.as_str()))
                 .bind(&r.relay_stage)
-                .bind(&r.relay_reason)
+                .bind(cap_opt(&r.relay_reason))
                 .bind(&r.exit_url)
                 .bind(&r.egress_ip)
                 .bind(r.relay_reconnected)
@@ -69,8 +72,15 @@ pub async fn insert_batch(
     Ok(())
 }
 
-/// Deletes rows older than `before`, then the oldest beyond `max_rows`. Returns how many.
-pub async fn prune(conn: &mut SqliteConnection, before: &str, max_rows: u64) -> Result<u64> {
+/// Deletes rows older than `before`, then the oldest beyond `max_rows`, then the oldest while
+/// the rows' text (estimated: the variable columns plus a fixed part per row) exceeds
+/// `max_bytes`. Returns how many.
+pub async fn prune(
+    conn: &mut SqliteConnection,
+    before: &str,
+    max_rows: u64,
+    max_bytes: u64,
+) -> Result<u64> {
     let old = sqlx::query("DELETE FROM request_outcomes WHERE at < ?1")
         .bind(before)
         .execute(&mut *conn)
@@ -82,10 +92,33 @@ pub async fn prune(conn: &mut SqliteConnection, before: &str, max_rows: u64) -> 
          (SELECT id FROM request_outcomes ORDER BY id DESC LIMIT 1 OFFSET ?1)",
     )
     .bind(keep)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?
     .rows_affected();
-    Ok(old + over)
+    let (rows, bytes): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), coalesce(sum(length(url) + length(host) + length(method) \
+         + coalesce(length(error), 0) + coalesce(length(redirect_to), 0) \
+         + coalesce(length(relay_reason), 0) + length(request_id) + 200), 0) \
+         FROM request_outcomes",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let budget = i64::try_from(max_bytes).unwrap_or(i64::MAX);
+    let mut big = 0;
+    if bytes > budget && rows > 0 {
+        // The oldest rows, as many as the excess takes at the average row size.
+        let average = (bytes / rows).max(1);
+        let excess_rows = ((bytes - budget) / average + 1).min(rows);
+        big = sqlx::query(
+            "DELETE FROM request_outcomes WHERE id IN \
+             (SELECT id FROM request_outcomes ORDER BY id LIMIT ?1)",
+        )
+        .bind(excess_rows)
+        .execute(conn)
+        .await?
+        .rows_affected();
+    }
+    Ok(old + over + big)
 }
 
 /// Counts of one window.
@@ -305,7 +338,7 @@ mod tests {
         insert_batch(&mut conn, &t.id, "s", &old).await.unwrap();
         insert_batch(&mut conn, &t.id, "s", &new).await.unwrap();
         let before = timestamp(now - chrono::Duration::days(30));
-        let deleted = prune(&mut conn, &before, 600).await.unwrap();
+        let deleted = prune(&mut conn, &before, 600, u64::MAX).await.unwrap();
         assert_eq!(
             deleted,
             5 + 395,
@@ -318,5 +351,24 @@ mod tests {
                 .unwrap();
         assert_eq!(ids.len(), 600);
         assert_eq!(ids[0], "400", "the newest rows are the ones kept");
+
+        // A size budget of about 100 rows' text: the oldest beyond it go too.
+        let per_row: i64 = sqlx::query_scalar(
+            "SELECT max(length(url) + length(host) + length(method) + length(request_id) + 200) \
+             FROM request_outcomes",
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        let budget = u64::try_from(per_row * 100).unwrap();
+        prune(&mut conn, &before, 600, budget).await.unwrap();
+        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM request_outcomes")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert!(
+            (90..=101).contains(&left),
+            "the size bound keeps about 100 rows, kept {left}"
+        );
     }
 }

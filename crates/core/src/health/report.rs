@@ -346,6 +346,22 @@ pub fn timeline(events: &[StoredEvent]) -> Vec<TimelineEntry> {
                 };
                 (kind, Some(s("stage")), format!("{} {what}", s("url")))
             }
+            "observer_lost" => (
+                "observer_lost",
+                None,
+                format!(
+                    "observer lost: {}; the relay refuses all traffic",
+                    s("reason")
+                ),
+            ),
+            "records_dropped" => (
+                "records_dropped",
+                None,
+                format!(
+                    "{} request records dropped: the health writer fell behind",
+                    d.get("count").and_then(|v| v.as_u64()).unwrap_or(0)
+                ),
+            ),
             "dial_failed" => (
                 "relay_failure",
                 Some(s("stage")),

@@ -1,6 +1,10 @@
 //! Batched writes of request records: one transaction per batch (never a write per request),
-//! and pruning by age and row count now and then. Nothing is dropped while the store answers.
+//! and pruning by age, row count and size now and then. The queue is bounded: when the store
+//! cannot keep up with a flood of requests, records are dropped and counted (the observer
+//! reports the count as a `records_dropped` event), never silently.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -14,6 +18,8 @@ use crate::store::{self, Store};
 const MAX_BATCH: usize = 4096;
 /// How often old rows are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
+/// Records waiting to be written, at most (~16 batches).
+const QUEUE: usize = 65_536;
 
 /// Where and how long records are kept.
 #[derive(Debug, Clone)]
@@ -22,26 +28,40 @@ pub struct WriterConfig {
     pub session_id: String,
     pub retention: chrono::Duration,
     pub max_rows: u64,
+    /// Bytes the stored records may take (their text, estimated); the oldest beyond are deleted.
+    pub max_bytes: u64,
 }
 
 /// A running writer.
 #[derive(Debug)]
 pub struct OutcomeWriter {
-    tx: mpsc::UnboundedSender<RequestRecord>,
+    tx: mpsc::Sender<RequestRecord>,
+    dropped: Arc<AtomicU64>,
     task: JoinHandle<u64>,
 }
 
 impl OutcomeWriter {
     /// Starts writing into `store`.
     pub fn spawn(store: Store, config: WriterConfig) -> Self {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::channel(QUEUE);
         let task = tokio::spawn(run(store, config, rx));
-        Self { tx, task }
+        Self {
+            tx,
+            dropped: Arc::default(),
+            task,
+        }
     }
 
-    /// Queues a record.
+    /// Queues a record; drops (and counts) it when the queue is full.
     pub fn push(&self, record: RequestRecord) {
-        let _ = self.tx.send(record);
+        if self.tx.try_send(record).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Records dropped so far.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 
     /// Writes what is queued and stops; returns how many records were written in all.
@@ -51,11 +71,7 @@ impl OutcomeWriter {
     }
 }
 
-async fn run(
-    store: Store,
-    config: WriterConfig,
-    mut rx: mpsc::UnboundedReceiver<RequestRecord>,
-) -> u64 {
+async fn run(store: Store, config: WriterConfig, mut rx: mpsc::Receiver<RequestRecord>) -> u64 {
     let mut written = 0u64;
     let mut batch: Vec<RequestRecord> = Vec::with_capacity(MAX_BATCH);
     let mut last_prune = tokio::time::Instant::now();
@@ -109,7 +125,7 @@ async fn prune(store: &Store, config: &WriterConfig) {
     let before = store::timestamp(chrono::Utc::now() - config.retention);
     let done = async {
         let mut conn = store.pool().acquire().await?;
-        outcomes::prune(&mut conn, &before, config.max_rows).await
+        outcomes::prune(&mut conn, &before, config.max_rows, config.max_bytes).await
     }
     .await;
     if let Err(e) = done {

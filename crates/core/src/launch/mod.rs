@@ -451,6 +451,7 @@ impl<'a> Service<'a> {
                 session_id: relay.session_id().to_owned(),
                 retention: settings.retention(),
                 max_rows: settings.health_max_rows(),
+                max_bytes: settings.health_max_bytes(),
             },
             exit_url: template.exit.to_string(),
             egress_ip: preflight.egress.egress.ip.clone(),

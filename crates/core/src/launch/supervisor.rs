@@ -48,6 +48,9 @@ pub(super) struct Supervised {
     pub stop: watch::Receiver<bool>,
 }
 
+/// How long a browser whose DevTools pipe closed has to exit before its session counts as blind.
+const OBSERVER_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 pub(super) async fn run(mut s: Supervised) -> SessionEnd {
     let session_id = s.relay.session_id().to_owned();
     let (stop_watch, watch_stopped) = watch::channel(false);
@@ -69,15 +72,33 @@ pub(super) async fn run(mut s: Supervised) -> SessionEnd {
             c.serve(stopper).await;
         }
     });
-    let (browser_exit, stopped) = tokio::select! {
-        code = s.browser.exited() => (code, false),
-        _ = events::stopped(&mut s.stop) => {
-            (s.browser.stop(Some(&s.cdp), super::STOP_GRACE).await, true)
-        }
-        Some(e) = bypassed.recv() => {
-            tracing::error!(template = %s.template.name, "{e}");
-            ended_by = Some(e.payload());
-            (s.browser.stop(Some(&s.cdp), super::STOP_GRACE).await, true)
+    let mut observed = true;
+    let (browser_exit, stopped) = loop {
+        tokio::select! {
+            code = s.browser.exited() => break (code, false),
+            _ = events::stopped(&mut s.stop) => {
+                break (s.browser.stop(Some(&s.cdp), super::STOP_GRACE).await, true);
+            }
+            Some(e) = bypassed.recv() => {
+                tracing::error!(template = %s.template.name, "{e}");
+                ended_by = Some(e.payload());
+                break (s.browser.stop(Some(&s.cdp), super::STOP_GRACE).await, true);
+            }
+            _ = s.observer.ended(), if observed => {
+                observed = false;
+                // The pipe also closes when the browser exits: that is no loss.
+                let gone = tokio::time::timeout(OBSERVER_GRACE, s.browser.exited()).await;
+                if let Ok(code) = gone {
+                    break (code, false);
+                }
+                // Blind: no health, no guard. Fail closed rather than let sensitive actions
+                // through unseen: the relay refuses everything until the operator relaunches.
+                tracing::error!(template = %s.template.name, "the session observer ended while the browser runs; the relay now refuses all traffic");
+                s.relay.relay().refuse_all();
+                s.relay.bus().publish(SessionEvent::ObserverLost {
+                    reason: "the DevTools connection ended while the browser runs".to_owned(),
+                });
+            }
         }
     };
     // Renderers and helpers may outlive the main process for a moment: none may stay.

@@ -11,7 +11,7 @@ pub mod sensitive;
 mod url;
 
 pub use sensitive::{default_sensitive, SensitiveRule};
-pub use url::clean_url;
+pub use url::{cap, clean_url, MAX_STORED};
 
 /// URL patterns of one template (`*` matches any run of characters; case-insensitive; matched
 /// against the URL without query values, e.g. `https://example.com/oauth/token`).

@@ -141,6 +141,12 @@ const SPECS: &[Spec] = &[
         about: "request records kept for the health view; the oldest beyond this are deleted",
     },
     Spec {
+        key: "health.max_mb",
+        kind: Kind::Number { min: 1, max: 1_000_000 },
+        default: "512",
+        about: "space the request records and session events may take (MB, estimated from their text); the oldest beyond are deleted",
+    },
+    Spec {
         key: "metrics.retention_days",
         kind: Kind::Number { min: 1, max: 3650 },
         default: "30",
@@ -219,6 +225,11 @@ impl Settings {
     /// How long a prompt waits for the operator.
     pub fn prompt_timeout(&self) -> Duration {
         Duration::from_secs(self.number("guard.prompt_timeout_secs"))
+    }
+
+    /// Bytes the stored request records (and, as much again, the session events) may take.
+    pub fn health_max_bytes(&self) -> u64 {
+        self.number("health.max_mb").saturating_mul(1024 * 1024)
     }
 
     /// Request records kept at most (the health view's size bound).

@@ -71,20 +71,45 @@ pub async fn risk_inputs(
     template_id: &str,
     since: &str,
 ) -> Result<Vec<StoredEvent>> {
-    Ok(sqlx::query_as(
-        "SELECT template_id, session_id, at, kind, detail FROM session_events          WHERE template_id = ?1 AND at >= ?2          AND kind IN ('egress_changed', 'request_failed', 'refresh_succeeded', 'clock_checked')          ORDER BY id",
-    )
+    let kinds = crate::events::RISK_KINDS
+        .iter()
+        .map(|k| format!("'{k}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(sqlx::query_as(&format!(
+        "SELECT template_id, session_id, at, kind, detail FROM session_events \
+         WHERE template_id = ?1 AND at >= ?2 AND kind IN ({kinds}) ORDER BY id"
+    ))
     .bind(template_id)
     .bind(since)
     .fetch_all(conn)
     .await?)
 }
 
-/// Deletes events older than `before` (RFC 3339). Returns how many.
-pub async fn prune(conn: &mut SqliteConnection, before: &str) -> Result<u64> {
-    let done = sqlx::query("DELETE FROM session_events WHERE at < ?1")
+/// Deletes events older than `before` (RFC 3339), then the oldest while their text (estimated)
+/// exceeds `max_bytes`. Returns how many.
+pub async fn prune(conn: &mut SqliteConnection, before: &str, max_bytes: u64) -> Result<u64> {
+    let old = sqlx::query("DELETE FROM session_events WHERE at < ?1")
         .bind(before)
-        .execute(conn)
-        .await?;
-    Ok(done.rows_affected())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    let (rows, bytes): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), coalesce(sum(length(detail) + length(kind) + 120), 0) FROM session_events",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let budget = i64::try_from(max_bytes).unwrap_or(i64::MAX);
+    if bytes <= budget || rows == 0 {
+        return Ok(old);
+    }
+    let excess_rows = ((bytes - budget) / (bytes / rows).max(1) + 1).min(rows);
+    let big = sqlx::query(
+        "DELETE FROM session_events WHERE id IN (SELECT id FROM session_events ORDER BY id LIMIT ?1)",
+    )
+    .bind(excess_rows)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(old + big)
 }
