@@ -44,7 +44,9 @@ sentinel=$(mktemp -d /tmp/holdfast-sentinel.XXXXXX)
 real_data="${XDG_DATA_HOME:-$HOME/.local/share}/holdfast"
 snapshot() { [ -e "$real_data" ] && find "$real_data" -printf '%p %s %T@\n' | sort || echo absent; }
 before=$(snapshot)
-cleanup() { rm -rf "$sentinel"; }
+# Chromium may start the document portal on the private bus; its FUSE mount can outlive the bus
+# for a moment.
+cleanup() { fusermount -uz "$sentinel/cache/doc" 2>/dev/null || true; rm -rf "$sentinel" 2>/dev/null || true; }
 trap cleanup EXIT
 
 step "tests (in a sentinel session: private bus, keyring and XDG dirs)"

@@ -159,6 +159,16 @@ impl Cdp {
         rx.await.map_err(|_| CdpError::Closed)?
     }
 
+    /// Opens a new tab (`Target.createTarget` with `params`); its target id.
+    pub async fn create_target(&self, params: Value) -> Result<String, CdpError> {
+        let created = self.call(None, "Target.createTarget", params).await?;
+        Ok(created
+            .get("targetId")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned())
+    }
+
     /// Sends a command without waiting for its reply (the reply is still consumed).
     pub fn fire(&self, session: Option<&str>, method: &str, params: Value) {
         let _ = self.send(session, method, params);

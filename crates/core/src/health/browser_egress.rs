@@ -30,19 +30,10 @@ pub struct BrowserProbe {
 impl BrowserProbe {
     /// Loads `echo_url` in a hidden tab (closed afterwards) and reads the IP it shows.
     pub async fn egress(&self, echo_url: &str) -> Result<BrowserEgress, CdpError> {
-        let created = self
+        let target = self
             .cdp
-            .call(
-                None,
-                "Target.createTarget",
-                json!({ "url": "about:blank", "background": true, "hidden": true }),
-            )
+            .create_target(json!({ "url": "about:blank", "background": true, "hidden": true }))
             .await?;
-        let target = created
-            .get("targetId")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
         let seen = self.load(&target, echo_url).await;
         self.cdp.fire(
             None,

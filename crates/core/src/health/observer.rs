@@ -138,15 +138,10 @@ impl Observer {
             let session = if i == 0 {
                 self.ready.wait(None).await
             } else {
-                let created = self
+                let target = self
                     .cdp
-                    .call(None, "Target.createTarget", json!({ "url": "about:blank" }))
+                    .create_target(json!({ "url": "about:blank" }))
                     .await?;
-                let target = created
-                    .get("targetId")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
                 self.ready.wait(Some(&target)).await
             };
             let Some(session) = session else {
