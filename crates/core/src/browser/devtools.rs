@@ -159,6 +159,18 @@ impl Cdp {
         rx.await.map_err(|_| CdpError::Closed)?
     }
 
+    /// Sends a command now and returns its reply as a future: commands begun one after another
+    /// reach the browser in that order without waiting for each other's replies.
+    pub fn begin(
+        &self,
+        session: Option<&str>,
+        method: &str,
+        params: Value,
+    ) -> impl std::future::Future<Output = Result<Value, CdpError>> + Send + 'static {
+        let sent = self.send(session, method, params);
+        async move { sent?.await.map_err(|_| CdpError::Closed)? }
+    }
+
     /// Opens a new tab (`Target.createTarget` with `params`); its target id.
     pub async fn create_target(&self, params: Value) -> Result<String, CdpError> {
         let created = self.call(None, "Target.createTarget", params).await?;

@@ -1,13 +1,19 @@
 //! The browser's own egress. An extension or a managed policy on the host can switch the
 //! profile's proxy off (their settings override the command line); the relay's own probe would
-//! not notice. So a request made *by the browser* — in a hidden tab, to the echo URL — must come
-//! back with the exit's IP.
+//! not notice. So a request made *by the browser* to the echo URL must come back with the exit's
+//! IP. Made through an open tab's frame with `Network.loadNetworkResource` (the profile's own
+//! network stack and proxy settings, no page load: a few ms), else in a hidden tab.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use super::observer::ReadyPages;
 use crate::browser::devtools::{Cdp, CdpError};
+
+/// Most of an echo's answer that is read.
+const MAX_BODY: usize = 4096;
 
 /// How long the hidden tab may take to load the echo page.
 const LOAD_TIMEOUT: Duration = Duration::from_secs(15);
@@ -21,15 +27,105 @@ pub enum BrowserEgress {
     Failed(String),
 }
 
-/// Asks the browser, over DevTools, to load an echo page in a hidden tab. Cheap to clone.
+/// How the browser is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// A page load in a hidden tab (~250 ms while the browser starts). At launch: it also gives
+    /// an extension that switches the proxy at start-up the time to have done so, so that the
+    /// check sees it before any start URL opens.
+    Tab,
+    /// `Network.loadNetworkResource` in an open tab (a few ms; the re-probes).
+    Quick,
+}
+
+/// Asks the browser, over DevTools, to fetch the echo. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct BrowserProbe {
     pub(super) cdp: Cdp,
+    pub(super) ready: Arc<ReadyPages>,
 }
 
 impl BrowserProbe {
+    /// The IP the echo at `echo_url` saw for a request of the browser's own: in a hidden tab
+    /// (`Probe::Tab`), or through an open tab's frame when there is one (`Probe::Quick`).
+    pub async fn egress(&self, echo_url: &str, how: Probe) -> Result<BrowserEgress, CdpError> {
+        if how == Probe::Tab {
+            return self.in_hidden_tab(echo_url).await;
+        }
+        if let Some(session) = self.ready.wait(None).await {
+            match self.fetch_in(&session, echo_url).await {
+                Ok(seen) => return Ok(seen),
+                // A tab closed meanwhile, say: the hidden tab still works.
+                Err(e) => {
+                    tracing::debug!("probe through an open tab failed ({e}); using a hidden tab")
+                }
+            }
+        }
+        self.in_hidden_tab(echo_url).await
+    }
+
+    /// `Network.loadNetworkResource` for the main frame of the tab behind `session`.
+    async fn fetch_in(&self, session: &str, echo_url: &str) -> Result<BrowserEgress, CdpError> {
+        let tree = self
+            .cdp
+            .call(Some(session), "Page.getFrameTree", json!({}))
+            .await?;
+        let frame = tree["frameTree"]["frame"]["id"]
+            .as_str()
+            .unwrap_or_default();
+        let loaded = self
+            .cdp
+            .call(
+                Some(session),
+                "Network.loadNetworkResource",
+                json!({
+                    "frameId": frame,
+                    "url": echo_url,
+                    "options": { "disableCache": true, "includeCredentials": false },
+                }),
+            )
+            .await?;
+        let resource = &loaded["resource"];
+        if resource["success"] != true {
+            let why = resource["netErrorName"]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("HTTP {}", resource["httpStatusCode"]));
+            return Ok(BrowserEgress::Failed(why));
+        }
+        let Some(stream) = resource["stream"].as_str() else {
+            return Ok(BrowserEgress::Failed("no body".to_owned()));
+        };
+        let mut body = Vec::new();
+        while body.len() < MAX_BODY {
+            let chunk = self
+                .cdp
+                .call(Some(session), "IO.read", json!({ "handle": stream }))
+                .await?;
+            let data = chunk["data"].as_str().unwrap_or_default();
+            if chunk["base64Encoded"] == true {
+                use base64::Engine as _;
+                body.extend(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(data)
+                        .unwrap_or_default(),
+                );
+            } else {
+                body.extend_from_slice(data.as_bytes());
+            }
+            if chunk["eof"] == true || data.is_empty() {
+                break;
+            }
+        }
+        self.cdp
+            .fire(Some(session), "IO.close", json!({ "handle": stream }));
+        Ok(BrowserEgress::Seen(
+            String::from_utf8_lossy(&body).trim().to_owned(),
+        ))
+    }
+
     /// Loads `echo_url` in a hidden tab (closed afterwards) and reads the IP it shows.
-    pub async fn egress(&self, echo_url: &str) -> Result<BrowserEgress, CdpError> {
+    async fn in_hidden_tab(&self, echo_url: &str) -> Result<BrowserEgress, CdpError> {
         let target = self
             .cdp
             .create_target(json!({ "url": "about:blank", "background": true, "hidden": true }))

@@ -15,7 +15,7 @@ pub(crate) mod writer;
 pub use crate::events::RequestKind;
 pub use crate::rules::TemplateRules;
 pub use attribution::{Attribution, RequestRecord};
-pub use browser_egress::{BrowserEgress, BrowserProbe};
+pub use browser_egress::{BrowserEgress, BrowserProbe, Probe};
 pub use classify::{FailureStage, Signal};
 pub use network::RequestOutcome;
 pub use observer::{Observer, ObserverConfig};

@@ -37,7 +37,7 @@ pub struct ObserverConfig {
 
 /// Pages whose Network domain is on: target id → session id.
 #[derive(Debug, Default)]
-struct ReadyPages {
+pub(super) struct ReadyPages {
     pages: Mutex<HashMap<String, String>>,
     changed: Notify,
 }
@@ -50,8 +50,15 @@ impl ReadyPages {
         self.changed.notify_waiters();
     }
 
+    /// Forgets the page of a detached session (a closed tab).
+    fn detached(&self, session: &str) {
+        if let Ok(mut p) = self.pages.lock() {
+            p.retain(|_, s| s != session);
+        }
+    }
+
     /// The session of `target` (any page with `None`), once ready.
-    async fn wait(&self, target: Option<&str>) -> Option<String> {
+    pub(super) async fn wait(&self, target: Option<&str>) -> Option<String> {
         let find = || {
             let p = self.pages.lock().ok()?;
             match target {
@@ -115,14 +122,14 @@ impl Observer {
             guard,
             fetch,
         ));
-        cdp.call(
+        let discover = cdp.begin(
             None,
             "Target.setDiscoverTargets",
             json!({ "discover": true }),
-        )
-        .await?;
-        cdp.call(None, "Target.setAutoAttach", auto_attach())
-            .await?;
+        );
+        let attach = cdp.begin(None, "Target.setAutoAttach", auto_attach());
+        discover.await?;
+        attach.await?;
         Ok(Self {
             cdp,
             ready,
@@ -161,6 +168,7 @@ impl Observer {
     pub fn probe(&self) -> super::browser_egress::BrowserProbe {
         super::browser_egress::BrowserProbe {
             cdp: self.cdp.clone(),
+            ready: self.ready.clone(),
         }
     }
 
@@ -231,10 +239,11 @@ async fn run(
                     attached(&cdp, &ev, &ready, fetch.clone());
                 }
                 if ev.method == "Target.detachedFromTarget" {
-                    if let (Some((shared, _)), Some(s)) =
-                        (&fetch, ev.params.get("sessionId").and_then(Value::as_str))
-                    {
-                        detach_target(shared, s);
+                    if let Some(s) = ev.params.get("sessionId").and_then(Value::as_str) {
+                        ready.detached(s);
+                        if let Some((shared, _)) = &fetch {
+                            detach_target(shared, s);
+                        }
                     }
                 }
                 if ev.method == "Fetch.requestPaused" {
@@ -308,28 +317,38 @@ fn attached(
             kind.as_str(),
             "page" | "iframe" | "worker" | "shared_worker" | "service_worker"
         );
+        // Sent back to back (the browser handles a session's commands in order, so all are in
+        // effect before the target runs) and awaited together: during the browser's start each
+        // round trip costs tens of milliseconds.
+        let mut steps = Vec::new();
         if observed {
-            if let Err(e) = cdp.call(Some(&session), "Network.enable", json!({})).await {
-                tracing::debug!(%kind, "Network.enable failed: {e}");
-            }
+            steps.push((
+                "Network.enable",
+                cdp.begin(Some(&session), "Network.enable", json!({})),
+            ));
             if kind == "page" || kind == "iframe" {
-                let _ = cdp
-                    .call(Some(&session), "Target.setAutoAttach", auto_attach())
-                    .await;
+                steps.push((
+                    "Target.setAutoAttach",
+                    cdp.begin(Some(&session), "Target.setAutoAttach", auto_attach()),
+                ));
             }
             // The guard: in a risk window, sensitive requests pause from this target's first.
             if let Some((shared, params)) = &fetch {
                 if attach_target(shared, &session) {
-                    if let Err(e) = cdp
-                        .call(Some(&session), "Fetch.enable", params.clone())
-                        .await
-                    {
-                        tracing::debug!(%kind, "Fetch.enable failed: {e}");
-                    }
+                    steps.push((
+                        "Fetch.enable",
+                        cdp.begin(Some(&session), "Fetch.enable", params.clone()),
+                    ));
                 }
             }
         }
-        cdp.fire(Some(&session), "Runtime.runIfWaitingForDebugger", json!({}));
+        let run = cdp.begin(Some(&session), "Runtime.runIfWaitingForDebugger", json!({}));
+        for (method, step) in steps {
+            if let Err(e) = step.await {
+                tracing::debug!(%kind, "{method} failed: {e}");
+            }
+        }
+        drop(run);
         if kind == "page" {
             ready.add(target, session);
         }

@@ -1,13 +1,14 @@
 //! Judging the browser's own egress against the exit's (at launch and at each re-probe).
 
 use crate::error::{Error, Result};
-use crate::health::{BrowserEgress, BrowserProbe};
+use crate::health::{BrowserEgress, BrowserProbe, Probe};
 
 /// Loads the first echo URL in the browser; `Err(egress_bypassed)` if the echo saw another IP
 /// than `expected` (the exit's, as the relay's probe saw it), `Ok(Some(warning))` if it could
 /// not be checked, `Ok(None)` when it matched.
 pub(crate) async fn verify(
     probe: &BrowserProbe,
+    how: Probe,
     echo_urls: &[String],
     expected: Option<&str>,
 ) -> Result<Option<String>> {
@@ -17,7 +18,7 @@ pub(crate) async fn verify(
                 .to_owned(),
         ));
     };
-    match probe.egress(url).await {
+    match probe.egress(url, how).await {
         Ok(BrowserEgress::Seen(ip)) if same_ip(&ip, expected) => Ok(None),
         Ok(BrowserEgress::Seen(ip)) => Err(Error::EgressBypassed {
             seen: ip.chars().take(64).collect(),

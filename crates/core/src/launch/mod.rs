@@ -339,6 +339,10 @@ impl<'a> Service<'a> {
             }
         }
         .await;
+        tracing::debug!(
+            elapsed_ms = began.elapsed().as_secs_f64() * 1000.0,
+            "browser answers on its DevTools pipe"
+        );
         let (mut browser, ready) = match started {
             Ok(v) => v,
             Err(e) => {
@@ -474,12 +478,18 @@ impl<'a> Service<'a> {
         let observer = Observer::attach(cdp, events, self.store.clone(), relay.bus(), config)
             .await
             .map_err(devtools)?;
+        let t = std::time::Instant::now();
         let warning = egress_check::verify(
             &observer.probe(),
+            crate::health::Probe::Tab,
             &settings.echo_urls(),
             preflight.egress.egress.ip.as_deref(),
         )
         .await?;
+        tracing::debug!(
+            ms = t.elapsed().as_secs_f64() * 1000.0,
+            "the browser's own egress checked"
+        );
         observer
             .open(&template.start_urls)
             .await

@@ -174,7 +174,7 @@ async fn keep_current(
                         }
                         let echo_urls = settings.echo_urls();
                         let checked = tokio::select! {
-                            r = super::egress_check::verify(&probe, &echo_urls, Some(&ip)) => r,
+                            r = super::egress_check::verify(&probe, crate::health::Probe::Quick, &echo_urls, Some(&ip)) => r,
                             _ = events::stopped(&mut stopped) => return,
                         };
                         match checked {
