@@ -655,3 +655,46 @@ async fn another_users_connection_is_refused_before_anything_goes_upstream() {
         "our request left through the exit"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_thousand_silent_connections_are_all_closed_and_the_relay_keeps_serving() {
+    // Both ends of every connection live in this process: make room for them.
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain libc calls on a struct we own.
+    unsafe {
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+        limit.rlim_cur = limit.rlim_max.min(16_384);
+        libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+    }
+    let n = 2000.min((limit.rlim_cur as usize).saturating_sub(200) / 2);
+    let origin = Origin::start();
+    let relay = relay(
+        "direct",
+        RelayConfig {
+            head_timeout: Duration::from_millis(500),
+            ..RelayConfig::default()
+        },
+    )
+    .await;
+    let mut silent = Vec::with_capacity(n);
+    for _ in 0..n {
+        silent.push(TcpStream::connect(relay.addr()).await.expect("connect"));
+    }
+    for (i, s) in silent.iter_mut().enumerate() {
+        let mut buf = [0u8; 16];
+        let read = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf)).await;
+        assert!(
+            matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+            "silent connection {i} of {n} was closed by the relay, got {read:?}"
+        );
+    }
+    let answer = proxy_get(&relay, &origin.url("/ip")).await;
+    assert_eq!(
+        answer.status, 200,
+        "after {n} idle sockets the relay still serves: {}",
+        answer.head
+    );
+}
