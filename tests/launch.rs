@@ -36,6 +36,19 @@ fn wait_group_gone(pgid: i32, what: &str) {
     }
 }
 
+/// `template add NAME --exit direct --start-url URL`.
+fn add_direct(home: &TestHome, name: &str, start_url: &str) {
+    home.ok(&[
+        "template",
+        "add",
+        name,
+        "--exit",
+        "direct",
+        "--start-url",
+        start_url,
+    ]);
+}
+
 fn status(home: &TestHome) -> Vec<Value> {
     let out = home
         .cmd()
@@ -252,24 +265,8 @@ fn webrtc_gathers_no_candidate_and_sends_nothing_to_stun() {
 fn cookies_stay_in_their_own_profile_and_survive_stop_and_relaunch() {
     let home = TestHome::new();
     let site = Site::start();
-    home.ok(&[
-        "template",
-        "add",
-        "alice",
-        "--exit",
-        "direct",
-        "--start-url",
-        &site.url("/login?user=alice"),
-    ]);
-    home.ok(&[
-        "template",
-        "add",
-        "bob",
-        "--exit",
-        "direct",
-        "--start-url",
-        &site.url("/whoami"),
-    ]);
+    add_direct(&home, "alice", &site.url("/login?user=alice"));
+    add_direct(&home, "bob", &site.url("/whoami"));
 
     let mut alice = launch(&home, &site, "alice");
     let hit = site.wait_for("alice's page after login", WAIT, |h| h.path == "/whoami");
@@ -520,15 +517,7 @@ fn listening_tcp_inodes() -> std::collections::HashSet<String> {
 fn without_cdp_no_process_of_the_session_listens_on_tcp_and_stop_still_closes_cleanly() {
     let home = TestHome::new();
     let site = Site::start();
-    home.ok(&[
-        "template",
-        "add",
-        "quiet",
-        "--exit",
-        "direct",
-        "--start-url",
-        &site.url("/page"),
-    ]);
+    add_direct(&home, "quiet", &site.url("/page"));
     let mut launched = launch(&home, &site, "quiet");
     assert!(
         launched.info["cdp"].is_null(),
@@ -613,15 +602,7 @@ fn fifty_rounds_of_kill_9_leave_no_stale_lease_no_orphan_and_a_sound_database() 
         .unwrap_or(50);
     let home = TestHome::new();
     let site = Site::start();
-    home.ok(&[
-        "template",
-        "add",
-        "crash",
-        "--exit",
-        "direct",
-        "--start-url",
-        &site.url("/page"),
-    ]);
+    add_direct(&home, "crash", &site.url("/page"));
     let needle = home.path().to_string_lossy().into_owned();
     for round in 0..rounds {
         let mut s = try_launch(&home, &site, "crash", &[])
@@ -718,15 +699,7 @@ fn crash_cleanup_kills_no_one_elses_process_group_and_a_purged_template_leaves_s
 fn a_hangup_ends_the_session_as_cleanly_as_ctrl_c_and_keeps_fresh_cookies() {
     let home = TestHome::new();
     let site = Site::start();
-    home.ok(&[
-        "template",
-        "add",
-        "hup",
-        "--exit",
-        "direct",
-        "--start-url",
-        &site.url("/login?user=hup"),
-    ]);
+    add_direct(&home, "hup", &site.url("/login?user=hup"));
     let mut s = launch(&home, &site, "hup");
     site.wait_for("the page after login", WAIT, |h| h.path == "/whoami");
     // The terminal that ran `holdfast launch` closes.

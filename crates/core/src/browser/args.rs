@@ -13,8 +13,6 @@ pub struct LaunchArgs {
     /// Extra environment (TZ, LANGUAGE).
     pub env: Vec<(String, String)>,
     pub profile_dir: PathBuf,
-    /// A DevTools TCP port for automation was asked for.
-    pub automation: bool,
 }
 
 impl LaunchArgs {
@@ -69,7 +67,6 @@ impl LaunchArgs {
             args,
             env,
             profile_dir: profile_dir.to_path_buf(),
-            automation,
         }
     }
 }

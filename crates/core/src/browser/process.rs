@@ -43,7 +43,7 @@ pub struct Ready {
     pub cdp: Cdp,
     /// Every event of the browser and its attached targets.
     pub events: mpsc::UnboundedReceiver<CdpEvent>,
-    /// The automation port, when `LaunchArgs::automation` asked for one.
+    /// The automation port, when the launch asked for one.
     pub port: Option<DevTools>,
 }
 

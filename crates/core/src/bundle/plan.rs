@@ -204,7 +204,7 @@ fn bound_password(sealed: &Sealed, exit: &str) -> (Option<Secret>, Option<String
                     .to_owned(),
             ),
         ),
-        Some(bound) if canonical(bound).is_some() && canonical(bound) == canonical(exit) => {
+        Some(bound) if canonical(bound).is_some_and(|b| Some(b) == canonical(exit)) => {
             (Some(sealed.password.clone()), None)
         }
         Some(_) => (

@@ -49,7 +49,7 @@ impl Relay {
         let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(accept_loop(listener, dialer.clone(), stopped));
+        let task = tokio::spawn(accept_loop(listener, addr, dialer.clone(), stopped));
         tracing::info!(%addr, exit = %dialer.exit(), "relay listening");
         Ok(Self {
             addr,
@@ -102,7 +102,14 @@ impl Drop for Relay {
     }
 }
 
-async fn accept_loop(listener: TcpListener, dialer: Arc<Dialer>, stopped: watch::Receiver<bool>) {
+/// Accepts connections on `listener` (bound at `local`, which is every accepted socket's own
+/// address) and serves each of this user's on a task of its own.
+async fn accept_loop(
+    listener: TcpListener,
+    local: SocketAddr,
+    dialer: Arc<Dialer>,
+    stopped: watch::Receiver<bool>,
+) {
     let me = super::peer::own_uid();
     loop {
         let (stream, from) = match listener.accept().await {
@@ -116,7 +123,7 @@ async fn accept_loop(listener: TcpListener, dialer: Arc<Dialer>, stopped: watch:
         };
         // Before a byte is read, let alone sent upstream: only this user's processes may use
         // the exit's credentials.
-        if !is_own(&stream, from, me) {
+        if !is_own(local, from, me) {
             continue;
         }
         tune(&stream, dialer.config().keepalive);
@@ -132,11 +139,8 @@ async fn accept_loop(listener: TcpListener, dialer: Arc<Dialer>, stopped: watch:
 
 /// Whether the connecting socket belongs to user `me`; anything else (another user, an owner
 /// the kernel cannot name) is refused and logged.
-fn is_own(stream: &TcpStream, from: SocketAddr, me: u32) -> bool {
-    let owner = stream
-        .local_addr()
-        .and_then(|local| super::peer::owner(from, local));
-    match owner {
+fn is_own(local: SocketAddr, from: SocketAddr, me: u32) -> bool {
+    match super::peer::owner(from, local) {
         Ok(super::peer::Peer::Uid(uid)) if uid == me => true,
         Ok(super::peer::Peer::Unchecked) => true,
         Ok(owner) => {

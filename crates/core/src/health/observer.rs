@@ -342,13 +342,12 @@ fn attached(
                 }
             }
         }
-        let run = cdp.begin(Some(&session), "Runtime.runIfWaitingForDebugger", json!({}));
+        cdp.fire(Some(&session), "Runtime.runIfWaitingForDebugger", json!({}));
         for (method, step) in steps {
             if let Err(e) = step.await {
                 tracing::debug!(%kind, "{method} failed: {e}");
             }
         }
-        drop(run);
         if kind == "page" {
             ready.add(target, session);
         }

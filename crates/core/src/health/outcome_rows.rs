@@ -95,29 +95,15 @@ pub async fn prune(
     .execute(&mut *conn)
     .await?
     .rows_affected();
-    let (rows, bytes): (i64, i64) = sqlx::query_as(
-        "SELECT count(*), coalesce(sum(length(url) + length(host) + length(method) \
-         + coalesce(length(error), 0) + coalesce(length(redirect_to), 0) \
-         + coalesce(length(relay_reason), 0) + length(request_id) + 200), 0) \
-         FROM request_outcomes",
+    let big = crate::store::retention::prune_to_size(
+        conn,
+        "request_outcomes",
+        "length(url) + length(host) + length(method) + coalesce(length(error), 0) \
+         + coalesce(length(redirect_to), 0) + coalesce(length(relay_reason), 0) \
+         + length(request_id) + 200",
+        max_bytes,
     )
-    .fetch_one(&mut *conn)
     .await?;
-    let budget = i64::try_from(max_bytes).unwrap_or(i64::MAX);
-    let mut big = 0;
-    if bytes > budget && rows > 0 {
-        // The oldest rows, as many as the excess takes at the average row size.
-        let average = (bytes / rows).max(1);
-        let excess_rows = ((bytes - budget) / average + 1).min(rows);
-        big = sqlx::query(
-            "DELETE FROM request_outcomes WHERE id IN \
-             (SELECT id FROM request_outcomes ORDER BY id LIMIT ?1)",
-        )
-        .bind(excess_rows)
-        .execute(conn)
-        .await?
-        .rows_affected();
-    }
     Ok(old + over + big)
 }
 

@@ -339,12 +339,14 @@ impl<'a> Service<'a> {
             }
         }
         .await;
-        tracing::debug!(
-            elapsed_ms = began.elapsed().as_secs_f64() * 1000.0,
-            "browser answers on its DevTools pipe"
-        );
         let (mut browser, ready) = match started {
-            Ok(v) => v,
+            Ok(v) => {
+                tracing::debug!(
+                    elapsed_ms = began.elapsed().as_secs_f64() * 1000.0,
+                    "browser answers on its DevTools pipe"
+                );
+                v
+            }
             Err(e) => {
                 relay.stop().await;
                 return Err(e);

@@ -150,6 +150,7 @@ async fn keep_current(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let config = settings.clock();
     let session_id = bus.session_id().to_owned();
+    let echo_urls = settings.echo_urls();
     loop {
         tokio::select! {
             _ = events::stopped(&mut stopped) => return,
@@ -172,7 +173,6 @@ async fn keep_current(
                         if let Ok(mut conn) = store.pool().acquire().await {
                             let _ = sessions::set_egress(&mut conn, &session_id, &ip).await;
                         }
-                        let echo_urls = settings.echo_urls();
                         let checked = tokio::select! {
                             r = super::egress_check::verify(&probe, crate::health::Probe::Quick, &echo_urls, Some(&ip)) => r,
                             _ = events::stopped(&mut stopped) => return,

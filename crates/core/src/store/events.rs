@@ -94,22 +94,12 @@ pub async fn prune(conn: &mut SqliteConnection, before: &str, max_bytes: u64) ->
         .execute(&mut *conn)
         .await?
         .rows_affected();
-    let (rows, bytes): (i64, i64) = sqlx::query_as(
-        "SELECT count(*), coalesce(sum(length(detail) + length(kind) + 120), 0) FROM session_events",
+    let big = super::retention::prune_to_size(
+        conn,
+        "session_events",
+        "length(detail) + length(kind) + 120",
+        max_bytes,
     )
-    .fetch_one(&mut *conn)
     .await?;
-    let budget = i64::try_from(max_bytes).unwrap_or(i64::MAX);
-    if bytes <= budget || rows == 0 {
-        return Ok(old);
-    }
-    let excess_rows = ((bytes - budget) / (bytes / rows).max(1) + 1).min(rows);
-    let big = sqlx::query(
-        "DELETE FROM session_events WHERE id IN (SELECT id FROM session_events ORDER BY id LIMIT ?1)",
-    )
-    .bind(excess_rows)
-    .execute(conn)
-    .await?
-    .rows_affected();
     Ok(old + big)
 }

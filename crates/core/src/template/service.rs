@@ -67,12 +67,7 @@ impl Service<'_> {
             }
         };
         self.write_with_secrets(changes, async |tx| {
-            // Read before the keyring was asked: written only if nobody changed it since.
-            if templates::find_by_name(tx, name).await?.as_ref() != Some(&current) {
-                return Err(Error::ChangedMeanwhile {
-                    name: name.to_owned(),
-                });
-            }
+            still_as_read(tx, name, &current).await?;
             templates::update(tx, &updated).await
         })
         .await?;
@@ -83,22 +78,17 @@ impl Service<'_> {
     /// Deletes a template and its keyring entry. Its browser profile is kept unless `purge`.
     pub async fn remove(&self, name: &str, purge: bool) -> Result<Removal> {
         // A running browser keeps using its profile and exit: stop it first.
-        let current = self.template(name).await?;
-        if Lease::is_held(&self.home.profile_dir(&current.id))? {
-            return Err(self.already_running(&current).await);
+        let template = self.template(name).await?;
+        if Lease::is_held(&self.home.profile_dir(&template.id))? {
+            return Err(self.already_running(&template).await);
         }
-        let template = current;
         let changes = if template.exit_has_password {
             vec![SecretChange::clear(&template.id, true)]
         } else {
             vec![]
         };
         self.write_with_secrets(changes, async |tx| {
-            if templates::find_by_name(tx, name).await?.as_ref() != Some(&template) {
-                return Err(Error::ChangedMeanwhile {
-                    name: name.to_owned(),
-                });
-            }
+            still_as_read(tx, name, &template).await?;
             templates::delete(tx, &template.id).await?;
             // Its lease is free, so a row left is a crashed session's: it goes with the template.
             crate::store::sessions::delete_for_template(tx, &template.id).await
@@ -125,5 +115,21 @@ impl Service<'_> {
             return Ok(None);
         }
         self.get_secret(&t.id).await
+    }
+}
+
+/// Inside the write: `name` is still the template read before the keyring was asked (another
+/// process may have changed it meanwhile); else `changed_meanwhile` and nothing is written.
+async fn still_as_read(
+    tx: &mut sqlx::SqliteConnection,
+    name: &str,
+    read: &crate::template::Template,
+) -> Result<()> {
+    if templates::find_by_name(tx, name).await?.as_ref() == Some(read) {
+        Ok(())
+    } else {
+        Err(Error::ChangedMeanwhile {
+            name: name.to_owned(),
+        })
     }
 }
