@@ -15,7 +15,7 @@ const PASSPHRASE: &str = "correct horse battery";
 /// The fields a bundle carries: a template without its local identity.
 fn portable(t: &Value) -> Value {
     let mut t = t.clone();
-    for local in ["id", "created_at", "updated_at"] {
+    for local in ["id", "created_at", "updated_at", "automation"] {
         t.as_object_mut().expect("object").remove(local);
     }
     t
@@ -261,6 +261,46 @@ fn conflicts_are_skipped_renamed_or_replaced_and_dry_run_writes_nothing() {
         "a replaced template keeps its id (and its profile)"
     );
     assert_eq!(b.list_json().len(), 4);
+}
+
+#[test]
+fn a_bundle_never_carries_nor_turns_on_the_automation_port() {
+    let a = TestHome::new();
+    a.ok(&["template", "add", "scripted", "--automation", "on"]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a.json");
+    let file_s = file.to_str().unwrap();
+    a.ok(&["export", "--all", "-o", file_s]);
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert!(
+        written["templates"][0].get("automation").is_none(),
+        "the automation port is this machine's choice, not the bundle's: {written}"
+    );
+
+    let b = TestHome::new();
+    b.ok(&["import", file_s]);
+    assert_eq!(
+        b.show_json("scripted")["automation"],
+        false,
+        "an imported template starts with no automation port"
+    );
+    b.ok(&["template", "edit", "scripted", "--automation", "on"]);
+    b.ok(&["import", file_s, "--on-conflict", "replace"]);
+    assert_eq!(
+        b.show_json("scripted")["automation"],
+        true,
+        "a replaced template keeps its own setting"
+    );
+
+    let mut edited = bundle(json!([t("opened")]));
+    edited["templates"][0]["automation"] = json!(true);
+    rejected(
+        &b,
+        dir.path(),
+        "automation-in-file",
+        edited.to_string().as_bytes(),
+        "automation",
+    );
 }
 
 fn bundle(templates: Value) -> Value {

@@ -105,6 +105,7 @@ fn list_json_has_the_documented_stable_fields() {
         "exit_has_password",
         "pinned_egress_ip",
         "notes",
+        "automation",
         "created_at",
         "updated_at",
     ] {

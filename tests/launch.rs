@@ -565,6 +565,53 @@ fn without_cdp_no_process_of_the_session_listens_on_tcp_and_stop_still_closes_cl
     wait_group_gone(launched.browser_pid(), "after stop");
 }
 
+#[test]
+fn a_template_with_automation_on_opens_the_port_at_every_launch_and_off_closes_it_again() {
+    let home = TestHome::new();
+    let site = Site::start();
+    add_direct(&home, "scripted", &site.url("/page"));
+    let out = home.run(&["template", "edit", "scripted", "--automation", "on"]);
+    assert!(out.status.success(), "edit: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("any process on this machine"),
+        "turning automation on says what it means: {}",
+        stderr(&out)
+    );
+    assert_eq!(home.show_json("scripted")["automation"], true);
+
+    // Without --cdp: the template's setting opens the port, and it really is DevTools.
+    let launched = launch(&home, &site, "scripted");
+    let ws = launched.info["cdp"]
+        .as_str()
+        .unwrap_or_else(|| {
+            panic!(
+                "automation on: a DevTools URL is printed: {}",
+                launched.info
+            )
+        })
+        .to_owned();
+    let port: u16 = ws
+        .strip_prefix("ws://127.0.0.1:")
+        .and_then(|r| r.split('/').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("a loopback DevTools URL: {ws}"));
+    let version = http_get(port, "/json/version");
+    assert!(
+        version.contains(&ws),
+        "the port serves this browser's DevTools: {version}"
+    );
+    drop(launched);
+
+    let out = home.run(&["template", "edit", "scripted", "--automation", "off"]);
+    assert!(out.status.success(), "edit: {}", stderr(&out));
+    let launched = launch(&home, &site, "scripted");
+    assert!(
+        launched.info["cdp"].is_null(),
+        "automation off again: no port: {}",
+        launched.info
+    );
+}
+
 /// Processes whose command line mentions `needle` (a test home: profiles, crash database).
 fn processes_mentioning(needle: &str) -> Vec<String> {
     let mut found = Vec::new();

@@ -268,6 +268,7 @@ export function App() {
                   <>
                     <LaunchPanel
                       name={mode.template.name}
+                      templateAutomation={mode.template.automation}
                       session={sessions.find((s) => s.template_id === mode.template.id) ?? null}
                       launch={launch}
                       onLaunch={(force, cdp) => void doLaunch(mode.template.name, force, cdp)}

@@ -117,6 +117,15 @@ pub fn detail(t: &Template) -> io::Result<()> {
     writeln!(out, "locale:      {}", t.locale)?;
     writeln!(
         out,
+        "automation:  {}",
+        if t.automation {
+            "on (each launch opens a DevTools port on 127.0.0.1)"
+        } else {
+            "off"
+        }
+    )?;
+    writeln!(
+        out,
         "start URLs:  {}",
         if t.start_urls.is_empty() {
             none.to_owned()

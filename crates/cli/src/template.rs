@@ -114,6 +114,10 @@ pub struct Fields {
     /// No sensitive-action rules: the guard never holds this template's requests.
     #[arg(long, conflicts_with = "sensitive")]
     no_sensitive: bool,
+    /// Open a DevTools TCP port at every launch for automation tools (`on`/`off`; default off).
+    /// Any local process that finds the port can drive the browser.
+    #[arg(long, value_name = "on|off", value_parser = clap::builder::BoolishValueParser::new())]
+    automation: Option<bool>,
 }
 
 impl Fields {
@@ -166,6 +170,17 @@ impl Fields {
         }
     }
 
+    /// Says what turning automation on means, once, when it is turned on.
+    fn warn_automation(&self) {
+        if self.automation == Some(true) {
+            eprintln!(
+                "note: automation is on: each launch of this template opens a DevTools port on \
+                 127.0.0.1, and any process on this machine that finds it can drive the browser \
+                 (read its cookies, act in the account)"
+            );
+        }
+    }
+
     fn password(&self) -> Result<Option<String>> {
         if !self.exit_password_stdin {
             return Ok(None);
@@ -188,6 +203,7 @@ pub async fn run(hf: &Holdfast, cmd: TemplateCommand) -> Result<()> {
     match cmd {
         TemplateCommand::Add { name, fields } => {
             fields.warn_inline_password();
+            fields.warn_automation();
             let draft = TemplateDraft {
                 name,
                 rules: if fields.gives_rules() {
@@ -204,6 +220,7 @@ pub async fn run(hf: &Holdfast, cmd: TemplateCommand) -> Result<()> {
                 start_urls: non_empty(fields.start_urls),
                 tags: non_empty(fields.tags),
                 notes: fields.notes,
+                automation: fields.automation,
             };
             let t = hf.templates().add(draft).await?;
             println!("added template {:?} ({})", t.name, t.id);
@@ -237,6 +254,7 @@ pub async fn run(hf: &Holdfast, cmd: TemplateCommand) -> Result<()> {
             clear_pin,
         } => {
             fields.warn_inline_password();
+            fields.warn_automation();
             let rules = if fields.gives_rules() {
                 Some(fields.rules(hf.templates().get(&name).await?.rules)?)
             } else {
@@ -266,6 +284,7 @@ pub async fn run(hf: &Holdfast, cmd: TemplateCommand) -> Result<()> {
                     non_empty(fields.tags)
                 },
                 notes: fields.notes,
+                automation: fields.automation,
             };
             let t = hf.templates().edit(&name, patch).await?;
             println!("updated template {:?}", t.name);

@@ -14,8 +14,8 @@ headless: boolean,
  */
 force: boolean, 
 /**
- * Open a DevTools TCP port on 127.0.0.1 for automation (Playwright, Puppeteer). Any local
- * process that finds it can drive the browser; without it no process of the session
- * listens on TCP.
+ * Open a DevTools TCP port on 127.0.0.1 for automation (Playwright, Puppeteer), also when
+ * the template's `automation` setting is off. Any local process that finds it can drive
+ * the browser; without either, no process of the session listens on TCP.
  */
 cdp: boolean, };

@@ -17,4 +17,9 @@ exit_has_password: boolean, pinned_egress_ip: string | null, timezone: string, l
 /**
  * URL patterns of token refreshes, login and verification pages (for health).
  */
-rules: TemplateRules, created_at: string, updated_at: string, };
+rules: TemplateRules, 
+/**
+ * Whether launches open a DevTools TCP port for automation tools (off unless asked for:
+ * any local process can drive a browser through that port).
+ */
+automation: boolean, created_at: string, updated_at: string, };

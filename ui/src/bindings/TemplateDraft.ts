@@ -16,4 +16,8 @@ exit_password?: string, pinned_egress_ip?: string, timezone?: string, locale?: s
 /**
  * Health rules; defaults when absent.
  */
-rules?: TemplateRules, };
+rules?: TemplateRules, 
+/**
+ * Open a DevTools TCP port at each launch (default off).
+ */
+automation?: boolean, };

@@ -12,4 +12,8 @@ exit_password?: string, pinned_egress_ip?: string, timezone?: string, locale?: s
 /**
  * New health rules (each list replaced whole).
  */
-rules?: TemplateRules, };
+rules?: TemplateRules, 
+/**
+ * Turn the automation port of launches on or off.
+ */
+automation?: boolean, };

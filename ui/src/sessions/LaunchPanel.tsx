@@ -18,6 +18,8 @@ export interface LaunchState {
 
 interface Props {
   name: string;
+  /** The template's own automation setting: when on, every launch opens the port. */
+  templateAutomation: boolean;
   session: SessionInfo | null;
   launch: LaunchState | null;
   /** `cdp`: open an automation DevTools port. */
@@ -27,7 +29,7 @@ interface Props {
 }
 
 /** Launch / Stop for the selected template, with the launch's progress and preflight. */
-export function LaunchPanel({ name, session, launch, onLaunch, onStop, stopping }: Props) {
+export function LaunchPanel({ name, templateAutomation, session, launch, onLaunch, onStop, stopping }: Props) {
   const mine = launch && launch.name === name ? launch : null;
   const [automation, setAutomation] = useState(false);
   const busy = mine?.busy ?? false;
@@ -58,11 +60,16 @@ export function LaunchPanel({ name, session, launch, onLaunch, onStop, stopping 
             </button>
             <label
               className="automation"
-              title="Opens a DevTools port on 127.0.0.1: any process of any user on this machine that finds it can drive the browser and read its cookies."
+              title={
+                templateAutomation
+                  ? "On in the template's settings: every launch opens a DevTools port on 127.0.0.1."
+                  : "Opens a DevTools port on 127.0.0.1: any process of any user on this machine that finds it can drive the browser and read its cookies."
+              }
             >
               <input
                 type="checkbox"
-                checked={automation}
+                checked={automation || templateAutomation}
+                disabled={templateAutomation}
                 onChange={(e) => setAutomation(e.target.checked)}
                 data-testid="launch-cdp"
               />{" "}

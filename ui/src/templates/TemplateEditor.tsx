@@ -208,6 +208,16 @@ export function TemplateEditor({ mode, onSaved, onRemoved, onCancel, status = nu
           "One per line: ACTION METHODS URL, e.g. “payment POST,PUT */checkout*” (methods comma-separated, * for any). Empty: nothing is held. On a new template, leave all rule lists empty for the defaults.",
         )}
       </fieldset>
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={form.automation}
+          onChange={(e) => setForm((f) => ({ ...f, automation: e.target.checked }))}
+          data-testid="field-automation"
+        />{" "}
+        Automation port at every launch — any program on this computer that finds the port can drive this browser
+        and read its cookies; leave off unless a script needs it.
+      </label>
       <datalist id="tz-list">
         {TIMEZONES.map((tz) => (
           <option key={tz} value={tz} />

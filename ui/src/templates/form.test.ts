@@ -20,6 +20,7 @@ const stored: Template = {
     verification: [],
     sensitive: [{ action: "payment", methods: ["POST", "PUT"], url: "*/checkout*" }],
   },
+  automation: true,
   created_at: "2026-01-01T00:00:00Z",
   updated_at: "2026-01-01T00:00:00Z",
 };
@@ -44,6 +45,7 @@ describe("form conversion", () => {
       start_urls: stored.start_urls,
       tags: stored.tags,
       pinned_egress_ip: "",
+      automation: true,
     });
     expect(p.exit_password).toBeUndefined();
   });
@@ -51,6 +53,10 @@ describe("form conversion", () => {
   it("keeps the health rules of a template and leaves a new one on the defaults", () => {
     expect(patchFromForm(formFromTemplate(stored)).rules).toEqual(stored.rules);
     expect(draftFromForm({ ...emptyForm(), name: "x" }).rules).toBeUndefined();
+  });
+
+  it("leaves the automation port off on a new template", () => {
+    expect(draftFromForm({ ...emptyForm(), name: "x" }).automation).toBe(false);
   });
 
   it("edits sensitive-action rules as ACTION METHODS URL lines", () => {

@@ -23,6 +23,8 @@ export interface FormState {
   verificationRules: string;
   /** Guard rules: `ACTION METHODS URL` per line, e.g. `payment POST,PUT <url pattern>`. */
   sensitiveRules: string;
+  /** Open a DevTools port at every launch for automation tools. */
+  automation: boolean;
 }
 
 /** An empty form for a new template, with the core's defaults shown. */
@@ -42,6 +44,7 @@ export function emptyForm(): FormState {
     loginRules: "",
     verificationRules: "",
     sensitiveRules: "",
+    automation: false,
   };
 }
 
@@ -62,6 +65,7 @@ export function formFromTemplate(t: Template): FormState {
     loginRules: t.rules.login.join("\n"),
     verificationRules: t.rules.verification.join("\n"),
     sensitiveRules: t.rules.sensitive.map(sensitiveLine).join("\n"),
+    automation: t.automation,
   };
 }
 
@@ -125,6 +129,7 @@ export function draftFromForm(f: FormState): TemplateDraft {
     tags: splitTags(f.tags),
     notes: f.notes,
     rules: rulesFromForm(f),
+    automation: f.automation,
   };
 }
 

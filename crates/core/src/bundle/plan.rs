@@ -132,6 +132,8 @@ pub(crate) fn plan(
             // The template keeps its identity (and so its browser profile).
             template.id = old.id.clone();
             template.created_at = old.created_at;
+            // Whether an automation port opens is this machine's choice; a bundle never carries it.
+            template.automation = old.automation;
             // The stored password stays only for the very same proxy: scheme, host, port and
             // username unchanged (a file must not send it to another host).
             if password.is_none()
@@ -266,6 +268,8 @@ fn validate(
         tags: Some(bt.tags.clone()),
         notes: Some(bt.notes.clone()),
         rules: bt.rules.clone(),
+        // New templates from a bundle never open an automation port until the operator says so.
+        automation: None,
     };
     let (mut template, _) = draft.validate(now).map_err(invalid)?;
     if has_secret {

@@ -48,9 +48,9 @@ pub struct LaunchOptions {
     /// Go on despite a refusing preflight (clock beyond `clock.block_ms`, egress failure or
     /// mismatch with the pin). Never overrides the lease.
     pub force: bool,
-    /// Open a DevTools TCP port on 127.0.0.1 for automation (Playwright, Puppeteer). Any local
-    /// process that finds it can drive the browser; without it no process of the session
-    /// listens on TCP.
+    /// Open a DevTools TCP port on 127.0.0.1 for automation (Playwright, Puppeteer), also when
+    /// the template's `automation` setting is off. Any local process that finds it can drive
+    /// the browser; without either, no process of the session listens on TCP.
     pub cdp: bool,
 }
 
@@ -315,6 +315,7 @@ impl<'a> Service<'a> {
         }
 
         report(LaunchStep::Browser, Some(&preflight));
+        let automation = options.cdp || template.automation;
         let log = process::log_path(&self.home.logs_dir(), &template.id);
         let started = async {
             browser::prefs::apply(&profile_dir, &template)?;
@@ -324,13 +325,10 @@ impl<'a> Service<'a> {
                 &profile_dir,
                 relay.relay().addr(),
                 options.headless,
-                options.cdp,
+                automation,
             );
             let mut b = Browser::spawn(&args, &log)?;
-            match b
-                .ready(&profile_dir, options.cdp, READY_TIMEOUT, &log)
-                .await
-            {
+            match b.ready(&profile_dir, automation, READY_TIMEOUT, &log).await {
                 Ok(ready) => Ok((b, ready)),
                 Err(e) => {
                     b.stop(None, Duration::from_secs(2)).await;

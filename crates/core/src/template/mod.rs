@@ -42,6 +42,9 @@ pub struct Template {
     pub notes: String,
     /// URL patterns of token refreshes, login and verification pages (for health).
     pub rules: TemplateRules,
+    /// Whether launches open a DevTools TCP port for automation tools (off unless asked for:
+    /// any local process can drive a browser through that port).
+    pub automation: bool,
     #[ts(type = "string")]
     pub created_at: DateTime<Utc>,
     #[ts(type = "string")]
@@ -67,6 +70,8 @@ pub struct TemplateDraft {
     pub notes: Option<String>,
     /// Health rules; defaults when absent.
     pub rules: Option<TemplateRules>,
+    /// Open a DevTools TCP port at each launch (default off).
+    pub automation: Option<bool>,
 }
 
 /// Changes to a template; `None` keeps a field as it is. An empty pinned IP clears the pin.
@@ -87,6 +92,8 @@ pub struct TemplatePatch {
     pub notes: Option<String>,
     /// New health rules (each list replaced whole).
     pub rules: Option<TemplateRules>,
+    /// Turn the automation port of launches on or off.
+    pub automation: Option<bool>,
 }
 
 /// What a validated add or edit does to the keyring entry of the template.
@@ -119,6 +126,7 @@ impl TemplateDraft {
             tags: fields::tags(self.tags.as_deref().unwrap_or_default())?,
             notes: fields::notes(self.notes.as_deref().unwrap_or(""))?,
             rules: self.rules.clone().unwrap_or_default().validated()?,
+            automation: self.automation.unwrap_or(false),
             created_at: now,
             updated_at: now,
         };
@@ -188,6 +196,9 @@ impl TemplatePatch {
         }
         if let Some(v) = &self.rules {
             t.rules = v.clone().validated()?;
+        }
+        if let Some(v) = self.automation {
+            t.automation = v;
         }
         t.updated_at = now;
         Ok((t, change))
