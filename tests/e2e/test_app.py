@@ -58,6 +58,8 @@ def test_add_a_template_in_the_window_and_read_it_back_with_the_cli(open_app):
     fill(d, "field-locale", "de-DE")
     fill(d, "field-tags", "eu, shop")
     fill(d, "field-start-urls", "https://shop.example/login")
+    assert not tid(d, "field-automation").is_selected(), "no automation port unless asked for"
+    click(d, "field-automation")
     tid(d, "save").click()
     assert "Added" in tid(d, "notice").text
 
@@ -74,6 +76,7 @@ def test_add_a_template_in_the_window_and_read_it_back_with_the_cli(open_app):
     assert t["tags"] == ["eu", "shop"]
     assert t["start_urls"] == ["https://shop.example/login"]
     assert t["exit_has_password"] is True
+    assert t["automation"] is True, "the editor's automation checkbox is the template's setting"
     assert env.secret(f"exit:{t['id']}") == "Window-S3cret", "the window's password went to the keyring"
 
     if os.environ.get("HOLDFAST_SCREENSHOT"):
@@ -203,20 +206,48 @@ def test_check_exit_in_the_window_shows_progress_and_the_egress_seen_through_tin
         echo.stop()
 
 
+def answer_file_dialog(env, title: str, path) -> None:
+    """Types `path` into the app's native file dialog titled `title` and accepts it, as an
+    operator does at the keyboard: xdotool sends real key events (XTEST) to the GTK dialog."""
+    run = lambda *a: subprocess.run(["xdotool", *a], env=env.env, check=True, capture_output=True, text=True, timeout=WAIT)  # noqa: E731
+    wid = run("search", "--sync", "--onlyvisible", "--name", f"^{title}$").stdout.split()[0]
+    run("windowfocus", "--sync", wid)
+    # Ctrl+L: the location field (open) or the name field (save); Ctrl+A: replace what it holds.
+    run("key", "--delay", "50", "ctrl+l", "ctrl+a")
+    run("type", "--delay", "10", str(path))
+    # The first Return may only close the location field's completion popup: press it until
+    # the dialog is gone (there is no event to await across processes but the window itself).
+    deadline = time.monotonic() + WAIT
+    while True:
+        run("key", "Return")
+        time.sleep(0.3)
+        shown = subprocess.run(
+            ["xdotool", "search", "--onlyvisible", "--name", f"^{title}$"], env=env.env, capture_output=True, timeout=WAIT
+        )
+        if shown.returncode != 0:
+            return
+        assert time.monotonic() < deadline, f"the dialog {title!r} did not accept {path}"
+
+
+def choose_file(d, env, button: str, field: str, title: str, path) -> None:
+    """Clicks a Choose… button and picks `path` in the dialog; waits until the field shows it."""
+    click(d, button)
+    answer_file_dialog(env, title, path)
+    WebDriverWait(d, WAIT).until(lambda drv: tid(drv, field).get_attribute("value") == str(path))
+
+
 def test_export_and_import_bundles_in_the_window_with_a_preview(open_app, tmp_path):
-    from selenium.webdriver.remote.file_detector import UselessFileDetector
     from selenium.webdriver.support.ui import Select
 
     env, start = open_app
     env.cli("template", "add", "shop-eu", "--exit", "direct", "--timezone", "Europe/Berlin", "--tag", "eu")
     env.cli("template", "add", "ads-us", "--exit", "http://127.0.0.1:3128")
     d = start()
-    # Paths are typed as text: without this, selenium would try to upload an existing file.
-    d.file_detector = UselessFileDetector()
     tid(d, "open-bundles").click()
+    assert tid(d, "export-path").get_attribute("readonly") is not None, "a path is chosen, not typed"
 
     out = tmp_path / "team.json"
-    fill(d, "export-path", str(out))
+    choose_file(d, env, "export-choose", "export-path", "Export templates to", out)
     click(d, "export-run")
     assert "Exported 2 template(s)" in tid(d, "export-result").text
     bundle = json.loads(out.read_text())
@@ -237,7 +268,7 @@ def test_export_and_import_bundles_in_the_window_with_a_preview(open_app, tmp_pa
             }
         )
     )
-    fill(d, "import-path", str(incoming))
+    choose_file(d, env, "import-choose", "import-path", "Import a bundle", incoming)
     Select(tid(d, "import-conflict")).select_by_value("rename")
     click(d, "import-preview")
     tid(d, "import-plan")
@@ -251,13 +282,68 @@ def test_export_and_import_bundles_in_the_window_with_a_preview(open_app, tmp_pa
     assert names == ["ads-us", "new-one", "shop-eu", "shop-eu (2)"]
 
     # A broken file: a clear error in the window, nothing written.
+    tid(d, "open-bundles").click()
     broken = tmp_path / "broken.json"
     broken.write_text(incoming.read_text()[:40])
-    fill(d, "import-path", str(broken))
+    choose_file(d, env, "import-choose", "import-path", "Import a bundle", broken)
     click(d, "import-preview")
     err = tid(d, "bundle-error")
     assert err.get_attribute("data-code") == "bundle_format" and "ends too early" in err.text, err.text
     assert len(env.list_json()) == 4
+
+
+INVOKE = """
+const [cmd, args, done] = arguments;
+window.__TAURI_INTERNALS__.invoke(cmd, args).then(
+  (ok) => done({ ok }),
+  (err) => done({ err }),
+);
+"""
+
+
+def test_a_page_cannot_make_export_or_import_touch_a_file_the_operator_did_not_choose(open_app, tmp_path):
+    """Script running in the window (a bug, an injected page) calls the commands directly."""
+    env, start = open_app
+    env.cli("template", "add", "shop-eu", "--exit", "direct")
+    d = start()
+    d.set_script_timeout(WAIT)
+    tid(d, "open-bundles").click()
+    selection = {"names": [], "tags": [], "all": True}
+
+    target = tmp_path / "written-by-a-page.json"
+    r = d.execute_async_script(
+        INVOKE, "export_bundle", {"selection": selection, "path": str(target), "passphrase": None}
+    )
+    assert r.get("err", {}).get("code") == "path_not_chosen", f"an unchosen path is refused: {r}"
+    assert not target.exists(), "nothing was written where the page asked"
+
+    planted = tmp_path / "planted.json"
+    planted.write_text(
+        json.dumps(
+            {
+                "format": "holdfast-bundle",
+                "version": 1,
+                "exported_at": "2026-11-21T00:00:00Z",
+                "templates": [{"name": "planted", "exit": "direct", "timezone": "UTC", "locale": "en-US"}],
+            }
+        )
+    )
+    args = {"path": str(planted), "onConflict": "skip", "passphrase": None, "dryRun": False, "allowWeaker": False}
+    r = d.execute_async_script(INVOKE, "import_bundle", args)
+    assert r.get("err", {}).get("code") == "path_not_chosen", f"an unchosen file is not read: {r}"
+    assert [t["name"] for t in env.list_json()] == ["shop-eu"], "nothing was imported"
+
+    # Chosen to read is not chosen to write: the import's file cannot become an export target.
+    choose_file(d, env, "import-choose", "import-path", "Import a bundle", planted)
+    before = planted.read_text()
+    r = d.execute_async_script(
+        INVOKE, "export_bundle", {"selection": selection, "path": str(planted), "passphrase": None}
+    )
+    assert r.get("err", {}).get("code") == "path_not_chosen", f"a file chosen to read is not written: {r}"
+    assert planted.read_text() == before
+    # The very file the operator chose is read.
+    r = d.execute_async_script(INVOKE, "import_bundle", args)
+    assert r.get("ok", {}).get("added") == 1, f"the chosen file is imported: {r}"
 
 
 def test_launch_shows_preflight_and_progress_runs_the_browser_and_stops_it(open_app):

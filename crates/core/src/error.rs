@@ -52,6 +52,7 @@ pub enum ErrorCode {
     ChangedMeanwhile,
     ImportWeaker,
     EgressBypassed,
+    PathNotChosen,
 }
 
 impl ErrorCode {
@@ -98,6 +99,7 @@ impl ErrorCode {
             Self::ChangedMeanwhile => "changed_meanwhile",
             Self::ImportWeaker => "import_weaker",
             Self::EgressBypassed => "egress_bypassed",
+            Self::PathNotChosen => "path_not_chosen",
         }
     }
 
@@ -275,6 +277,8 @@ pub enum Error {
     ImportWeaker { detail: String },
     #[error("the browser's own request reached the echo from {seen}, not through the exit ({expected}): an extension or a managed policy has switched the profile's proxy off; the session was stopped")]
     EgressBypassed { seen: String, expected: String },
+    #[error("{path:?} was not chosen in the file dialog; choose the file again")]
+    PathNotChosen { path: String },
 }
 
 impl Error {
@@ -321,6 +325,7 @@ impl Error {
             Self::ChangedMeanwhile { .. } => ErrorCode::ChangedMeanwhile,
             Self::ImportWeaker { .. } => ErrorCode::ImportWeaker,
             Self::EgressBypassed { .. } => ErrorCode::EgressBypassed,
+            Self::PathNotChosen { .. } => ErrorCode::PathNotChosen,
         }
     }
 

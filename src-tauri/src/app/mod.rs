@@ -1,6 +1,7 @@
 //! The Tauri desktop shell (feature `gui`): window, plugins and commands. Every command is a
 //! thin call into [`crate::Holdfast`]; nothing here knows about SQLite or the keyring.
 
+mod chosen;
 mod commands;
 
 use std::process::ExitCode;
@@ -28,8 +29,9 @@ fn try_run() -> anyhow::Result<()> {
     let hf = tauri::async_runtime::block_on(Holdfast::open(home))?;
     tracing::info!(home = %hf.home().root().display(), "desktop app starting");
     tauri::Builder::default()
-        // A second start focuses the running window instead of opening another on the same data.
+        // File dialogs are opened from Rust only (`chosen`); the page has no dialog permission.
         .plugin(tauri_plugin_dialog::init())
+        // A second start focuses the running window instead of opening another on the same data.
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
             raise(app)
         }))
@@ -61,6 +63,7 @@ fn try_run() -> anyhow::Result<()> {
             Ok(())
         })
         .manage(hf)
+        .manage(chosen::ChosenPaths::default())
         .invoke_handler(commands::handler())
         .build(tauri::generate_context!())?
         .run(|app, event| {

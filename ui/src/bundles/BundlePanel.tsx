@@ -1,6 +1,6 @@
 import { useState } from "react";
-import { open, save } from "@tauri-apps/plugin-dialog";
 import { api } from "../api";
+import { call } from "../ipc";
 import type { ErrorPayload } from "../bindings/ErrorPayload";
 import type { ImportPlan } from "../bindings/ImportPlan";
 import type { OnConflict } from "../bindings/OnConflict";
@@ -13,7 +13,11 @@ interface Props {
   onClose: () => void;
 }
 
-const FILTERS = [{ name: "Holdfast bundle", extensions: ["json"] }];
+/**
+ * Opens the native file dialog (the shell's, in Rust). Export and import accept only the path
+ * chosen there, so the file fields are read-only: a page cannot name a file by typing it.
+ */
+const choosePath = (purpose: "save" | "open") => call<string | null>("choose_bundle_path", { purpose });
 
 const ACTION_LABEL: Record<string, string> = {
   add: "add",
@@ -51,17 +55,19 @@ export function BundlePanel({ visibleNames, onImported, onClose }: Props) {
     }
   };
 
-  const chooseExport = async () => {
-    const path = await save({ filters: FILTERS, defaultPath: "holdfast-bundle.json" });
-    if (path) setExportPath(path);
-  };
-  const chooseImport = async () => {
-    const path = await open({ filters: FILTERS, multiple: false, directory: false });
-    if (typeof path === "string") {
-      setImportPath(path);
-      setPlan(null);
-    }
-  };
+  const chooseExport = () =>
+    run("choose", async () => {
+      const path = await choosePath("save");
+      if (path) setExportPath(path);
+    });
+  const chooseImport = () =>
+    run("choose", async () => {
+      const path = await choosePath("open");
+      if (path) {
+        setImportPath(path);
+        setPlan(null);
+      }
+    });
 
   const doExport = () =>
     run("export", async () => {
@@ -109,8 +115,8 @@ export function BundlePanel({ visibleNames, onImported, onClose }: Props) {
         <label className="field">
           <span>File</span>
           <div className="row-input">
-            <input value={exportPath} onChange={(e) => setExportPath(e.target.value)} data-testid="export-path" spellCheck={false} />
-            <button type="button" onClick={chooseExport}>
+            <input value={exportPath} readOnly placeholder="Choose a file…" data-testid="export-path" spellCheck={false} />
+            <button type="button" onClick={chooseExport} disabled={busy !== null} data-testid="export-choose">
               Choose…
             </button>
           </div>
@@ -140,16 +146,8 @@ export function BundlePanel({ visibleNames, onImported, onClose }: Props) {
         <label className="field">
           <span>File</span>
           <div className="row-input">
-            <input
-              value={importPath}
-              onChange={(e) => {
-                setImportPath(e.target.value);
-                setPlan(null);
-              }}
-              data-testid="import-path"
-              spellCheck={false}
-            />
-            <button type="button" onClick={chooseImport}>
+            <input value={importPath} readOnly placeholder="Choose a file…" data-testid="import-path" spellCheck={false} />
+            <button type="button" onClick={chooseImport} disabled={busy !== null} data-testid="import-choose">
               Choose…
             </button>
           </div>

@@ -87,6 +87,7 @@ export function fieldForCode(code: ErrorCode, field: string | null): FormField |
     case "changed_meanwhile":
     case "import_weaker":
     case "egress_bypassed":
+    case "path_not_chosen":
       return null;
     case "invalid_rule":
       // The payload names the rule list (rules.refresh, .login, .verification, .sensitive).

@@ -3,6 +3,9 @@
 // per operation and its TypeScript signature), the desktop shell's (a Tauri handler each) and
 // its build script's (an `allow-…` permission each, granted to the main window). The local
 // HTTP/MCP API will be a fourth reader. Types are the ones `commands::types` exports.
+// `#[chosen(arg, Save|Open)]` marks a path argument that the desktop shell accepts only when the
+// operator picked that very path in its file dialog (a page in the webview must not name files);
+// the other faces take the path as given.
 commands! {
     /// All templates, by name.
     list_templates() -> Vec<Template> |hf| hf.templates().list().await;
@@ -21,10 +24,12 @@ commands! {
     /// Fetches a template's egress IP through its exit now and records it.
     check_exit(name: String) -> CheckReport |hf| hf.exits().check(&name).await;
     /// Writes a bundle of the selected templates to `path` (an empty passphrase is none).
+    #[chosen(path, Save)]
     export_bundle(selection: Selection, path: String, passphrase: Option<String>) -> ExportSummary
         |hf| hf.bundles().export(&selection, Path::new(&path), secret(passphrase)).await;
     /// Plans (`dry_run`) or performs the import of the bundle at `path` (`allow_weaker`: let a
     /// replacement turn a proxied or pinned exit direct or drop a pin).
+    #[chosen(path, Open)]
     import_bundle(path: String, on_conflict: OnConflict, passphrase: Option<String>, dry_run: bool, allow_weaker: bool) -> ImportPlan
         |hf| hf.bundles().import(Path::new(&path), on_conflict, secret(passphrase), dry_run, allow_weaker).await;
     /// Launches a template's browser and keeps the session in this process; progress goes to

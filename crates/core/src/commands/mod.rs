@@ -39,7 +39,7 @@ fn secret(passphrase: Option<String>) -> Option<Secret> {
 }
 
 macro_rules! commands {
-    ($( $(#[doc = $doc:literal])* $name:ident ( $($arg:ident : $ty:ty),* ) -> $ret:ty |$hf:ident| $body:expr ; )*) => {
+    ($( $(#[doc = $doc:literal])* $(#[chosen($chosen:ident, $purpose:ident)])? $name:ident ( $($arg:ident : $ty:ty),* ) -> $ret:ty |$hf:ident| $body:expr ; )*) => {
         $(
             $(#[doc = $doc])*
             pub async fn $name($hf: &Holdfast, $($arg: $ty),*) -> Result<$ret> {
