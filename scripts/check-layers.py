@@ -32,6 +32,7 @@ FLOORS = {
     "rules": (MODEL, 0),
     "template": (MODEL, 1),
     "store": (MODEL, 2),
+    "team": (MODEL, 2),
     "clock": (SESSION, 0),
     "browser": (SESSION, 0),
     "exit": (SESSION, 1),

@@ -25,7 +25,7 @@ APP_PKGS=(build-essential pkg-config file libssl-dev libwebkit2gtk-4.1-dev libgt
 # faketime), STUN (coturn). Installing chrony replaces systemd-timesyncd; no service is started.
 TEST_PKGS=(webkit2gtk-driver gnome-keyring libsecret-tools dbus x11-apps imagemagick
   python3-venv sqlite3 xdotool hyperfine tinyproxy dante-server privoxy iproute2 procps
-  chrony faketime coturn)
+  chrony faketime coturn postgresql)
 
 pkgs=("${APP_PKGS[@]}")
 [ "$what" = test ] && pkgs+=("${TEST_PKGS[@]}")
@@ -88,5 +88,10 @@ if [ "$what" = test ]; then
     $SUDO useradd --no-create-home --shell /usr/sbin/nologin holdfast-test
   fi
   echo 'holdfast-test:hf-socks-test-pw' | $SUDO chpasswd -c SHA512
+  # PostgreSQL refuses to run as root: the team store tests run their servers as this user.
+  if [ "$(id -u)" = 0 ] && ! id holdfast-pg >/dev/null 2>&1; then
+    log "creating the PostgreSQL test user holdfast-pg (no home, no login shell)"
+    useradd --system --no-create-home --shell /usr/sbin/nologin holdfast-pg
+  fi
 fi
 log "ready ($what)"

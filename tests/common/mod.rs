@@ -4,6 +4,7 @@
 
 pub mod http;
 pub mod launched;
+pub mod pg;
 pub mod servers;
 pub mod site;
 

@@ -6,6 +6,7 @@ mod health;
 mod launch;
 mod output;
 mod setting;
+mod team;
 mod template;
 
 use std::process::ExitCode;
@@ -110,6 +111,9 @@ pub enum Command {
     /// Show and change settings.
     #[command(subcommand)]
     Setting(setting::SettingCommand),
+    /// Share templates through a team store (PostgreSQL): init, join, status, sync, leave.
+    #[command(subcommand)]
+    Team(team::TeamCommand),
     /// Launch a template's browser (preflight, relay, Chromium); stays in the foreground until
     /// the browser exits or Ctrl-C / SIGTERM.
     Launch {
@@ -201,6 +205,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Export(args) => bundle::export(&hf, args).await,
             Command::Import(args) => bundle::import(&hf, args).await,
             Command::Setting(cmd) => setting::run(&hf, cmd).await,
+            Command::Team(cmd) => team::run(&hf, cmd).await,
             Command::Launch {
                 name,
                 headless,

@@ -51,6 +51,10 @@ pub enum TemplateCommand {
         /// Remove the pinned egress IP.
         #[arg(long, conflicts_with = "pin")]
         clear_pin: bool,
+        /// Write only if the template is still at this version (its `version` in `show --json`):
+        /// else nothing is written and the edit fails with edit_conflict.
+        #[arg(long, value_name = "N")]
+        base_version: Option<i64>,
     },
     /// Pin the egress IP of a template: the given IP, or the one seen through its exit now.
     Pin {
@@ -252,6 +256,7 @@ pub async fn run(hf: &Holdfast, cmd: TemplateCommand) -> Result<()> {
             clear_start_urls,
             clear_tags,
             clear_pin,
+            base_version,
         } => {
             fields.warn_inline_password();
             fields.warn_automation();
@@ -285,6 +290,7 @@ pub async fn run(hf: &Holdfast, cmd: TemplateCommand) -> Result<()> {
                 },
                 notes: fields.notes,
                 automation: fields.automation,
+                base_version,
             };
             let t = hf.templates().edit(&name, patch).await?;
             println!("updated template {:?}", t.name);

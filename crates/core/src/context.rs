@@ -9,7 +9,10 @@ use crate::guard::Broker;
 use crate::home::Home;
 use crate::settings::Settings;
 use crate::store::secrets::{Secret, Secrets};
+use crate::store::team::TeamDb;
 use crate::store::{self, templates, Store};
+use crate::team::config::TeamConfig;
+use crate::team::key::TeamKey;
 use crate::template::Template;
 
 /// Declares a feature's service: a `Service` over the shared [`Context`] (derefs to it), made by
@@ -48,6 +51,28 @@ pub struct Context {
     pub(crate) secrets: Secrets,
     /// Passes the guard's holds to the app's prompt (shared by every session of this process).
     pub(crate) guard: Arc<Broker>,
+    /// The team this home belongs to, if any.
+    pub(crate) team: Option<Arc<TeamLink>>,
+}
+
+/// This home's link to its team store: the membership, and the connection and the team key,
+/// each made on first use (so that a command that needs neither works offline).
+#[derive(Debug)]
+pub(crate) struct TeamLink {
+    pub(crate) config: TeamConfig,
+    db: tokio::sync::OnceCell<TeamDb>,
+    key: tokio::sync::OnceCell<TeamKey>,
+}
+
+impl TeamLink {
+    /// A link for `config` that has not connected yet.
+    pub(crate) fn new(config: TeamConfig) -> Self {
+        Self {
+            config,
+            db: tokio::sync::OnceCell::new(),
+            key: tokio::sync::OnceCell::new(),
+        }
+    }
 }
 
 /// A change to one template's keyring entry, applied with a database transaction.
@@ -87,16 +112,108 @@ impl Context {
     pub(crate) async fn open(home: Home) -> Result<Self> {
         home.ensure()?;
         let store = Store::open(&home.db_path()).await?;
+        let team = TeamConfig::load(&home)?.map(|c| Arc::new(TeamLink::new(c)));
         Ok(Self {
             home,
             store,
             secrets: Secrets,
             guard: Arc::default(),
+            team,
         })
     }
 
-    /// All templates, by name.
+    /// The team link, or `not_in_team`.
+    pub(crate) fn team_link(&self) -> Result<&TeamLink> {
+        self.team.as_deref().ok_or(Error::NotInTeam)
+    }
+
+    /// The team store connection (made on first use with the password from the keyring).
+    pub(crate) async fn team_db(&self, link: &TeamLink) -> Result<TeamDb> {
+        link.db
+            .get_or_try_init(|| async {
+                let account = link.config.db_password_account();
+                let password = self.keyring_get(&account).await?;
+                TeamDb::connect(&link.config.url, password.as_ref()).await
+            })
+            .await
+            .cloned()
+    }
+
+    /// The team key (from the keyring, where `team init`/`join` put it).
+    pub(crate) async fn team_key(&self, link: &TeamLink) -> Result<TeamKey> {
+        link.key
+            .get_or_try_init(|| async {
+                let text = self
+                    .keyring_get(&link.config.key_account())
+                    .await?
+                    .ok_or_else(|| Error::TeamPassphrase {
+                        detail: "the team key is not in this keyring: run `holdfast team join` \
+                                 again"
+                            .into(),
+                    })?;
+                TeamKey::from_keyring(&text)
+            })
+            .await
+            .cloned()
+    }
+
+    /// In a team: pulls the templates changed since the last pull into this home's copy.
+    /// Returns how many changed (`None` without a team).
+    pub(crate) async fn team_sync(&self) -> Result<Option<usize>> {
+        let Some(link) = self.team.as_deref() else {
+            return Ok(None);
+        };
+        let db = self.team_db(link).await?;
+        let mut conn = self.store.pool().acquire().await?;
+        let since = store::replica::last_sync(&mut conn)
+            .await?
+            .map_or(0, |(gen, _)| gen);
+        drop(conn);
+        let changes = db.changes_since(since).await?;
+        let n = changes.changed.len() + changes.removed.len();
+        let mut conn = self.store.pool().acquire().await?;
+        store::replica::apply(&mut conn, &changes, chrono::Utc::now()).await?;
+        if n > 0 {
+            tracing::info!(
+                changed = changes.changed.len(),
+                removed = changes.removed.len(),
+                gen = changes.gen,
+                "pulled team templates"
+            );
+        }
+        Ok(Some(n))
+    }
+
+    /// [`Context::team_sync`] for reads: when the team store cannot be reached, this home's
+    /// copy is used as it is (offline) and the reason logged.
+    pub(crate) async fn team_sync_quietly(&self) {
+        if let Err(e) = self.team_sync().await {
+            tracing::warn!("working offline from this home's copy of the team's templates: {e}");
+        }
+    }
+
+    /// The exit password of a template: in a team, opened from the team store with the team
+    /// key; else from the OS keyring.
+    pub(crate) async fn exit_secret(&self, id: &str) -> Result<Option<Secret>> {
+        let Some(link) = self.team.as_deref() else {
+            return self.get_secret(id).await;
+        };
+        let db = self.team_db(link).await?;
+        let Some(sealed) = db.exit_secret(id).await? else {
+            return Ok(None);
+        };
+        let key = self.team_key(link).await?;
+        let plain = key.open(&format!("exit:{id}"), &sealed)?;
+        String::from_utf8(plain)
+            .map(|p| Some(Secret::new(p)))
+            .map_err(|_| Error::TeamPassphrase {
+                detail: "a sealed exit password is not text".into(),
+            })
+    }
+
+    /// All templates, by name (in a team: after pulling changes, if the store answers).
     pub(crate) async fn list_templates(&self) -> Result<Vec<Template>> {
+        self.team_sync_quietly().await;
         let mut list = Vec::new();
         let mut conn = self.store.pool().acquire().await?;
         templates::for_each(&mut conn, |t| {
@@ -107,8 +224,10 @@ impl Context {
         Ok(list)
     }
 
-    /// One template by name (case-insensitive).
+    /// One template by name (case-insensitive; in a team: after pulling changes, if the store
+    /// answers).
     pub(crate) async fn template(&self, name: &str) -> Result<Template> {
+        self.team_sync_quietly().await;
         let mut conn = self.store.pool().acquire().await?;
         templates::find_by_name(&mut conn, name)
             .await?
@@ -238,6 +357,21 @@ impl Context {
     pub(crate) async fn delete_secret(&self, id: &str) -> Result<()> {
         let (s, id) = (self.secrets.clone(), id.to_owned());
         blocking(move || s.delete(&id)).await
+    }
+
+    pub(crate) async fn keyring_get(&self, account: &str) -> Result<Option<Secret>> {
+        let (s, a) = (self.secrets.clone(), account.to_owned());
+        blocking(move || s.get_account(&a)).await
+    }
+
+    pub(crate) async fn keyring_set(&self, account: &str, secret: Secret) -> Result<()> {
+        let (s, a) = (self.secrets.clone(), account.to_owned());
+        blocking(move || s.set_account(&a, &secret)).await
+    }
+
+    pub(crate) async fn keyring_delete(&self, account: &str) -> Result<()> {
+        let (s, a) = (self.secrets.clone(), account.to_owned());
+        blocking(move || s.delete_account(&a)).await
     }
 }
 

@@ -53,6 +53,12 @@ pub enum ErrorCode {
     ImportWeaker,
     EgressBypassed,
     PathNotChosen,
+    TeamPassphrase,
+    TeamUnavailable,
+    NotInTeam,
+    AlreadyInTeam,
+    EditConflict,
+    PermissionDenied,
 }
 
 impl ErrorCode {
@@ -100,6 +106,12 @@ impl ErrorCode {
             Self::ImportWeaker => "import_weaker",
             Self::EgressBypassed => "egress_bypassed",
             Self::PathNotChosen => "path_not_chosen",
+            Self::TeamPassphrase => "team_passphrase",
+            Self::TeamUnavailable => "team_unavailable",
+            Self::NotInTeam => "not_in_team",
+            Self::AlreadyInTeam => "already_in_team",
+            Self::EditConflict => "edit_conflict",
+            Self::PermissionDenied => "permission_denied",
         }
     }
 
@@ -124,6 +136,7 @@ impl ErrorCode {
                 | Self::BundleInvalid
                 | Self::BundleDuplicateName
                 | Self::BundlePassphrase
+                | Self::TeamPassphrase
                 | Self::NothingSelected
                 | Self::InvalidRule
         )
@@ -279,6 +292,25 @@ pub enum Error {
     EgressBypassed { seen: String, expected: String },
     #[error("{path:?} was not chosen in the file dialog; choose the file again")]
     PathNotChosen { path: String },
+    #[error("team passphrase: {detail}")]
+    TeamPassphrase { detail: String },
+    #[error("the team store cannot be reached: {detail}")]
+    TeamUnavailable { detail: String },
+    #[error("this home is not in a team (holdfast team init URL, or team join URL)")]
+    NotInTeam,
+    #[error(
+        "this home is already in team {team_id} ({url}); leave it first (holdfast team leave)"
+    )]
+    AlreadyInTeam { team_id: String, url: String },
+    #[error("{name:?} was changed by {by} at {at} since you read it ({fields}); nothing was written: reload it and apply your change again")]
+    EditConflict {
+        name: String,
+        by: String,
+        at: String,
+        fields: String,
+    },
+    #[error("permission denied by the team store: {detail}")]
+    PermissionDenied { detail: String },
 }
 
 impl Error {
@@ -326,6 +358,12 @@ impl Error {
             Self::ImportWeaker { .. } => ErrorCode::ImportWeaker,
             Self::EgressBypassed { .. } => ErrorCode::EgressBypassed,
             Self::PathNotChosen { .. } => ErrorCode::PathNotChosen,
+            Self::TeamPassphrase { .. } => ErrorCode::TeamPassphrase,
+            Self::TeamUnavailable { .. } => ErrorCode::TeamUnavailable,
+            Self::NotInTeam => ErrorCode::NotInTeam,
+            Self::AlreadyInTeam { .. } => ErrorCode::AlreadyInTeam,
+            Self::EditConflict { .. } => ErrorCode::EditConflict,
+            Self::PermissionDenied { .. } => ErrorCode::PermissionDenied,
         }
     }
 

@@ -34,6 +34,7 @@ pub(crate) mod rules;
 pub(crate) mod secret;
 pub mod settings;
 pub mod store;
+pub mod team;
 pub mod template;
 
 pub use bundle::{ExportSummary, Selection};
@@ -106,5 +107,10 @@ impl Holdfast {
     /// Bundles: export and import.
     pub fn bundles(&self) -> bundle::service::Service<'_> {
         bundle::service::Service::new(&self.ctx)
+    }
+
+    /// The team store: init, join, status, leave, sync.
+    pub fn team(&self) -> team::service::Service<'_> {
+        team::service::Service::new(&self.ctx)
     }
 }

@@ -22,4 +22,8 @@ rules: TemplateRules,
  * Whether launches open a DevTools TCP port for automation tools (off unless asked for:
  * any local process can drive a browser through that port).
  */
-automation: boolean, created_at: string, updated_at: string, };
+automation: boolean, 
+/**
+ * 1 when added, +1 per saved change: an edit may require the version it started from.
+ */
+version: number, created_at: string, updated_at: string, };

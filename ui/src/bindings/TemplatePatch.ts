@@ -16,4 +16,9 @@ rules?: TemplateRules,
 /**
  * Turn the automation port of launches on or off.
  */
-automation?: boolean, };
+automation?: boolean, 
+/**
+ * The version this edit started from (the app sends the one it showed): if another save
+ * came in between, nothing is written and the edit fails with `edit_conflict`.
+ */
+base_version?: number, };

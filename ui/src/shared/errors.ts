@@ -88,6 +88,12 @@ export function fieldForCode(code: ErrorCode, field: string | null): FormField |
     case "import_weaker":
     case "egress_bypassed":
     case "path_not_chosen":
+    case "team_passphrase":
+    case "team_unavailable":
+    case "not_in_team":
+    case "already_in_team":
+    case "edit_conflict":
+    case "permission_denied":
       return null;
     case "invalid_rule":
       // The payload names the rule list (rules.refresh, .login, .verification, .sensitive).

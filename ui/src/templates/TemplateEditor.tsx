@@ -41,6 +41,8 @@ export function TemplateEditor({ mode, onSaved, onRemoved, onCancel, status = nu
   const [busy, setBusy] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [purge, setPurge] = useState(false);
+  /** The version the form started from: a save fails with edit_conflict if another came in. */
+  const [base, setBase] = useState<number | undefined>(mode.kind === "edit" ? mode.template.version : undefined);
 
   const set = (key: keyof FormState) => (e: { target: { value: string } }) =>
     setForm((f) => ({ ...f, [key]: e.target.value }));
@@ -57,14 +59,13 @@ export function TemplateEditor({ mode, onSaved, onRemoved, onCancel, status = nu
     }
   };
 
-  const save = async (ev: React.FormEvent) => {
-    ev.preventDefault();
+  const submit = async (baseVersion: number | undefined) => {
     setBusy(true);
     try {
       const saved =
         mode.kind === "new"
           ? await api.addTemplate(draftFromForm(form))
-          : await api.editTemplate(mode.template.name, patchFromForm(form));
+          : await api.editTemplate(mode.template.name, { ...patchFromForm(form), base_version: baseVersion });
       setFieldErrors({});
       setFormError(null);
       await onSaved(saved, mode.kind === "new" ? "Added" : "Saved");
@@ -72,6 +73,36 @@ export function TemplateEditor({ mode, onSaved, onRemoved, onCancel, status = nu
       showError(e);
     } finally {
       setBusy(false);
+    }
+  };
+
+  const save = (ev: React.FormEvent) => {
+    ev.preventDefault();
+    void submit(base);
+  };
+
+  /** After an edit_conflict: show the stored template (dropping this form's changes)… */
+  const reloadTheirs = async () => {
+    if (mode.kind !== "edit") return;
+    try {
+      const t = await api.getTemplate(mode.template.name);
+      setForm(formFromTemplate(t));
+      setBase(t.version);
+      setFormError(null);
+    } catch (e) {
+      showError(e);
+    }
+  };
+
+  /** …or apply this form's values on top of the version stored now. */
+  const applyMine = async () => {
+    if (mode.kind !== "edit") return;
+    try {
+      const t = await api.getTemplate(mode.template.name);
+      setBase(t.version);
+      await submit(t.version);
+    } catch (e) {
+      showError(e);
     }
   };
 
@@ -111,8 +142,18 @@ export function TemplateEditor({ mode, onSaved, onRemoved, onCancel, status = nu
     <form className="editor" onSubmit={save} noValidate data-testid="editor">
       <h2>{mode.kind === "new" ? "New template" : mode.template.name}</h2>
       {formError && (
-        <div className="banner error" role="alert" data-testid="form-error">
+        <div className="banner error" role="alert" data-testid="form-error" data-code={formError.code}>
           {formError.message}
+          {formError.code === "edit_conflict" && (
+            <div className="buttons">
+              <button type="button" onClick={() => void reloadTheirs()} data-testid="conflict-reload">
+                Reload the stored template
+              </button>
+              <button type="button" onClick={() => void applyMine()} data-testid="conflict-reapply">
+                Apply my changes on top
+              </button>
+            </div>
+          )}
         </div>
       )}
       {mode.kind === "edit" && (

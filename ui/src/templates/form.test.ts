@@ -21,6 +21,7 @@ const stored: Template = {
     sensitive: [{ action: "payment", methods: ["POST", "PUT"], url: "*/checkout*" }],
   },
   automation: true,
+  version: 4,
   created_at: "2026-01-01T00:00:00Z",
   updated_at: "2026-01-01T00:00:00Z",
 };

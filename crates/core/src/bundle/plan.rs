@@ -134,6 +134,7 @@ pub(crate) fn plan(
             template.created_at = old.created_at;
             // Whether an automation port opens is this machine's choice; a bundle never carries it.
             template.automation = old.automation;
+            template.version = old.version + 1;
             // The stored password stays only for the very same proxy: scheme, host, port and
             // username unchanged (a file must not send it to another host).
             if password.is_none()

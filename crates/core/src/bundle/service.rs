@@ -50,7 +50,7 @@ impl Service<'_> {
         if let Some(pass) = &passphrase {
             let mut map = std::collections::BTreeMap::new();
             for t in chosen.iter().filter(|t| t.exit_has_password) {
-                match self.get_secret(&t.id).await? {
+                match self.exit_secret(&t.id).await? {
                     Some(pw) => {
                         map.insert(t.name.clone(), (t.exit.to_string(), pw));
                     }
@@ -157,6 +157,11 @@ impl Service<'_> {
 
     pub(crate) async fn apply_import(&self, ready: &[bundle::plan::Ready]) -> Result<()> {
         use bundle::Action;
+        if self.team.is_some() {
+            return crate::team::service::Service::new(self.ctx)
+                .import_templates(ready)
+                .await;
+        }
         let new: Vec<&Template> = ready
             .iter()
             .filter(|r| matches!(r.action, Action::Add | Action::Rename))

@@ -29,7 +29,7 @@ impl Service<'_> {
         bus: Option<EventBus>,
     ) -> Result<Relay> {
         let password = if template.exit_has_password {
-            self.get_secret(&template.id).await?
+            self.exit_secret(&template.id).await?
         } else {
             None
         };

@@ -3,10 +3,12 @@
 pub(crate) mod egress;
 pub(crate) mod events;
 pub(crate) mod lease;
+pub(crate) mod replica;
 pub(crate) mod retention;
 pub mod secrets;
 pub(crate) mod sessions;
 pub(crate) mod settings;
+pub mod team;
 pub mod templates;
 
 use std::path::Path;

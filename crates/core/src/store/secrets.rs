@@ -13,29 +13,44 @@ pub const SERVICE: &str = "holdfast";
 pub struct Secrets;
 
 impl Secrets {
-    fn entry(template_id: &str) -> Result<keyring::Entry> {
-        keyring::Entry::new(SERVICE, &account(template_id)).map_err(map_err)
+    fn entry(account: &str) -> Result<keyring::Entry> {
+        keyring::Entry::new(SERVICE, account).map_err(map_err)
     }
 
     /// Stores (or replaces) the exit password of a template.
     pub fn set(&self, template_id: &str, password: &Secret) -> Result<()> {
-        Self::entry(template_id)?
-            .set_password(password.expose())
-            .map_err(map_err)
+        self.set_account(&account(template_id), password)
     }
 
     /// Reads the exit password of a template, if one is stored.
     pub fn get(&self, template_id: &str) -> Result<Option<Secret>> {
-        match Self::entry(template_id)?.get_password() {
+        self.get_account(&account(template_id))
+    }
+
+    /// Deletes the exit password of a template; deleting a missing entry is not an error.
+    pub fn delete(&self, template_id: &str) -> Result<()> {
+        self.delete_account(&account(template_id))
+    }
+
+    /// Stores (or replaces) the entry `account` (e.g. a team's database password).
+    pub fn set_account(&self, account: &str, secret: &Secret) -> Result<()> {
+        Self::entry(account)?
+            .set_password(secret.expose())
+            .map_err(map_err)
+    }
+
+    /// Reads the entry `account`, if there is one.
+    pub fn get_account(&self, account: &str) -> Result<Option<Secret>> {
+        match Self::entry(account)?.get_password() {
             Ok(p) => Ok(Some(Secret::new(p))),
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(e) => Err(map_err(e)),
         }
     }
 
-    /// Deletes the exit password of a template; deleting a missing entry is not an error.
-    pub fn delete(&self, template_id: &str) -> Result<()> {
-        match Self::entry(template_id)?.delete_credential() {
+    /// Deletes the entry `account`; a missing one is not an error.
+    pub fn delete_account(&self, account: &str) -> Result<()> {
+        match Self::entry(account)?.delete_credential() {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(e) => Err(map_err(e)),
         }

@@ -45,6 +45,9 @@ pub struct Template {
     /// Whether launches open a DevTools TCP port for automation tools (off unless asked for:
     /// any local process can drive a browser through that port).
     pub automation: bool,
+    /// 1 when added, +1 per saved change: an edit may require the version it started from.
+    #[ts(type = "number")]
+    pub version: i64,
     #[ts(type = "string")]
     pub created_at: DateTime<Utc>,
     #[ts(type = "string")]
@@ -94,6 +97,10 @@ pub struct TemplatePatch {
     pub rules: Option<TemplateRules>,
     /// Turn the automation port of launches on or off.
     pub automation: Option<bool>,
+    /// The version this edit started from (the app sends the one it showed): if another save
+    /// came in between, nothing is written and the edit fails with `edit_conflict`.
+    #[ts(optional, type = "number")]
+    pub base_version: Option<i64>,
 }
 
 /// What a validated add or edit does to the keyring entry of the template.
@@ -127,6 +134,7 @@ impl TemplateDraft {
             notes: fields::notes(self.notes.as_deref().unwrap_or(""))?,
             rules: self.rules.clone().unwrap_or_default().validated()?,
             automation: self.automation.unwrap_or(false),
+            version: 1,
             created_at: now,
             updated_at: now,
         };
@@ -200,6 +208,7 @@ impl TemplatePatch {
         if let Some(v) = self.automation {
             t.automation = v;
         }
+        t.version = current.version + 1;
         t.updated_at = now;
         Ok((t, change))
     }

@@ -26,6 +26,7 @@ impl Service<'_> {
         &self,
         visit: impl FnMut(&str) -> Result<(), E>,
     ) -> Result<usize, E> {
+        self.team_sync_quietly().await;
         let mut conn = self.store.pool().acquire().await.map_err(Error::from)?;
         templates::for_each_json_page(&mut conn, visit).await
     }
@@ -39,6 +40,11 @@ impl Service<'_> {
     /// On any error nothing is written: no row, no keyring entry.
     pub async fn add(&self, draft: TemplateDraft) -> Result<Template> {
         let (template, password) = draft.validate(Utc::now())?;
+        if self.team.is_some() {
+            self.team_ops().add_template(&template, password).await?;
+            tracing::info!(id = %template.id, name = %template.name, "template added to the team");
+            return Ok(template);
+        }
         let changes = password
             .map(|pw| SecretChange::set(&template.id, pw, false))
             .into_iter()
@@ -52,7 +58,23 @@ impl Service<'_> {
     /// Validates and applies changes to a template; an invalid change writes nothing.
     pub async fn edit(&self, name: &str, patch: TemplatePatch) -> Result<Template> {
         let current = self.template(name).await?;
+        let base = patch.base_version.unwrap_or(current.version);
         let (updated, change) = patch.apply(&current, Utc::now())?;
+        if self.team.is_some() {
+            self.team_ops()
+                .edit_template(&current, &updated, change, base)
+                .await?;
+            tracing::info!(id = %updated.id, name = %updated.name, "team template edited");
+            return Ok(updated);
+        }
+        if base != current.version {
+            return Err(Error::EditConflict {
+                name: current.name.clone(),
+                by: "another window or command on this machine".into(),
+                at: crate::store::timestamp(current.updated_at),
+                fields: format!("version {base} → {}", current.version),
+            });
+        }
         let changes = match change {
             PasswordChange::Keep => vec![],
             PasswordChange::Set(pw) => {
@@ -82,18 +104,22 @@ impl Service<'_> {
         if Lease::is_held(&self.home.profile_dir(&template.id))? {
             return Err(self.already_running(&template).await);
         }
-        let changes = if template.exit_has_password {
-            vec![SecretChange::clear(&template.id, true)]
+        if self.team.is_some() {
+            self.team_ops().remove_template(&template).await?;
         } else {
-            vec![]
-        };
-        self.write_with_secrets(changes, async |tx| {
-            still_as_read(tx, name, &template).await?;
-            templates::delete(tx, &template.id).await?;
-            // Its lease is free, so a row left is a crashed session's: it goes with the template.
-            crate::store::sessions::delete_for_template(tx, &template.id).await
-        })
-        .await?;
+            let changes = if template.exit_has_password {
+                vec![SecretChange::clear(&template.id, true)]
+            } else {
+                vec![]
+            };
+            self.write_with_secrets(changes, async |tx| {
+                still_as_read(tx, name, &template).await?;
+                templates::delete(tx, &template.id).await?;
+                // Its lease is free, so a row left is a crashed session's: it goes with it.
+                crate::store::sessions::delete_for_template(tx, &template.id).await
+            })
+            .await?;
+        }
         let profile_dir = self.home.profile_dir(&template.id);
         if purge && profile_dir.exists() {
             tokio::fs::remove_dir_all(&profile_dir)
@@ -108,13 +134,17 @@ impl Service<'_> {
         })
     }
 
-    /// The exit password of a template, read from the keyring (for the relay).
+    fn team_ops(&self) -> crate::team::service::Service<'_> {
+        crate::team::service::Service::new(self.ctx)
+    }
+
+    /// The exit password of a template, from the keyring or the team store (for the relay).
     pub async fn exit_password(&self, name: &str) -> Result<Option<Secret>> {
         let t = self.template(name).await?;
         if !t.exit_has_password {
             return Ok(None);
         }
-        self.get_secret(&t.id).await
+        self.exit_secret(&t.id).await
     }
 }
 

@@ -1,0 +1,293 @@
+//! The team store on a real PostgreSQL: init and join from two homes (two machines, each with
+//! its own real keyring), shared templates with versions, conflicts, and what a runner may not do.
+
+mod common;
+
+use serde_json::Value;
+
+use common::pg::{Postgres, OWNER, OWNER_PASSWORD};
+use common::{stderr, KeyringSession, TestHome};
+
+const PASSPHRASE: &str = "team-Passphrase-1";
+const EXIT_PASSWORD: &str = "Exit-Pa55word-team";
+
+/// A machine: a home with its own keyring.
+struct Machine {
+    home: TestHome,
+    _keyring: KeyringSession,
+}
+
+fn machine() -> Machine {
+    let keyring = KeyringSession::start();
+    Machine {
+        home: TestHome::with_keyring(&keyring),
+        _keyring: keyring,
+    }
+}
+
+fn team(m: &Machine, verb: &str, url: &str, name: &str, db_password: &str) -> std::process::Output {
+    m.home.run_with_stdin(
+        &[
+            "team",
+            verb,
+            url,
+            "--name",
+            name,
+            "--passphrase-stdin",
+            "--db-password-stdin",
+            "--json",
+        ],
+        &format!("{PASSPHRASE}\n{db_password}\n"),
+    )
+}
+
+/// The template names a machine lists.
+fn names(m: &Machine) -> Vec<String> {
+    m.home
+        .list_json()
+        .iter()
+        .filter_map(|t| t["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn status(m: &Machine) -> Value {
+    serde_json::from_str(&m.home.ok(&["team", "status", "--json"])).expect("status json")
+}
+
+/// The owner's machine with one template (with an exit password) made before the team.
+fn owner_with_team(pg: &Postgres) -> Machine {
+    let a = machine();
+    let out = a.home.run_with_stdin(
+        &[
+            "template",
+            "add",
+            "shop",
+            "--exit",
+            "socks5://alice@127.0.0.1:1080",
+            "--exit-password-stdin",
+            "--timezone",
+            "Europe/Berlin",
+        ],
+        &format!("{EXIT_PASSWORD}\n"),
+    );
+    assert!(out.status.success(), "add: {}", stderr(&out));
+    let out = team(&a, "init", &pg.url(OWNER), "alice", OWNER_PASSWORD);
+    assert!(out.status.success(), "team init: {}", stderr(&out));
+    a
+}
+
+#[test]
+fn init_shares_the_homes_templates_and_a_member_sees_them_with_the_secret_sealed() {
+    let pg = Postgres::start();
+    let a = owner_with_team(&pg);
+    let s = status(&a);
+    assert_eq!(s["connected"], true, "{s}");
+    assert_eq!(s["role"], "owner");
+    assert_eq!(s["member"], "alice");
+    assert!(
+        !std::fs::read_to_string(a.home.path().join("team.json"))
+            .unwrap()
+            .contains(OWNER_PASSWORD),
+        "the database password is in the keyring, not in a file"
+    );
+
+    // The database holds the template, and its exit password only sealed.
+    let stored = pg.owner_sql("SELECT name || ' ' || encode(exit_secret, 'escape') FROM templates");
+    assert!(stored.starts_with("shop "), "{stored}");
+    assert!(
+        !stored.contains(EXIT_PASSWORD),
+        "no exit password in clear in the team store"
+    );
+
+    pg.add_user("carol", "carol-pw", "holdfast_editor");
+    let c = machine();
+    let out = team(&c, "join", &pg.url("carol"), "carol", "carol-pw");
+    assert!(out.status.success(), "join: {}", stderr(&out));
+    let list = c.home.list_json();
+    assert_eq!(list.len(), 1, "the member's home holds the team's template");
+    assert_eq!(list[0]["name"], "shop");
+    assert_eq!(list[0]["timezone"], "Europe/Berlin");
+    assert_eq!(list[0]["exit_has_password"], true);
+    assert_eq!(status(&c)["role"], "editor");
+
+    // A change by one member reaches the other.
+    c.home
+        .ok(&["template", "add", "ads", "--timezone", "Asia/Tokyo"]);
+    assert_eq!(
+        names(&a),
+        ["ads", "shop"],
+        "alice sees carol's new template"
+    );
+    a.home.ok(&["template", "rm", "ads"]);
+    assert_eq!(c.home.list_json().len(), 1, "carol sees it removed");
+
+    // A bundle imported by one member is the team's, not only that home's.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("b.json");
+    std::fs::write(
+        &file,
+        r#"{"format":"holdfast-bundle","version":1,"exported_at":"2026-12-01T00:00:00Z",
+            "templates":[{"name":"imported","exit":"direct","timezone":"UTC","locale":"en-US"}]}"#,
+    )
+    .unwrap();
+    c.home.ok(&["import", file.to_str().unwrap()]);
+    assert_eq!(
+        names(&a),
+        ["imported", "shop"],
+        "alice sees the template carol imported"
+    );
+}
+
+#[test]
+fn a_wrong_passphrase_or_a_user_without_a_team_role_joins_nothing() {
+    let pg = Postgres::start();
+    let _a = owner_with_team(&pg);
+    pg.add_user("carol", "carol-pw", "holdfast_editor");
+    let c = machine();
+    let out = c.home.run_with_stdin(
+        &[
+            "team",
+            "join",
+            &pg.url("carol"),
+            "--passphrase-stdin",
+            "--db-password-stdin",
+        ],
+        "not-the-team-passphrase\ncarol-pw\n",
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("team_passphrase"), "{}", stderr(&out));
+    assert!(!c.home.path().join("team.json").exists(), "not a member");
+    assert!(c.home.list_json().is_empty(), "nothing pulled");
+
+    pg.owner_sql("CREATE ROLE mallory LOGIN PASSWORD 'm-pw'");
+    let m = machine();
+    let out = team(&m, "join", &pg.url("mallory"), "mallory", "m-pw");
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("permission_denied"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!m.home.path().join("team.json").exists());
+}
+
+#[test]
+fn a_stale_edit_fails_with_edit_conflict_naming_who_and_which_fields_and_nothing_is_lost() {
+    let pg = Postgres::start();
+    let a = owner_with_team(&pg);
+    pg.add_user("carol", "carol-pw", "holdfast_editor");
+    let c = machine();
+    assert!(team(&c, "join", &pg.url("carol"), "carol", "carol-pw")
+        .status
+        .success());
+
+    // Carol opens the template (version 1); Alice saves a change meanwhile.
+    let seen = c.home.show_json("shop");
+    let base = seen["version"].as_i64().expect("version").to_string();
+    a.home
+        .ok(&["template", "edit", "shop", "--timezone", "Asia/Tokyo"]);
+
+    let out = c.home.run(&[
+        "template",
+        "edit",
+        "shop",
+        "--locale",
+        "ja-JP",
+        "--base-version",
+        &base,
+    ]);
+    let err = stderr(&out);
+    assert!(!out.status.success(), "a stale edit is refused");
+    assert!(err.contains("edit_conflict"), "{err}");
+    assert!(err.contains("alice"), "names who changed it: {err}");
+    assert!(err.contains("timezone"), "names the field: {err}");
+    let now = a.home.show_json("shop");
+    assert_eq!(now["timezone"], "Asia/Tokyo", "alice's change is kept");
+    assert_eq!(now["locale"], "en-US", "carol's stale change wrote nothing");
+
+    // Re-applied on the current version, both changes hold.
+    c.home
+        .ok(&["template", "edit", "shop", "--locale", "ja-JP"]);
+    let both = a.home.show_json("shop");
+    assert_eq!(
+        (both["timezone"].as_str(), both["locale"].as_str()),
+        (Some("Asia/Tokyo"), Some("ja-JP"))
+    );
+    assert_eq!(both["version"], 3);
+}
+
+#[test]
+fn a_runner_can_list_but_cannot_edit_nor_read_a_password_from_the_database() {
+    let pg = Postgres::start();
+    let _a = owner_with_team(&pg);
+    pg.add_user("bob", "bob-pw", "holdfast_runner");
+    let b = machine();
+    let out = team(&b, "join", &pg.url("bob"), "bob", "bob-pw");
+    assert!(out.status.success(), "join: {}", stderr(&out));
+    assert_eq!(status(&b)["role"], "runner");
+    assert_eq!(
+        b.home.list_json().len(),
+        1,
+        "a runner lists the team's templates"
+    );
+
+    let out = b
+        .home
+        .run(&["template", "edit", "shop", "--timezone", "UTC"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("permission_denied"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(b.home.show_json("shop")["timezone"], "Europe/Berlin");
+
+    // PostgreSQL itself refuses, whatever the client: no sealed passwords, no writes.
+    for sql in [
+        "SELECT exit_secret FROM templates",
+        "UPDATE templates SET name = 'x'",
+    ] {
+        let out = pg.psql("bob", "bob-pw", common::pg::DB, sql);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains("permission denied"),
+            "{sql}: {err}"
+        );
+    }
+}
+
+#[test]
+fn offline_the_home_lists_its_copy_and_says_so_and_leave_keeps_the_templates() {
+    let pg = Postgres::start();
+    let a = owner_with_team(&pg);
+    pg.stop_immediate();
+    let list = a.home.list_json();
+    assert_eq!(
+        list.len(),
+        1,
+        "listing works from this home's copy while the store is down"
+    );
+    let s = status(&a);
+    assert_eq!(s["connected"], false, "{s}");
+    assert!(s["error"].as_str().is_some_and(|e| !e.is_empty()), "{s}");
+    let out = a
+        .home
+        .run(&["template", "edit", "shop", "--timezone", "UTC"]);
+    assert!(!out.status.success(), "no edit without the store");
+    assert!(
+        stderr(&out).contains("team_unavailable"),
+        "{}",
+        stderr(&out)
+    );
+    pg.start_again();
+
+    a.home.ok(&["team", "leave"]);
+    assert!(!a.home.path().join("team.json").exists());
+    let t = a.home.show_json("shop");
+    assert_eq!(
+        t["exit_has_password"], true,
+        "the owner keeps the exit password locally"
+    );
+    let out = a.home.run(&["team", "status"]);
+    assert!(stderr(&out).contains("not_in_team"), "{}", stderr(&out));
+}
