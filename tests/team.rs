@@ -242,6 +242,24 @@ fn a_runner_can_list_but_cannot_edit_nor_read_a_password_from_the_database() {
     );
     assert_eq!(b.home.show_json("shop")["timezone"], "Europe/Berlin");
 
+    // Outside a launch the runner cannot get the exit password (running the relay alone takes
+    // no lease); a launch holds the lease and gets it: that launch then fails only because
+    // nothing listens at the exit's address.
+    let out = b.home.run(&["relay", "shop", "--json"]);
+    assert!(
+        stderr(&out).contains("permission_denied"),
+        "{}",
+        stderr(&out)
+    );
+    let site = common::site::Site::start();
+    let err = common::launched::try_launch(&b.home, &site, "shop", &[])
+        .err()
+        .expect("the exit is not there");
+    assert!(
+        !err.contains("permission_denied") && err.contains("exit_unreachable"),
+        "the password came through the lease; the exit itself failed: {err}"
+    );
+
     // PostgreSQL itself refuses, whatever the client: no sealed passwords, no writes.
     for sql in [
         "SELECT exit_secret FROM templates",
@@ -290,4 +308,172 @@ fn offline_the_home_lists_its_copy_and_says_so_and_leave_keeps_the_templates() {
     );
     let out = a.home.run(&["team", "status"]);
     assert!(stderr(&out).contains("not_in_team"), "{}", stderr(&out));
+}
+
+/// Two machines of one team sharing the template `acct` (a direct exit whose start page is on
+/// `site`), with short lease timings (9 s, renewed every second) so the tests run in seconds.
+fn two_machines(pg: &Postgres, site: &common::site::Site) -> (Machine, Machine) {
+    let a = machine();
+    a.home.ok(&[
+        "template",
+        "add",
+        "acct",
+        "--exit",
+        "direct",
+        "--start-url",
+        &site.url("/page"),
+    ]);
+    assert!(team(&a, "init", &pg.url(OWNER), "alice", OWNER_PASSWORD)
+        .status
+        .success());
+    pg.add_user("bob", "bob-pw", "holdfast_runner");
+    let b = machine();
+    let out = team(&b, "join", &pg.url("bob"), "bob", "bob-pw");
+    assert!(out.status.success(), "join: {}", stderr(&out));
+    for m in [&a, &b] {
+        m.home.ok(&["setting", "set", "team.lease_secs", "9"]);
+        m.home.ok(&["setting", "set", "team.heartbeat_secs", "1"]);
+    }
+    (a, b)
+}
+
+#[test]
+fn two_machines_launching_one_account_at_once_exactly_one_wins_and_the_other_names_the_holder() {
+    let pg = Postgres::start();
+    let site = common::site::Site::start();
+    let (a, b) = two_machines(&pg, &site);
+    let (ra, rb) = std::thread::scope(|s| {
+        let ta = s.spawn(|| common::launched::try_launch(&a.home, &site, "acct", &[]));
+        let tb = s.spawn(|| common::launched::try_launch(&b.home, &site, "acct", &[]));
+        (ta.join().expect("a"), tb.join().expect("b"))
+    });
+    let (winner, loser_err, holder) = match (ra, rb) {
+        (Ok(l), Err(e)) => (l, e, "alice"),
+        (Err(e), Ok(l)) => (l, e, "bob"),
+        (Ok(_), Ok(_)) => panic!("both machines run the account at once"),
+        (Err(ea), Err(eb)) => panic!("neither launched: {ea} / {eb}"),
+    };
+    assert!(winner.browser_pid() > 0);
+    assert!(loser_err.contains("already_running"), "{loser_err}");
+    assert!(
+        loser_err.contains(holder),
+        "the refusal names the holder ({holder}): {loser_err}"
+    );
+}
+
+#[test]
+fn a_holder_killed_with_kill_9_frees_the_account_within_one_lease_period() {
+    let pg = Postgres::start();
+    let site = common::site::Site::start();
+    let (a, b) = two_machines(&pg, &site);
+    let mut held = common::launched::launch(&a.home, &site, "acct");
+    let err = common::launched::try_launch(&b.home, &site, "acct", &[])
+        .err()
+        .expect("the account runs on alice's machine");
+    assert!(
+        err.contains("already_running") && err.contains("alice"),
+        "{err}"
+    );
+
+    // SAFETY: kill(2) on a child of this test.
+    unsafe { libc::kill(held.holdfast_pid(), libc::SIGKILL) };
+    held.wait_exit(std::time::Duration::from_secs(10));
+    let killed = std::time::Instant::now();
+    let relaunched = loop {
+        match common::launched::try_launch(&b.home, &site, "acct", &[]) {
+            Ok(l) => break l,
+            Err(e) => {
+                assert!(e.contains("already_running"), "{e}");
+                assert!(
+                    killed.elapsed() < std::time::Duration::from_secs(9 + 3),
+                    "still held {:?} after the kill (lease 9 s)",
+                    killed.elapsed()
+                );
+                std::thread::sleep(std::time::Duration::from_millis(250));
+            }
+        }
+    };
+    assert!(relaunched.browser_pid() > 0);
+    assert!(
+        killed.elapsed() < std::time::Duration::from_secs(9 + 3),
+        "taken over {:?} after the kill",
+        killed.elapsed()
+    );
+}
+
+#[test]
+fn with_the_store_down_the_holder_closes_its_browser_before_the_lease_expires_and_nobody_launches()
+{
+    let pg = Postgres::start();
+    let site = common::site::Site::start();
+    let (a, b) = two_machines(&pg, &site);
+    let mut held = common::launched::launch(&a.home, &site, "acct");
+    let browser = held.browser_pid();
+    let wall = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs_f64()
+    };
+    pg.stop_immediate();
+    let down = std::time::Instant::now();
+    // No event crosses from the browser's process group: poll whether it still exists.
+    // SAFETY: signal 0 only asks whether the process group exists.
+    while unsafe { libc::kill(-browser, 0) } == 0 {
+        assert!(
+            down.elapsed() < std::time::Duration::from_secs(10),
+            "the browser still runs {:?} after the store went down",
+            down.elapsed()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let gone_at = wall();
+    let closed_after = down.elapsed();
+    let status = held.wait_exit(std::time::Duration::from_secs(20));
+    assert!(!status.success(), "the session ended because of the lease");
+    eprintln!("browser closed {closed_after:?} after the store went down (lease 9 s)");
+    let said = held.stderr.lock().expect("stderr").clone();
+    assert!(
+        said.contains("lease_lost"),
+        "the operator is told why: {said}"
+    );
+
+    let err = common::launched::try_launch(&b.home, &site, "acct", &[])
+        .err()
+        .expect("nobody launches while the store is down");
+    assert!(err.contains("team_unavailable"), "{err}");
+
+    pg.start_again();
+    // The database's own record of when the lease would have run out (same machine, same
+    // clock as the test's): the browser was gone before it.
+    let expires_at: f64 = pg
+        .owner_sql("SELECT extract(epoch FROM expires_at) FROM leases")
+        .parse()
+        .expect("one lease row");
+    assert!(
+        gone_at < expires_at,
+        "the browser was gone {:.3} s before the lease expired",
+        expires_at - gone_at
+    );
+    eprintln!(
+        "browser gone {:.3} s before the lease expired",
+        expires_at - gone_at
+    );
+    // Once the lease has run out by the database's clock, the other machine takes over.
+    let again = loop {
+        match common::launched::try_launch(&b.home, &site, "acct", &[]) {
+            Ok(l) => break l,
+            Err(e) => {
+                assert!(
+                    wall() < expires_at + 5.0,
+                    "still refused after the lease ran out: {e}"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(250));
+            }
+        }
+    };
+    assert!(
+        again.browser_pid() > 0,
+        "with the store back, the account runs again"
+    );
 }

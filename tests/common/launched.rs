@@ -17,6 +17,8 @@ const WAIT: Duration = Duration::from_secs(60);
 pub struct Launched {
     pub child: Child,
     pub info: Value,
+    /// What the launcher wrote to stderr so far (read as it comes).
+    pub stderr: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Launched {
@@ -116,15 +118,24 @@ pub fn try_launch_env(
         }
         return Err(err);
     }
-    // Drain stderr so the launcher never blocks on it.
-    if let Some(mut e) = child.stderr.take() {
+    // Drain stderr so the launcher never blocks on it; keep it for the test.
+    let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    if let Some(e) = child.stderr.take() {
+        let keep = stderr.clone();
         std::thread::spawn(move || {
-            let mut sink = String::new();
-            let _ = e.read_to_string(&mut sink);
+            for line in BufReader::new(e).lines().map_while(Result::ok) {
+                let mut k = keep.lock().expect("stderr");
+                k.push_str(&line);
+                k.push('\n');
+            }
         });
     }
     let info: Value = serde_json::from_str(&line).expect("launch --json prints one JSON line");
-    Ok(Launched { child, info })
+    Ok(Launched {
+        child,
+        info,
+        stderr,
+    })
 }
 
 pub fn launch(home: &TestHome, site: &Site, name: &str) -> Launched {

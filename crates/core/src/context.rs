@@ -62,6 +62,9 @@ pub(crate) struct TeamLink {
     pub(crate) config: TeamConfig,
     db: tokio::sync::OnceCell<TeamDb>,
     key: tokio::sync::OnceCell<TeamKey>,
+    /// Epochs of the team leases this process holds, by template id (a held lease is how a
+    /// runner reads an exit password).
+    pub(crate) held: std::sync::Mutex<std::collections::HashMap<String, i64>>,
 }
 
 impl TeamLink {
@@ -71,6 +74,7 @@ impl TeamLink {
             config,
             db: tokio::sync::OnceCell::new(),
             key: tokio::sync::OnceCell::new(),
+            held: std::sync::Mutex::default(),
         }
     }
 }
@@ -199,7 +203,17 @@ impl Context {
             return self.get_secret(id).await;
         };
         let db = self.team_db(link).await?;
-        let Some(sealed) = db.exit_secret(id).await? else {
+        let epoch = link
+            .held
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .copied();
+        let sealed = match epoch {
+            Some(epoch) => db.leased_exit_secret(id, epoch).await?,
+            None => db.exit_secret(id).await?,
+        };
+        let Some(sealed) = sealed else {
             return Ok(None);
         };
         let key = self.team_key(link).await?;

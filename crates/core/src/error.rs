@@ -59,6 +59,7 @@ pub enum ErrorCode {
     AlreadyInTeam,
     EditConflict,
     PermissionDenied,
+    LeaseLost,
 }
 
 impl ErrorCode {
@@ -112,6 +113,7 @@ impl ErrorCode {
             Self::AlreadyInTeam => "already_in_team",
             Self::EditConflict => "edit_conflict",
             Self::PermissionDenied => "permission_denied",
+            Self::LeaseLost => "lease_lost",
         }
     }
 
@@ -280,6 +282,15 @@ pub enum Error {
 
     #[error("{name} is not running")]
     NotRunning { name: String },
+    #[error("{name} is already running on {holder}'s machine {machine} (since {since}); only one session per account runs in the team")]
+    RunningElsewhere {
+        name: String,
+        holder: String,
+        machine: String,
+        since: String,
+    },
+    #[error("the session of {name} was ended: {reason}")]
+    LeaseLost { name: String, reason: String },
     #[error("{field}: {reason}")]
     InvalidRule { field: &'static str, reason: String },
     #[error("hold {id} is no longer waiting (answered, timed out, or its session ended)")]
@@ -364,6 +375,8 @@ impl Error {
             Self::AlreadyInTeam { .. } => ErrorCode::AlreadyInTeam,
             Self::EditConflict { .. } => ErrorCode::EditConflict,
             Self::PermissionDenied { .. } => ErrorCode::PermissionDenied,
+            Self::RunningElsewhere { .. } => ErrorCode::AlreadyRunning,
+            Self::LeaseLost { .. } => ErrorCode::LeaseLost,
         }
     }
 

@@ -94,6 +94,7 @@ export function fieldForCode(code: ErrorCode, field: string | null): FormField |
     case "already_in_team":
     case "edit_conflict":
     case "permission_denied":
+    case "lease_lost":
       return null;
     case "invalid_rule":
       // The payload names the rule list (rules.refresh, .login, .verification, .sensitive).

@@ -205,13 +205,30 @@ impl Browser {
         if !closing {
             signal(self.pid, false);
         }
-        if tokio::time::timeout(grace, self.child.wait())
+        self.wait_or_kill(grace).await
+    }
+
+    /// Like [`Browser::stop`], but the whole group is gone within about `total`: a clean
+    /// `Browser.close` if it fits, else the group is killed (for a deadline that must hold,
+    /// such as a team lease running out).
+    pub async fn stop_within(&mut self, cdp: &Cdp, total: Duration) -> Option<i32> {
+        let start = std::time::Instant::now();
+        if !super::cdp::close_browser(cdp, total / 2).await {
+            signal(self.pid, false);
+        }
+        self.wait_or_kill(total.saturating_sub(start.elapsed()))
+            .await
+    }
+
+    /// Waits `within` for the browser to exit, then kills its group; reaps what is left.
+    async fn wait_or_kill(&mut self, within: Duration) -> Option<i32> {
+        if tokio::time::timeout(within, self.child.wait())
             .await
             .is_err()
         {
             tracing::warn!(
                 pid = self.pid,
-                "browser did not quit in {grace:?}; killing it"
+                "browser did not quit in {within:?}; killing it"
             );
             signal_group(self.pid, true);
         }

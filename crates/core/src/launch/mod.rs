@@ -8,6 +8,7 @@ mod kept;
 pub(crate) mod preflight;
 mod stale;
 mod supervisor;
+mod team_lease;
 
 use std::time::Duration;
 
@@ -256,6 +257,7 @@ impl<'a> Service<'a> {
         let binary = browser::find(settings.browser_path())?;
         let profile_dir = self.home.profile_dir(&template.id);
         crate::home::create_private_dir(&profile_dir)?;
+        let shown_name = template.name.clone();
         let report = |step, preflight: Option<&Preflight>| {
             // Where launch time goes, for `HOLDFAST_LOG=holdfast=debug`.
             tracing::debug!(
@@ -264,7 +266,7 @@ impl<'a> Service<'a> {
                 "launch step"
             );
             progress(&LaunchProgress {
-                template: template.name.clone(),
+                template: shown_name.clone(),
                 step,
                 preflight: preflight.cloned(),
             });
@@ -284,157 +286,169 @@ impl<'a> Service<'a> {
             sessions::delete(&mut conn, &old.session_id).await?;
         }
 
-        report(LaunchStep::Preflight, None);
-        let exits = Exits::new(self.ctx);
-        let relay = exits
-            .start_relay_session(template.clone(), &settings, false)
-            .await?;
-        let clock_config = settings.clock();
-        let (egress, clock_report) = tokio::join!(
-            exits.egress_report(&template, relay.relay(), &settings, relay.session_id()),
-            clock::check(&clock_config)
-        );
-        relay.bus().publish(SessionEvent::ClockChecked {
-            offset_ms: clock_report.offset_ms,
-            verdict: clock_report.verdict,
-        });
-        let judged = egress.and_then(|(report, error)| {
-            preflight::judge(clock_report, report, error, options.force)
-        });
-        let mut preflight = match judged {
-            Ok(p) => p,
-            Err(e) => {
-                relay.stop().await;
-                return Err(e);
-            }
-        };
-        // Info, not warn: the CLI and the app show these to the operator themselves; the log
-        // file keeps them.
-        for w in preflight.warnings.iter().chain(&preflight.forced) {
-            tracing::info!(template = %template.name, "launch preflight: {w}");
-        }
-
-        report(LaunchStep::Browser, Some(&preflight));
-        let automation = options.cdp || template.automation;
-        let log = process::log_path(&self.home.logs_dir(), &template.id);
-        let started = async {
-            browser::prefs::apply(&profile_dir, &template)?;
-            let args = LaunchArgs::new(
-                binary,
-                &template,
-                &profile_dir,
-                relay.relay().addr(),
-                options.headless,
-                automation,
+        // One session per account across the team: the team's lease, after this machine's.
+        let mut team_lease = team_lease::TeamLease::take(self.ctx, &template, &settings).await?;
+        let started: Result<Session> = async {
+            report(LaunchStep::Preflight, None);
+            let exits = Exits::new(self.ctx);
+            let relay = exits
+                .start_relay_session(template.clone(), &settings, false)
+                .await?;
+            let clock_config = settings.clock();
+            let (egress, clock_report) = tokio::join!(
+                exits.egress_report(&template, relay.relay(), &settings, relay.session_id()),
+                clock::check(&clock_config)
             );
-            let mut b = Browser::spawn(&args, &log)?;
-            match b.ready(&profile_dir, automation, READY_TIMEOUT, &log).await {
-                Ok(ready) => Ok((b, ready)),
+            relay.bus().publish(SessionEvent::ClockChecked {
+                offset_ms: clock_report.offset_ms,
+                verdict: clock_report.verdict,
+            });
+            let judged = egress.and_then(|(report, error)| {
+                preflight::judge(clock_report, report, error, options.force)
+            });
+            let mut preflight = match judged {
+                Ok(p) => p,
                 Err(e) => {
-                    b.stop(None, Duration::from_secs(2)).await;
-                    Err(e)
+                    relay.stop().await;
+                    return Err(e);
                 }
+            };
+            // Info, not warn: the CLI and the app show these to the operator themselves; the log
+            // file keeps them.
+            for w in preflight.warnings.iter().chain(&preflight.forced) {
+                tracing::info!(template = %template.name, "launch preflight: {w}");
             }
-        }
-        .await;
-        let (mut browser, ready) = match started {
-            Ok(v) => {
-                tracing::debug!(
-                    elapsed_ms = began.elapsed().as_secs_f64() * 1000.0,
-                    "browser answers on its DevTools pipe"
+
+            report(LaunchStep::Browser, Some(&preflight));
+            let automation = options.cdp || template.automation;
+            let log = process::log_path(&self.home.logs_dir(), &template.id);
+            let started = async {
+                browser::prefs::apply(&profile_dir, &template)?;
+                let args = LaunchArgs::new(
+                    binary,
+                    &template,
+                    &profile_dir,
+                    relay.relay().addr(),
+                    options.headless,
+                    automation,
                 );
-                v
-            }
-            Err(e) => {
-                relay.stop().await;
-                return Err(e);
-            }
-        };
-        let browser::Ready { cdp, events, port } = ready;
-        let cdp_url = port.map(|p| p.ws_url);
-        let observer = match self
-            .observe(
-                cdp.clone(),
-                events,
-                &template,
-                &settings,
-                &relay,
-                &preflight,
-            )
-            .await
-        {
-            Ok((o, warnings)) => {
-                for w in &warnings {
-                    tracing::warn!(template = %template.name, "{w}");
+                let mut b = Browser::spawn(&args, &log)?;
+                match b.ready(&profile_dir, automation, READY_TIMEOUT, &log).await {
+                    Ok(ready) => Ok((b, ready)),
+                    Err(e) => {
+                        b.stop(None, Duration::from_secs(2)).await;
+                        Err(e)
+                    }
                 }
-                preflight.warnings.extend(warnings);
-                o
             }
-            Err(e) => {
+            .await;
+            let (mut browser, ready) = match started {
+                Ok(v) => {
+                    tracing::debug!(
+                        elapsed_ms = began.elapsed().as_secs_f64() * 1000.0,
+                        "browser answers on its DevTools pipe"
+                    );
+                    v
+                }
+                Err(e) => {
+                    relay.stop().await;
+                    return Err(e);
+                }
+            };
+            let browser::Ready { cdp, events, port } = ready;
+            let cdp_url = port.map(|p| p.ws_url);
+            let observer = match self
+                .observe(
+                    cdp.clone(),
+                    events,
+                    &template,
+                    &settings,
+                    &relay,
+                    &preflight,
+                )
+                .await
+            {
+                Ok((o, warnings)) => {
+                    for w in &warnings {
+                        tracing::warn!(template = %template.name, "{w}");
+                    }
+                    preflight.warnings.extend(warnings);
+                    o
+                }
+                Err(e) => {
+                    browser.stop(Some(&cdp), Duration::from_secs(2)).await;
+                    relay.stop().await;
+                    return Err(e);
+                }
+            };
+
+            let now = store::timestamp(Utc::now());
+            let row = SessionRow {
+                template_id: template.id.clone(),
+                session_id: relay.session_id().to_owned(),
+                owner_pid: i64::from(pid::own()),
+                owner_start: pid::start_time(pid::own()).and_then(|s| i64::try_from(s).ok()),
+                browser_pid: Some(i64::from(browser.pid())),
+                browser_start: browser.start_time().and_then(|s| i64::try_from(s).ok()),
+                started_at: now.clone(),
+                relay: Some(relay.relay().addr().to_string()),
+                cdp: cdp_url.clone(),
+                profile_dir: profile_dir.to_string_lossy().into_owned(),
+                headless: options.headless,
+                egress_ip: preflight.egress.egress.ip.clone(),
+                clock_offset_ms: preflight.clock.offset_ms,
+                updated_at: now,
+            };
+            let recorded = async {
+                let mut conn = self.store.pool().acquire().await?;
+                sessions::put(&mut conn, &row).await
+            }
+            .await;
+            if let Err(e) = recorded {
                 browser.stop(Some(&cdp), Duration::from_secs(2)).await;
                 relay.stop().await;
                 return Err(e);
             }
-        };
+            relay
+                .bus()
+                .publish(SessionEvent::BrowserStarted { pid: browser.pid() });
+            tracing::info!(template = %template.name, pid = browser.pid(), automation = cdp_url.is_some(), "browser launched");
+            report(LaunchStep::Ready, None);
 
-        let now = store::timestamp(Utc::now());
-        let row = SessionRow {
-            template_id: template.id.clone(),
-            session_id: relay.session_id().to_owned(),
-            owner_pid: i64::from(pid::own()),
-            owner_start: pid::start_time(pid::own()).and_then(|s| i64::try_from(s).ok()),
-            browser_pid: Some(i64::from(browser.pid())),
-            browser_start: browser.start_time().and_then(|s| i64::try_from(s).ok()),
-            started_at: now.clone(),
-            relay: Some(relay.relay().addr().to_string()),
-            cdp: cdp_url.clone(),
-            profile_dir: profile_dir.to_string_lossy().into_owned(),
-            headless: options.headless,
-            egress_ip: preflight.egress.egress.ip.clone(),
-            clock_offset_ms: preflight.clock.offset_ms,
-            updated_at: now,
-        };
-        let recorded = async {
-            let mut conn = self.store.pool().acquire().await?;
-            sessions::put(&mut conn, &row).await
+            let info = SessionInfo::from_row(&template.name, &row);
+            let (stop, stop_rx) = watch::channel(false);
+            // Without it `holdfast stop` from another process can only signal the browser.
+            let control = control::Control::bind(&control::path(&self.home, &template.id))
+                .inspect_err(|e| tracing::warn!("no control socket for the session: {e}"))
+                .ok();
+            let done = tokio::spawn(supervisor::run(supervisor::Supervised {
+                store: self.store.clone(),
+                template,
+                settings,
+                browser,
+                cdp,
+                control,
+                stopper: stop.clone(),
+                relay,
+                observer,
+                lease,
+                team_lease: team_lease.take(),
+                stop: stop_rx,
+            }));
+            Ok(Session {
+                info,
+                preflight,
+                stop,
+                done,
+            })
         }
         .await;
-        if let Err(e) = recorded {
-            browser.stop(Some(&cdp), Duration::from_secs(2)).await;
-            relay.stop().await;
-            return Err(e);
+        if started.is_err() {
+            if let Some(l) = team_lease.take() {
+                l.release().await;
+            }
         }
-        relay
-            .bus()
-            .publish(SessionEvent::BrowserStarted { pid: browser.pid() });
-        tracing::info!(template = %template.name, pid = browser.pid(), automation = cdp_url.is_some(), "browser launched");
-        report(LaunchStep::Ready, None);
-
-        let info = SessionInfo::from_row(&template.name, &row);
-        let (stop, stop_rx) = watch::channel(false);
-        // Without it `holdfast stop` from another process can only signal the browser.
-        let control = control::Control::bind(&control::path(&self.home, &template.id))
-            .inspect_err(|e| tracing::warn!("no control socket for the session: {e}"))
-            .ok();
-        let done = tokio::spawn(supervisor::run(supervisor::Supervised {
-            store: self.store.clone(),
-            template,
-            settings,
-            browser,
-            cdp,
-            control,
-            stopper: stop.clone(),
-            relay,
-            observer,
-            lease,
-            stop: stop_rx,
-        }));
-        Ok(Session {
-            info,
-            preflight,
-            stop,
-            done,
-        })
+        started
     }
 
     /// Attaches the health observer to the new browser, checks that the browser's own requests

@@ -45,6 +45,8 @@ pub(super) struct Supervised {
     pub relay: RelaySession,
     pub observer: Observer,
     pub lease: Lease,
+    /// The team-wide lease, in team mode.
+    pub team_lease: Option<super::team_lease::TeamLease>,
     pub stop: watch::Receiver<bool>,
 }
 
@@ -83,6 +85,13 @@ pub(super) async fn run(mut s: Supervised) -> SessionEnd {
                 tracing::error!(template = %s.template.name, "{e}");
                 ended_by = Some(e.payload());
                 break (s.browser.stop(Some(&s.cdp), super::STOP_GRACE).await, true);
+            }
+            reason = lease_lost(&mut s.team_lease) => {
+                let e = crate::error::Error::LeaseLost { name: s.template.name.clone(), reason };
+                tracing::error!(template = %s.template.name, "{e}");
+                ended_by = Some(e.payload());
+                let within = s.team_lease.as_ref().map_or(super::STOP_GRACE, |l| l.close_within);
+                break (s.browser.stop_within(&s.cdp, within).await, true);
             }
             _ = s.observer.ended(), if observed => {
                 observed = false;
@@ -123,12 +132,24 @@ pub(super) async fn run(mut s: Supervised) -> SessionEnd {
         }
         Err(e) => tracing::warn!("cannot delete the session row: {e}"),
     }
-    // Last: once released, a new launch may start at once.
+    // Last: once released, a new launch may start at once (the team's first, then this
+    // machine's).
+    if let Some(l) = s.team_lease.take() {
+        l.release().await;
+    }
     drop(s.lease);
     SessionEnd {
         browser_exit,
         stopped,
         ended_by,
+    }
+}
+
+/// Resolves when the team lease is lost; never without one.
+async fn lease_lost(lease: &mut Option<super::team_lease::TeamLease>) -> String {
+    match lease {
+        Some(l) => l.lost().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -123,6 +123,18 @@ const SPECS: &[Spec] = &[
         about: "time allowed per SNTP server",
     },
     Spec {
+        key: "team.lease_secs",
+        kind: Kind::Number { min: 4, max: 3_600 },
+        default: "20",
+        about: "team mode: how long a session's lease lasts unrenewed (by the database's clock)",
+    },
+    Spec {
+        key: "team.heartbeat_secs",
+        kind: Kind::Number { min: 1, max: 600 },
+        default: "5",
+        about: "team mode: how often a running session renews its lease",
+    },
+    Spec {
         key: "clock.check_interval_secs",
         kind: Kind::Number { min: 1, max: 86_400 },
         default: "600",
@@ -296,6 +308,16 @@ impl Settings {
             }
         }
         split_urls(self.raw("clock.servers"))
+    }
+
+    /// Team mode: how long a session's lease lasts unrenewed.
+    pub fn team_lease(&self) -> Duration {
+        Duration::from_secs(self.number("team.lease_secs"))
+    }
+
+    /// Team mode: how often a running session renews its lease.
+    pub fn team_heartbeat(&self) -> Duration {
+        Duration::from_secs(self.number("team.heartbeat_secs"))
     }
 
     /// How often a running session re-checks the clock.

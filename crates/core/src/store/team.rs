@@ -371,6 +371,96 @@ impl TeamDb {
     }
 }
 
+/// Who holds a template's lease now.
+#[derive(Debug, Clone)]
+pub struct LeaseHolder {
+    pub member_name: String,
+    pub machine_id: String,
+    pub taken_at: DateTime<Utc>,
+}
+
+impl TeamDb {
+    /// Takes the lease of a template for `ttl` (database clock): the new fencing epoch, or
+    /// `None` while another machine holds it.
+    pub async fn lease_take(
+        &self,
+        template_id: &str,
+        member_id: &str,
+        member_name: &str,
+        machine_id: &str,
+        ttl: Duration,
+    ) -> Result<Option<i64>> {
+        sqlx::query_scalar("SELECT lease_take($1::uuid, $2::uuid, $3, $4, $5)")
+            .bind(template_id)
+            .bind(member_id)
+            .bind(member_name)
+            .bind(machine_id)
+            .bind(millis(ttl))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)
+    }
+
+    /// The live holder of a template's lease, if any.
+    pub async fn lease_holder(&self, template_id: &str) -> Result<Option<LeaseHolder>> {
+        let row: Option<(String, String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT member_name, machine_id, taken_at FROM leases \
+             WHERE template_id = $1::uuid AND expires_at > now()",
+        )
+        .bind(template_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(row.map(|(member_name, machine_id, taken_at)| LeaseHolder {
+            member_name,
+            machine_id,
+            taken_at,
+        }))
+    }
+
+    /// Renews the lease of `epoch` for `ttl`; false when it is lost (expired or taken over).
+    pub async fn lease_renew(&self, template_id: &str, epoch: i64, ttl: Duration) -> Result<bool> {
+        let until: Option<DateTime<Utc>> =
+            sqlx::query_scalar("SELECT lease_renew($1::uuid, $2, $3)")
+                .bind(template_id)
+                .bind(epoch)
+                .bind(millis(ttl))
+                .fetch_one(&self.pool)
+                .await
+                .map_err(map_err)?;
+        Ok(until.is_some())
+    }
+
+    /// Frees the lease of `epoch` (nothing if another holds it now).
+    pub async fn lease_release(&self, template_id: &str, epoch: i64) -> Result<()> {
+        sqlx::query("SELECT lease_release($1::uuid, $2)")
+            .bind(template_id)
+            .bind(epoch)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    /// The sealed exit password through the live lease of `epoch` (runners read it only so).
+    pub async fn leased_exit_secret(
+        &self,
+        template_id: &str,
+        epoch: i64,
+    ) -> Result<Option<Vec<u8>>> {
+        sqlx::query_scalar("SELECT leased_exit_secret($1::uuid, $2)")
+            .bind(template_id)
+            .bind(epoch)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)
+    }
+}
+
+fn millis(d: Duration) -> i32 {
+    i32::try_from(d.as_millis()).unwrap_or(i32::MAX)
+}
+
 fn doc(t: &Template) -> Result<String> {
     serde_json::to_string(t).map_err(|e| Error::Store(sqlx::Error::Encode(Box::new(e))))
 }

@@ -296,8 +296,13 @@ impl Service<'_> {
 
     async fn online_status(&self, link: &TeamLink) -> Result<(Option<Role>, i64)> {
         let db = self.team_db(link).await?;
+        let db_role = db.role().await?;
+        if db_role == DbRole::Owner {
+            // A newer Holdfast's team migrations are applied by the owner, here.
+            db.migrate().await?;
+        }
         self.team_sync().await?;
-        let role = role_of(db.role().await?);
+        let role = role_of(db_role);
         let (members, _) = db.counts().await?;
         Ok((role, members))
     }
