@@ -10,6 +10,7 @@ use common::{stderr, KeyringSession, TestHome};
 
 const PASSPHRASE: &str = "team-Passphrase-1";
 const EXIT_PASSWORD: &str = "Exit-Pa55word-team";
+const WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A machine: a home with its own keyring.
 struct Machine {
@@ -476,4 +477,48 @@ fn with_the_store_down_the_holder_closes_its_browser_before_the_lease_expires_an
         again.browser_pid() > 0,
         "with the store back, the account runs again"
     );
+}
+
+#[test]
+fn the_session_travels_machine_b_is_still_logged_in_where_machine_a_logged_in() {
+    let pg = Postgres::start();
+    let site = common::site::Site::start();
+    let (a, b) = two_machines(&pg, &site);
+    a.home.ok(&[
+        "template",
+        "edit",
+        "acct",
+        "--start-url",
+        &site.url("/login?user=alice"),
+    ]);
+    let mut on_a = common::launched::launch(&a.home, &site, "acct");
+    let hit = site.wait_for("alice logged in on A", WAIT, |h| h.path == "/whoami");
+    assert_eq!(hit.cookie("sid").as_deref(), Some("alice"));
+    // A clean stop from another process: the state goes to the team before the lease is freed.
+    a.home.ok(&["stop", "acct"]);
+    assert!(on_a.wait_exit(WAIT).success(), "A stops cleanly");
+    let stored = pg.owner_sql("SELECT epoch || ' ' || octet_length(sealed) FROM session_states");
+    assert!(!stored.is_empty(), "a session state is stored");
+    assert!(
+        !pg.owner_sql("SELECT encode(sealed, 'escape') FROM session_states")
+            .contains("alice"),
+        "sealed: the database cannot read the cookie"
+    );
+
+    a.home.ok(&[
+        "template",
+        "edit",
+        "acct",
+        "--start-url",
+        &site.url("/after-move"),
+    ]);
+    let logins = site.count("/login");
+    let _on_b = common::launched::launch(&b.home, &site, "acct");
+    let hit = site.wait_for("B's first page", WAIT, |h| h.path == "/after-move");
+    assert_eq!(
+        hit.cookie("sid").as_deref(),
+        Some("alice"),
+        "B's first request carries A's HttpOnly session cookie: {hit:?}"
+    );
+    assert_eq!(site.count("/login"), logins, "no login on B");
 }

@@ -342,7 +342,7 @@ fn serve(
             "/ip" => peer.clone(),
             "/login" => {
                 let user = query.strip_prefix("user=").unwrap_or("someone");
-                extra = format!("Set-Cookie: sid={user}; Max-Age=86400; Path=/\r\n");
+                extra = format!("Set-Cookie: sid={user}; Max-Age=86400; Path=/; HttpOnly\r\n");
                 // After the cookie is stored, ask for a page that shows what the browser sends.
                 "<script>location.href = '/whoami';</script>".to_owned()
             }

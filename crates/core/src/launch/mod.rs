@@ -7,6 +7,7 @@ mod egress_check;
 mod kept;
 pub(crate) mod preflight;
 mod stale;
+mod state;
 mod supervisor;
 mod team_lease;
 
@@ -320,6 +321,19 @@ impl<'a> Service<'a> {
             }
 
             report(LaunchStep::Browser, Some(&preflight));
+            // The account's latest session state from the team, if this profile is older: its
+            // local storage now, its cookies once the browser answers (before any page opens).
+            let mut restore = None;
+            if let Some(l) = &team_lease {
+                match l.latest_state().await {
+                    Ok(Some((epoch, st))) if epoch > state::profile_epoch(&profile_dir) => {
+                        state::write_local_storage(&profile_dir, &st.local_storage)?;
+                        restore = Some((epoch, st.cookies));
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(template = %template.name, "the team's session state is not restored: {e}"),
+                }
+            }
             let automation = options.cdp || template.automation;
             let log = process::log_path(&self.home.logs_dir(), &template.id);
             let started = async {
@@ -382,6 +396,27 @@ impl<'a> Service<'a> {
                 }
             };
 
+            // The account's pages open only now: after the egress check, with the team's
+            // cookies in place.
+            let opened = async {
+                if let Some((epoch, c)) = &restore {
+                    state::set_cookies(&cdp, c).await?;
+                    state::set_profile_epoch(&profile_dir, *epoch)?;
+                    tracing::info!(template = %template.name, epoch, cookies = c.len(), "session state restored from the team");
+                }
+                observer
+                    .open(&template.start_urls)
+                    .await
+                    .map_err(|e| Error::BrowserFailed {
+                        detail: format!("DevTools: {e}"),
+                    })
+            }
+            .await;
+            if let Err(e) = opened {
+                browser.stop(Some(&cdp), Duration::from_secs(2)).await;
+                relay.stop().await;
+                return Err(e);
+            }
             let now = store::timestamp(Utc::now());
             let row = SessionRow {
                 template_id: template.id.clone(),
@@ -433,6 +468,7 @@ impl<'a> Service<'a> {
                 observer,
                 lease,
                 team_lease: team_lease.take(),
+                profile_dir: profile_dir.clone(),
                 stop: stop_rx,
             }));
             Ok(Session {
@@ -451,9 +487,9 @@ impl<'a> Service<'a> {
         started
     }
 
-    /// Attaches the health observer to the new browser, checks that the browser's own requests
-    /// leave through the exit (`egress_bypassed` if not), and opens the start URLs through it.
-    /// Returns the observer and what could not be checked.
+    /// Attaches the health observer to the new browser and checks that the browser's own
+    /// requests leave through the exit (`egress_bypassed` if not); the caller then opens the
+    /// start URLs through it. Returns the observer and what could not be checked.
     async fn observe(
         &self,
         cdp: browser::devtools::Cdp,
@@ -504,10 +540,6 @@ impl<'a> Service<'a> {
             ms = t.elapsed().as_secs_f64() * 1000.0,
             "the browser's own egress checked"
         );
-        observer
-            .open(&template.start_urls)
-            .await
-            .map_err(devtools)?;
         Ok((observer, warning.into_iter().collect()))
     }
 

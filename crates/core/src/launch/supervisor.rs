@@ -47,6 +47,8 @@ pub(super) struct Supervised {
     pub lease: Lease,
     /// The team-wide lease, in team mode.
     pub team_lease: Option<super::team_lease::TeamLease>,
+    /// The profile (its session state goes to the team on a clean stop).
+    pub profile_dir: std::path::PathBuf,
     pub stop: watch::Receiver<bool>,
 }
 
@@ -75,10 +77,18 @@ pub(super) async fn run(mut s: Supervised) -> SessionEnd {
         }
     });
     let mut observed = true;
+    // In a team, the cookies read just before a requested stop: the session state to store.
+    let mut cookies = None;
     let (browser_exit, stopped) = loop {
         tokio::select! {
             code = s.browser.exited() => break (code, false),
             _ = events::stopped(&mut s.stop) => {
+                if s.team_lease.is_some() {
+                    cookies = super::state::cookies(&s.cdp)
+                        .await
+                        .inspect_err(|e| tracing::warn!("the session's cookies cannot be read: {e}"))
+                        .ok();
+                }
                 break (s.browser.stop(Some(&s.cdp), super::STOP_GRACE).await, true);
             }
             Some(e) = bypassed.recv() => {
@@ -132,6 +142,10 @@ pub(super) async fn run(mut s: Supervised) -> SessionEnd {
         }
         Err(e) => tracing::warn!("cannot delete the session row: {e}"),
     }
+    // The session travels: stored under this lease before it is released.
+    if let (Some(l), Some(cookies)) = (&s.team_lease, cookies) {
+        save_state(l, &s.profile_dir, cookies).await;
+    }
     // Last: once released, a new launch may start at once (the team's first, then this
     // machine's).
     if let Some(l) = s.team_lease.take() {
@@ -142,6 +156,28 @@ pub(super) async fn run(mut s: Supervised) -> SessionEnd {
         browser_exit,
         stopped,
         ended_by,
+    }
+}
+
+/// Stores the session state (the cookies read before the stop, the local storage the browser
+/// left) in the team, and marks the profile as holding it. A failure is reported, not fatal: the
+/// next machine then starts from its own profile.
+async fn save_state(
+    lease: &super::team_lease::TeamLease,
+    profile: &std::path::Path,
+    cookies: Vec<serde_json::Value>,
+) {
+    let saved = async {
+        let state = super::state::SessionState {
+            cookies,
+            local_storage: super::state::read_local_storage(profile)?,
+        };
+        lease.save_state(&state).await?;
+        super::state::set_profile_epoch(profile, lease.epoch)
+    }
+    .await;
+    if let Err(e) = saved {
+        tracing::error!("the session state did not go to the team: {e}");
     }
 }
 

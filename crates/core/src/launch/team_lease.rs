@@ -11,7 +11,10 @@ use crate::context::{Context, TeamLink};
 use crate::error::{Error, Result};
 use crate::settings::Settings;
 use crate::store::team::TeamDb;
+use crate::team::key::TeamKey;
 use crate::template::Template;
+
+use super::state::SessionState;
 
 /// How long the end of a session waits to free its lease before leaving it to expire.
 const RELEASE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -26,6 +29,8 @@ pub(crate) struct TeamLease {
     /// Set to why, once the lease can no longer be trusted.
     lost: watch::Receiver<Option<String>>,
     heartbeat: tokio::task::JoinHandle<()>,
+    /// The team key (to seal and open session state), if the keyring gave it.
+    key: Option<TeamKey>,
     /// How long the browser gets to close when the lease is lost (a third of the margin: the
     /// rest absorbs a late timer, the kill and the reaping of its processes).
     pub close_within: Duration,
@@ -80,6 +85,11 @@ impl TeamLease {
             .unwrap_or_else(|e| e.into_inner())
             .insert(template.id.clone(), epoch);
         tracing::info!(template = %template.name, epoch, "team lease taken");
+        let key = ctx
+            .team_key(&link)
+            .await
+            .inspect_err(|e| tracing::warn!("no team key: session state will not travel: {e}"))
+            .ok();
         let (lost_tx, lost) = watch::channel(None);
         let heartbeat = tokio::spawn(heartbeat(
             db.clone(),
@@ -100,8 +110,48 @@ impl TeamLease {
             epoch,
             lost,
             heartbeat,
+            key,
             close_within: margin / 3,
         }))
+    }
+
+    /// The team's latest session state of this template and the epoch that wrote it.
+    pub(crate) async fn latest_state(&self) -> Result<Option<(i64, SessionState)>> {
+        let Some((epoch, sealed)) = self.db.state_latest(&self.template_id, self.epoch).await?
+        else {
+            return Ok(None);
+        };
+        let key = self.key.as_ref().ok_or_else(no_key)?;
+        let plain = key.open(&state_binding(&self.template_id, epoch), &sealed)?;
+        Ok(Some((epoch, SessionState::from_bytes(&plain)?)))
+    }
+
+    /// Stores this session's state under its epoch (while the lease is still held).
+    pub(crate) async fn save_state(&self, state: &SessionState) -> Result<()> {
+        let key = self.key.as_ref().ok_or_else(no_key)?;
+        let bytes = state.to_bytes()?;
+        let sealed = key.seal(&state_binding(&self.template_id, self.epoch), &bytes)?;
+        let saved = self
+            .db
+            .state_save(
+                &self.template_id,
+                self.epoch,
+                &sealed,
+                &self.link.config.member_name,
+            )
+            .await?;
+        if !saved {
+            return Err(Error::TeamUnavailable {
+                detail: "the session state was not stored: the lease is no longer held".into(),
+            });
+        }
+        tracing::info!(
+            epoch = self.epoch,
+            bytes = bytes.len(),
+            cookies = state.cookies.len(),
+            "session state stored in the team"
+        );
+        Ok(())
     }
 
     /// Resolves with the reason once the lease is lost (never, while it is kept).
@@ -141,6 +191,17 @@ impl TeamLease {
             }
             Err(_) => tracing::warn!("releasing the team lease timed out (it expires on its own)"),
         }
+    }
+}
+
+/// What a sealed session state is bound to: its template and the epoch that wrote it.
+fn state_binding(template_id: &str, epoch: i64) -> String {
+    format!("state:{template_id}:{epoch}")
+}
+
+fn no_key() -> Error {
+    Error::TeamPassphrase {
+        detail: "the team key is not in this keyring: run `holdfast team join` again".into(),
     }
 }
 

@@ -457,6 +457,40 @@ impl TeamDb {
     }
 }
 
+impl TeamDb {
+    /// Stores a sealed session state under lease `epoch`; false when that lease is not held.
+    pub async fn state_save(
+        &self,
+        template_id: &str,
+        epoch: i64,
+        sealed: &[u8],
+        by: &str,
+    ) -> Result<bool> {
+        sqlx::query_scalar("SELECT state_save($1::uuid, $2, $3, $4)")
+            .bind(template_id)
+            .bind(epoch)
+            .bind(sealed)
+            .bind(by)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)
+    }
+
+    /// The latest sealed session state (its epoch and bytes), for the holder of lease `epoch`.
+    pub async fn state_latest(
+        &self,
+        template_id: &str,
+        epoch: i64,
+    ) -> Result<Option<(i64, Vec<u8>)>> {
+        sqlx::query_as("SELECT epoch, sealed FROM state_latest($1::uuid, $2)")
+            .bind(template_id)
+            .bind(epoch)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)
+    }
+}
+
 fn millis(d: Duration) -> i32 {
     i32::try_from(d.as_millis()).unwrap_or(i32::MAX)
 }
