@@ -263,3 +263,67 @@ def open_app(app_env):
             d.quit()
         except Exception:  # the app may already be gone; teardown must still stop processes
             pass
+
+
+class Postgres:
+    """A real PostgreSQL (initdb + pg_ctl) on a free loopback port; as root it runs as the user
+    holdfast-pg that scripts/setup.sh test creates (PostgreSQL refuses root)."""
+
+    OWNER, PASSWORD = "owner", "owner-Pa55"
+
+    def __init__(self, tmp: Path) -> None:
+        self.dir = tmp / "pg"
+        self.dir.mkdir()
+        self.bin = sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1]
+        self.port = free_port()
+        root = os.geteuid() == 0
+        if root:
+            shutil.chown(self.dir, "holdfast-pg")
+            os.chmod(tmp, 0o755)
+        (self.dir / "pw").write_text(self.PASSWORD)
+        if root:
+            shutil.chown(self.dir / "pw", "holdfast-pg")
+        self.as_pg = ["runuser", "-u", "holdfast-pg", "--"] if root else []
+        subprocess.run(
+            [*self.as_pg, str(self.bin / "initdb"), "-D", str(self.dir / "data"), "-U", self.OWNER,
+             "--pwfile", str(self.dir / "pw"), "--auth", "scram-sha-256", "--no-sync", "-E", "UTF8", "--locale", "C"],
+            check=True, capture_output=True,
+        )
+        self.start()
+        self.sql("postgres", "CREATE DATABASE team")
+
+    def start(self) -> None:
+        opts = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off"
+        subprocess.run(
+            [*self.as_pg, str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-l", str(self.dir / "log"),
+             "-o", opts, "-w", "start"],
+            check=True, capture_output=True,
+        )
+
+    def stop(self) -> None:
+        subprocess.run(
+            [*self.as_pg, str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate", "-w", "stop"],
+            capture_output=True,
+        )
+
+    def sql(self, db: str, sql: str) -> str:
+        out = subprocess.run(
+            [str(self.bin / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.OWNER, "-d", db,
+             "-v", "ON_ERROR_STOP=1", "-X", "-A", "-t", "-c", sql],
+            env={**os.environ, "PGPASSWORD": self.PASSWORD}, capture_output=True, text=True, check=True,
+        )
+        return out.stdout.strip()
+
+    def url(self, user: str) -> str:
+        return f"postgres://{user}@127.0.0.1:{self.port}/team?sslmode=disable"
+
+
+@pytest.fixture
+def postgres():
+    tmp = Path(tempfile.mkdtemp(prefix="holdfast-e2e-pg-"))
+    pg = Postgres(tmp)
+    try:
+        yield pg
+    finally:
+        pg.stop()
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -12,6 +12,7 @@ import { LaunchPanel, type LaunchState } from "./sessions/LaunchPanel";
 import { SessionsPanel } from "./sessions/SessionsPanel";
 import { TemplateEditor, type EditorMode } from "./templates/TemplateEditor";
 import { TemplateList } from "./templates/TemplateList";
+import { TeamBadge } from "./team/TeamBadge";
 import { toErrorPayload } from "./shared/errors";
 import { usePolled } from "./shared/usePolled";
 
@@ -146,6 +147,7 @@ export function App() {
             <p className="subtitle">Per-account browser environments</p>
           </div>
         </div>
+        <TeamBadge />
         <div className="actions">
           <input
             className="search"

@@ -15,6 +15,7 @@ import type { Removal } from "./Removal";
 import type { RiskState } from "./RiskState";
 import type { Selection } from "./Selection";
 import type { SessionInfo } from "./SessionInfo";
+import type { TeamStatus } from "./TeamStatus";
 import type { Template } from "./Template";
 import type { TemplateDraft } from "./TemplateDraft";
 import type { TemplatePatch } from "./TemplatePatch";
@@ -53,6 +54,8 @@ export const commands = {
   pendingHolds: () => call<Array<PendingHold>>("pending_holds"),
   /** The operator's answer to a hold. */
   decideHold: (id: number, decision: Decision) => call<null>("decide_hold", { id, decision }),
+  /** This home's team (membership, role, connected or offline, who runs which account where); null without a team. */
+  teamStatus: () => call<TeamStatus | null>("team_status"),
   /** The guard's audit log, newest first (at most 200): of one template, or all when `name` is null. */
   auditLog: (name: string | null) => call<Array<HoldRecord>>("audit_log", { name }),
 };

@@ -48,6 +48,9 @@ commands! {
     pending_holds() -> Vec<PendingHold> |hf| Ok(hf.guard().pending());
     /// The operator's answer to a hold.
     decide_hold(id: i64, decision: Decision) -> () |hf| hf.guard().decide(id, decision);
+    /// This home's team (membership, role, connected or offline, who runs which account where);
+    /// null without a team.
+    team_status() -> Option<TeamStatus> |hf| hf.team().status_if_any().await;
     /// The guard's audit log, newest first (at most 200): of one template, or all when `name` is null.
     audit_log(name: Option<String>) -> Vec<HoldRecord> |hf| hf.guard().audit(name.as_deref(), 200).await;
 }

@@ -17,6 +17,7 @@ pub mod types {
     pub use crate::guard::{Decision, PendingHold, RiskState};
     pub use crate::health::HealthReport;
     pub use crate::launch::{LaunchOptions, Launched, SessionInfo};
+    pub use crate::team::service::TeamStatus;
     pub use crate::template::{Removal, Template, TemplateDraft, TemplatePatch};
 }
 

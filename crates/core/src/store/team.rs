@@ -491,6 +491,19 @@ impl TeamDb {
     }
 }
 
+impl TeamDb {
+    /// Every live lease: template id, holder member, machine, since when.
+    pub async fn live_leases(&self) -> Result<Vec<(String, String, String, DateTime<Utc>)>> {
+        sqlx::query_as(
+            "SELECT template_id::text, member_name, machine_id, taken_at FROM leases \
+             WHERE expires_at > now() ORDER BY taken_at",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)
+    }
+}
+
 fn millis(d: Duration) -> i32 {
     i32::try_from(d.as_millis()).unwrap_or(i32::MAX)
 }

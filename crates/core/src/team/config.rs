@@ -71,9 +71,10 @@ impl TeamConfig {
         }
     }
 
-    /// The keyring account of the database password.
+    /// The keyring account of the database password (per member: two homes of one user may
+    /// log in to the same team as different database users).
     pub fn db_password_account(&self) -> String {
-        format!("team-db:{}", self.team_id)
+        format!("team-db:{}:{}", self.team_id, self.member_id)
     }
 
     /// The keyring account of the team key.

@@ -48,11 +48,30 @@ pub struct TeamStatus {
     /// This member's role (known when connected).
     pub role: Option<Role>,
     /// Members of the team now (when connected).
+    #[ts(type = "number | null")]
     pub members: Option<i64>,
     /// Templates in this home's copy.
+    #[ts(type = "number")]
     pub templates: i64,
     /// When this home last pulled the team's templates (RFC 3339), if ever.
     pub synced_at: Option<String>,
+    /// Who runs which account now, anywhere in the team (when connected).
+    pub running: Vec<RunningElsewhere>,
+}
+
+/// A live lease: an account running somewhere in the team.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct RunningElsewhere {
+    pub template_id: String,
+    /// The template's name in this home's copy (its id when not there).
+    pub template: String,
+    pub member: String,
+    pub machine_id: String,
+    /// Whether it runs on this machine.
+    pub here: bool,
+    /// Since when (RFC 3339, the database's clock).
+    pub since: String,
 }
 
 /// How to reach a team store, and the team's passphrase.
@@ -116,9 +135,9 @@ impl Service<'_> {
     /// The membership and, if the store answers, the role and member count.
     pub async fn status(&self) -> Result<TeamStatus> {
         let link = self.team_link()?;
-        let (connected, error, role, members) = match self.online_status(link).await {
-            Ok((role, members)) => (true, None, role, Some(members)),
-            Err(e) => (false, Some(e.to_string()), None, None),
+        let (connected, error, role, members, leases) = match self.online_status(link).await {
+            Ok((role, members, leases)) => (true, None, role, Some(members), leases),
+            Err(e) => (false, Some(e.to_string()), None, None, Vec::new()),
         };
         let mut conn = self.store.pool().acquire().await?;
         let templates: i64 = sqlx::query_scalar("SELECT count(*) FROM templates")
@@ -126,6 +145,22 @@ impl Service<'_> {
             .await?;
         let synced_at = replica::last_sync(&mut conn).await?.map(|(_, at)| at);
         let c = &link.config;
+        let mut running = Vec::new();
+        for (template_id, member, machine_id, since) in leases {
+            let template: Option<String> =
+                sqlx::query_scalar("SELECT name FROM templates WHERE id = ?1")
+                    .bind(&template_id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            running.push(RunningElsewhere {
+                template: template.unwrap_or_else(|| template_id.clone()),
+                here: machine_id == c.machine_id,
+                template_id,
+                member,
+                machine_id,
+                since: crate::store::timestamp(since),
+            });
+        }
         Ok(TeamStatus {
             team_id: c.team_id.clone(),
             url: c.url.clone(),
@@ -137,7 +172,16 @@ impl Service<'_> {
             members,
             templates,
             synced_at,
+            running,
         })
+    }
+
+    /// [`Service::status`], or `None` when this home is in no team (for the app's header).
+    pub async fn status_if_any(&self) -> Result<Option<TeamStatus>> {
+        if self.team.is_none() {
+            return Ok(None);
+        }
+        self.status().await.map(Some)
     }
 
     /// Takes this home out of its team: the member is marked gone (when the store answers),
@@ -294,7 +338,15 @@ impl Service<'_> {
         Ok((link, self.team_db(link).await?))
     }
 
-    async fn online_status(&self, link: &TeamLink) -> Result<(Option<Role>, i64)> {
+    #[allow(clippy::type_complexity)]
+    async fn online_status(
+        &self,
+        link: &TeamLink,
+    ) -> Result<(
+        Option<Role>,
+        i64,
+        Vec<(String, String, String, chrono::DateTime<Utc>)>,
+    )> {
         let db = self.team_db(link).await?;
         let db_role = db.role().await?;
         if db_role == DbRole::Owner {
@@ -304,7 +356,7 @@ impl Service<'_> {
         self.team_sync().await?;
         let role = role_of(db_role);
         let (members, _) = db.counts().await?;
-        Ok((role, members))
+        Ok((role, members, db.live_leases().await?))
     }
 
     async fn seal_exit(&self, link: &TeamLink, id: &str, pw: &Secret) -> Result<Vec<u8>> {
