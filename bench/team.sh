@@ -25,9 +25,9 @@ stop_pg() { as_pg "$pgbin/pg_ctl" -D "$tmp/data" -m immediate stop >/dev/null 2>
 trap stop_pg EXIT
 echo -n owner-pw >"$tmp/pw"; [ "$(id -u)" = 0 ] && chown holdfast-pg "$tmp/pw"
 as_pg "$pgbin/initdb" -D "$tmp/data" -U owner --pwfile="$tmp/pw" --auth=scram-sha-256 -E UTF8 --locale=C >/dev/null
-as_pg "$pgbin/pg_ctl" -D "$tmp/data" -l "$tmp/log" -w -o "-c listen_addresses=127.0.0.1 -p $port -k $tmp" start >/dev/null
-PGPASSWORD=owner-pw "$pgbin/psql" -h 127.0.0.1 -p "$port" -U owner -d postgres -qc "CREATE DATABASE team; CREATE DATABASE leases" >/dev/null
-echo "PostgreSQL $("$pgbin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (fsync on, defaults)"
+as_pg "$pgbin/pg_ctl" -D "$tmp/data" -l "$tmp/log" -w -o "-c listen_addresses=127.0.0.1 -p $port -k $tmp -c max_connections=200" start >/dev/null
+PGPASSWORD=owner-pw "$pgbin/psql" -h 127.0.0.1 -p "$port" -U owner -d postgres -qc "CREATE DATABASE team" -c "CREATE DATABASE leases" >/dev/null
+echo "PostgreSQL $("$pgbin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (fsync on; max_connections 200 for 50 members)"
 
 # 1 and 3: through the core's team store functions, in their own database.
 target/release/examples/team_bench "postgres://owner@127.0.0.1:$port/leases?sslmode=disable" owner-pw "$seconds"
