@@ -1,11 +1,13 @@
 """The team in the real window: the header says connected or offline, the role, and which
-account runs on which machine of the team (a second home, launched from the CLI, holds it)."""
+account runs on which machine of the team (a second home, launched from the CLI, holds it); a
+template another member adds appears in the list by itself (NOTIFY → pull → event)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 
+from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import BIN
@@ -48,6 +50,20 @@ def test_the_header_shows_the_team_who_runs_what_where_and_when_the_store_is_off
         line.click()
         row = WebDriverWait(d, WAIT).until(lambda drv: tid(drv, "team-running-row"))
         assert "acct" in row.text and "bob on" in row.text, row.text
+
+        # Another member adds a template: the window's list shows it with no action here (the
+        # store's NOTIFY reaches the app, which pulls it).
+        postgres.sql("team", "CREATE ROLE carol LOGIN PASSWORD 'carol-pw' IN ROLE holdfast_editor")
+        carol = {**env.env, "HOLDFAST_HOME": str(tmp_path / "carol")}
+        join = subprocess.run(
+            [str(BIN), "team", "join", postgres.url("carol"), "--name", "carol", "--passphrase-stdin", "--db-password-stdin"],
+            input="e2e-team-passphrase\ncarol-pw\n", env=carol, capture_output=True, text=True, timeout=60,
+        )
+        assert join.returncode == 0, join.stderr
+        subprocess.run([str(BIN), "template", "add", "from-carol"], env=carol, check=True, capture_output=True, timeout=60)
+        WebDriverWait(d, WAIT).until(
+            lambda drv: drv.find_elements(By.CSS_SELECTOR, '[data-testid="template-row"][data-name="from-carol"]')
+        )
 
         postgres.stop()
         WebDriverWait(d, WAIT).until(lambda drv: "OFFLINE" in tid(drv, "team-line").text)

@@ -104,6 +104,14 @@ export function App() {
   }, []);
 
   useEffect(() => {
+    // In a team, a change by another member reloads the list as soon as it is pulled.
+    const unlisten = api.onTemplatesChanged(() => void reload());
+    return () => {
+      void unlisten.then((f) => f());
+    };
+  }, [reload]);
+
+  useEffect(() => {
     // Initial load: an external fetch whose result is written into state once it arrives.
     let live = true;
     api

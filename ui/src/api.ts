@@ -11,4 +11,6 @@ export const api = {
   /** Progress of launches, as the core reports each step. */
   onLaunchProgress: (f: (p: LaunchProgress) => void): Promise<UnlistenFn> =>
     listen<LaunchProgress>("launch-progress", (e) => f(e.payload)),
+  /** In a team: another member changed templates and this home pulled them. */
+  onTemplatesChanged: (f: () => void): Promise<UnlistenFn> => listen<number>("templates-changed", () => f()),
 };

@@ -37,8 +37,7 @@ fn try_run() -> anyhow::Result<()> {
         }))
         .setup(|app| {
             // Holds of the sessions this app launches go to its prompt, not the policy. The
-            // window is raised so a held action is never missed; the UI polls the list (no
-            // event permission is granted to the page).
+            // window is raised so a held action is never missed; the UI polls the list.
             let handle = app.handle().clone();
             app.state::<Holdfast>()
                 .guard()
@@ -46,6 +45,17 @@ fn try_run() -> anyhow::Result<()> {
                     tracing::info!(id = hold.id, action = %hold.action, "asking the operator");
                     raise(&handle);
                 }));
+            // In a team, others' template changes are pulled as the store announces them, and
+            // the page is told to reload its list.
+            let hf = app.state::<Holdfast>().inner().clone();
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                hf.team()
+                    .watch(|n| {
+                        let _ = handle.emit("templates-changed", n);
+                    })
+                    .await;
+            });
             // Launch progress of the sessions this app keeps goes to the page as events.
             let mut progress = app.state::<Holdfast>().sessions().launch_progress();
             let handle = app.handle().clone();

@@ -504,6 +504,36 @@ impl TeamDb {
     }
 }
 
+/// A connection that hears the team store's template notices (`pg_notify` from its trigger).
+pub struct TemplateNotices {
+    listener: sqlx::postgres::PgListener,
+}
+
+impl TemplateNotices {
+    /// Waits for the next notice; an error when the connection is lost (notices sent meanwhile
+    /// are gone: the caller pulls again after reconnecting).
+    pub async fn next(&mut self) -> Result<()> {
+        match self.listener.try_recv().await.map_err(map_err)? {
+            Some(_) => Ok(()),
+            None => Err(unavailable("the connection that hears notices was lost")),
+        }
+    }
+}
+
+impl TeamDb {
+    /// Starts listening for template changes on a connection of its own.
+    pub async fn template_notices(&self) -> Result<TemplateNotices> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool)
+            .await
+            .map_err(map_err)?;
+        listener
+            .listen("holdfast_templates")
+            .await
+            .map_err(map_err)?;
+        Ok(TemplateNotices { listener })
+    }
+}
+
 fn millis(d: Duration) -> i32 {
     i32::try_from(d.as_millis()).unwrap_or(i32::MAX)
 }

@@ -228,6 +228,40 @@ impl Service<'_> {
         Ok(())
     }
 
+    /// Listens for the team's template changes (PostgreSQL NOTIFY) and pulls each into this
+    /// home's copy, then calls `changed` with how many this pull brought (0 when another process
+    /// of this home, e.g. the CLI, pulled it first: this home's copy changed all the same);
+    /// pulls once on each (re)connect for what changed meanwhile, and retries with backoff
+    /// while the store is away. Returns only without a team; a long-lived face runs it.
+    pub async fn watch(&self, changed: impl Fn(usize) + Send + Sync) {
+        let Some(link) = self.team.as_deref() else {
+            return;
+        };
+        let mut backoff = std::time::Duration::from_secs(1);
+        loop {
+            let heard = async {
+                let db = self.team_db(link).await?;
+                let mut notices = db.template_notices().await?;
+                let n = self.team_sync().await?.unwrap_or(0);
+                if n > 0 {
+                    changed(n);
+                }
+                loop {
+                    notices.next().await?;
+                    changed(self.team_sync().await?.unwrap_or(0));
+                }
+            }
+            .await;
+            let e: Error = match heard {
+                Err(e) => e,
+                Ok::<(), Error>(()) => continue,
+            };
+            tracing::warn!("not hearing the team's changes ({e}); again in {backoff:?}");
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(std::time::Duration::from_secs(30));
+        }
+    }
+
     /// Pulls the team's changes now; how many templates changed.
     pub async fn sync(&self) -> Result<usize> {
         Ok(self.team_sync().await?.unwrap_or(0))
