@@ -15,6 +15,24 @@ from test_app import tid
 from testsite import Site
 
 WAIT = 20
+PASSPHRASE = "e2e-team-passphrase"
+
+
+def team(verb: str, url: str, name: str, password: str, env: dict[str, str]) -> None:
+    """`holdfast team init|join URL` for one home, passphrase and database password on stdin."""
+    out = subprocess.run(
+        [str(BIN), "team", verb, url, "--name", name, "--passphrase-stdin", "--db-password-stdin"],
+        input=f"{PASSPHRASE}\n{password}\n", env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+
+
+def member(pg, env: dict[str, str], home, user: str, group: str) -> dict[str, str]:
+    """Another machine: a home of its own on this desktop session, joined as a new database user."""
+    pg.sql("team", f"CREATE ROLE {user} LOGIN PASSWORD '{user}-pw' IN ROLE {group}")
+    their = {**env, "HOLDFAST_HOME": str(home)}
+    team("join", pg.url(user), user, f"{user}-pw", their)
+    return their
 
 
 def test_the_header_shows_the_team_who_runs_what_where_and_when_the_store_is_offline(open_app, postgres, tmp_path):
@@ -22,19 +40,8 @@ def test_the_header_shows_the_team_who_runs_what_where_and_when_the_store_is_off
     site = Site()
     env.env["HOLDFAST_ECHO_URLS"] = site.url("/ip")
     env.cli("template", "add", "acct", "--exit", "direct", "--start-url", site.url("/landing"))
-    init = subprocess.run(
-        [str(BIN), "team", "init", postgres.url("owner"), "--name", "alice", "--passphrase-stdin", "--db-password-stdin"],
-        input=f"e2e-team-passphrase\n{postgres.PASSWORD}\n", env=env.env, capture_output=True, text=True, timeout=60,
-    )
-    assert init.returncode == 0, init.stderr
-    postgres.sql("team", "CREATE ROLE bob LOGIN PASSWORD 'bob-pw' IN ROLE holdfast_runner")
-    # Bob's machine: another home on the same desktop session (its own team membership).
-    bob = {**env.env, "HOLDFAST_HOME": str(tmp_path / "bob")}
-    join = subprocess.run(
-        [str(BIN), "team", "join", postgres.url("bob"), "--name", "bob", "--passphrase-stdin", "--db-password-stdin"],
-        input="e2e-team-passphrase\nbob-pw\n", env=bob, capture_output=True, text=True, timeout=60,
-    )
-    assert join.returncode == 0, join.stderr
+    team("init", postgres.url("owner"), "alice", postgres.PASSWORD, env.env)
+    bob = member(postgres, env.env, tmp_path / "bob", "bob", "holdfast_runner")
     launched = subprocess.Popen(
         [str(BIN), "launch", "acct", "--headless", "--json"], env=bob, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -53,13 +60,7 @@ def test_the_header_shows_the_team_who_runs_what_where_and_when_the_store_is_off
 
         # Another member adds a template: the window's list shows it with no action here (the
         # store's NOTIFY reaches the app, which pulls it).
-        postgres.sql("team", "CREATE ROLE carol LOGIN PASSWORD 'carol-pw' IN ROLE holdfast_editor")
-        carol = {**env.env, "HOLDFAST_HOME": str(tmp_path / "carol")}
-        join = subprocess.run(
-            [str(BIN), "team", "join", postgres.url("carol"), "--name", "carol", "--passphrase-stdin", "--db-password-stdin"],
-            input="e2e-team-passphrase\ncarol-pw\n", env=carol, capture_output=True, text=True, timeout=60,
-        )
-        assert join.returncode == 0, join.stderr
+        carol = member(postgres, env.env, tmp_path / "carol", "carol", "holdfast_editor")
         subprocess.run([str(BIN), "template", "add", "from-carol"], env=carol, check=True, capture_output=True, timeout=60)
         WebDriverWait(d, WAIT).until(
             lambda drv: drv.find_elements(By.CSS_SELECTOR, '[data-testid="template-row"][data-name="from-carol"]')
