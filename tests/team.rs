@@ -338,6 +338,24 @@ fn two_machines(pg: &Postgres, site: &common::site::Site) -> (Machine, Machine) 
     (a, b)
 }
 
+/// Launches `acct` on `m`, again every 250 ms while refused (no event tells a machine that
+/// another's lease ran out); `refused` checks each refusal (and fails the test when too late).
+fn launch_once_free(
+    m: &Machine,
+    site: &common::site::Site,
+    refused: impl Fn(&str),
+) -> common::launched::Launched {
+    loop {
+        match common::launched::try_launch(&m.home, site, "acct", &[]) {
+            Ok(l) => return l,
+            Err(e) => {
+                refused(&e);
+                std::thread::sleep(std::time::Duration::from_millis(250));
+            }
+        }
+    }
+}
+
 #[test]
 fn two_machines_launching_one_account_at_once_exactly_one_wins_and_the_other_names_the_holder() {
     let pg = Postgres::start();
@@ -380,20 +398,14 @@ fn a_holder_killed_with_kill_9_frees_the_account_within_one_lease_period() {
     unsafe { libc::kill(held.holdfast_pid(), libc::SIGKILL) };
     held.wait_exit(std::time::Duration::from_secs(10));
     let killed = std::time::Instant::now();
-    let relaunched = loop {
-        match common::launched::try_launch(&b.home, &site, "acct", &[]) {
-            Ok(l) => break l,
-            Err(e) => {
-                assert!(e.contains("already_running"), "{e}");
-                assert!(
-                    killed.elapsed() < std::time::Duration::from_secs(9 + 3),
-                    "still held {:?} after the kill (lease 9 s)",
-                    killed.elapsed()
-                );
-                std::thread::sleep(std::time::Duration::from_millis(250));
-            }
-        }
-    };
+    let relaunched = launch_once_free(&b, &site, |e| {
+        assert!(e.contains("already_running"), "{e}");
+        assert!(
+            killed.elapsed() < std::time::Duration::from_secs(9 + 3),
+            "still held {:?} after the kill (lease 9 s)",
+            killed.elapsed()
+        );
+    });
     assert!(relaunched.browser_pid() > 0);
     assert!(
         killed.elapsed() < std::time::Duration::from_secs(9 + 3),
@@ -461,18 +473,12 @@ fn with_the_store_down_the_holder_closes_its_browser_before_the_lease_expires_an
         expires_at - gone_at
     );
     // Once the lease has run out by the database's clock, the other machine takes over.
-    let again = loop {
-        match common::launched::try_launch(&b.home, &site, "acct", &[]) {
-            Ok(l) => break l,
-            Err(e) => {
-                assert!(
-                    wall() < expires_at + 5.0,
-                    "still refused after the lease ran out: {e}"
-                );
-                std::thread::sleep(std::time::Duration::from_millis(250));
-            }
-        }
-    };
+    let again = launch_once_free(&b, &site, |e| {
+        assert!(
+            wall() < expires_at + 5.0,
+            "still refused after the lease ran out: {e}"
+        );
+    });
     assert!(
         again.browser_pid() > 0,
         "with the store back, the account runs again"

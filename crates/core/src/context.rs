@@ -64,7 +64,7 @@ pub(crate) struct TeamLink {
     key: tokio::sync::OnceCell<TeamKey>,
     /// Epochs of the team leases this process holds, by template id (a held lease is how a
     /// runner reads an exit password).
-    pub(crate) held: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+    held: std::sync::Mutex<std::collections::HashMap<String, i64>>,
 }
 
 impl TeamLink {
@@ -76,6 +76,26 @@ impl TeamLink {
             key: tokio::sync::OnceCell::new(),
             held: std::sync::Mutex::default(),
         }
+    }
+
+    /// The held epochs (a poisoned lock only means a panic elsewhere: the map is still whole).
+    fn held(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, i64>> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records that this process holds the lease of `template_id` at `epoch`.
+    pub(crate) fn hold(&self, template_id: &str, epoch: i64) {
+        self.held().insert(template_id.to_owned(), epoch);
+    }
+
+    /// Forgets the lease of `template_id`.
+    pub(crate) fn unhold(&self, template_id: &str) {
+        self.held().remove(template_id);
+    }
+
+    /// The epoch of the lease this process holds for `template_id`, if any.
+    pub(crate) fn held_epoch(&self, template_id: &str) -> Option<i64> {
+        self.held().get(template_id).copied()
     }
 }
 
@@ -203,13 +223,7 @@ impl Context {
             return self.get_secret(id).await;
         };
         let db = self.team_db(link).await?;
-        let epoch = link
-            .held
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-            .copied();
-        let sealed = match epoch {
+        let sealed = match link.held_epoch(id) {
             Some(epoch) => db.leased_exit_secret(id, epoch).await?,
             None => db.exit_secret(id).await?,
         };
@@ -217,7 +231,7 @@ impl Context {
             return Ok(None);
         };
         let key = self.team_key(link).await?;
-        let plain = key.open(&format!("exit:{id}"), &sealed)?;
+        let plain = key.open(&crate::team::key::exit_binding(id), &sealed)?;
         String::from_utf8(plain)
             .map(|p| Some(Secret::new(p)))
             .map_err(|_| Error::TeamPassphrase {

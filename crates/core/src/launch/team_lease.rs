@@ -11,7 +11,7 @@ use crate::context::{Context, TeamLink};
 use crate::error::{Error, Result};
 use crate::settings::Settings;
 use crate::store::team::TeamDb;
-use crate::team::key::TeamKey;
+use crate::team::key::{state_binding, TeamKey};
 use crate::template::Template;
 
 use super::state::SessionState;
@@ -80,10 +80,7 @@ impl TeamLease {
                 },
             });
         };
-        link.held
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(template.id.clone(), epoch);
+        link.hold(&template.id, epoch);
         tracing::info!(template = %template.name, epoch, "team lease taken");
         let key = ctx
             .team_key(&link)
@@ -171,11 +168,7 @@ impl TeamLease {
     /// unreleased lease expires on its own).
     pub(crate) async fn release(self) {
         self.heartbeat.abort();
-        self.link
-            .held
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&self.template_id);
+        self.link.unhold(&self.template_id);
         if self.lost.borrow().is_some() {
             return;
         }
@@ -192,11 +185,6 @@ impl TeamLease {
             Err(_) => tracing::warn!("releasing the team lease timed out (it expires on its own)"),
         }
     }
-}
-
-/// What a sealed session state is bound to: its template and the epoch that wrote it.
-fn state_binding(template_id: &str, epoch: i64) -> String {
-    format!("state:{template_id}:{epoch}")
 }
 
 fn no_key() -> Error {

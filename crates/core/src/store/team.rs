@@ -72,6 +72,30 @@ pub enum SealedChange {
     Clear,
 }
 
+/// Who holds a template's lease now.
+#[derive(Debug, Clone)]
+pub struct LeaseHolder {
+    pub member_name: String,
+    pub machine_id: String,
+    pub taken_at: DateTime<Utc>,
+}
+
+/// A connection that hears the team store's template notices (`pg_notify` from its trigger).
+pub struct TemplateNotices {
+    listener: sqlx::postgres::PgListener,
+}
+
+impl TemplateNotices {
+    /// Waits for the next notice; an error when the connection is lost (notices sent meanwhile
+    /// are gone: the caller pulls again after reconnecting).
+    pub async fn next(&mut self) -> Result<()> {
+        match self.listener.try_recv().await.map_err(map_err)? {
+            Some(_) => Ok(()),
+            None => Err(unavailable("the connection that hears notices was lost")),
+        }
+    }
+}
+
 impl TeamDb {
     /// Connects to the team store at `url` (without password) with `password`.
     pub async fn connect(url: &str, password: Option<&Secret>) -> Result<Self> {
@@ -312,14 +336,7 @@ impl TeamDb {
         .fetch_optional(&self.pool)
         .await
         .map_err(map_err)?;
-        doc.map(|d| {
-            serde_json::from_str(&d).map_err(|e| {
-                Error::Store(sqlx::Error::Decode(
-                    format!("a template in the team store: {e}").into(),
-                ))
-            })
-        })
-        .transpose()
+        doc.as_deref().map(parse_doc).transpose()
     }
 
     /// Templates changed and removed after generation `since`.
@@ -369,17 +386,7 @@ impl TeamDb {
                 .map_err(map_err)?;
         Ok(v.flatten())
     }
-}
 
-/// Who holds a template's lease now.
-#[derive(Debug, Clone)]
-pub struct LeaseHolder {
-    pub member_name: String,
-    pub machine_id: String,
-    pub taken_at: DateTime<Utc>,
-}
-
-impl TeamDb {
     /// Takes the lease of a template for `ttl` (database clock): the new fencing epoch, or
     /// `None` while another machine holds it.
     pub async fn lease_take(
@@ -455,9 +462,7 @@ impl TeamDb {
             .await
             .map_err(map_err)
     }
-}
 
-impl TeamDb {
     /// Stores a sealed session state under lease `epoch`; false when that lease is not held.
     pub async fn state_save(
         &self,
@@ -489,9 +494,7 @@ impl TeamDb {
             .await
             .map_err(map_err)
     }
-}
 
-impl TeamDb {
     /// Every live lease: template id, holder member, machine, since when.
     pub async fn live_leases(&self) -> Result<Vec<(String, String, String, DateTime<Utc>)>> {
         sqlx::query_as(
@@ -502,25 +505,7 @@ impl TeamDb {
         .await
         .map_err(map_err)
     }
-}
 
-/// A connection that hears the team store's template notices (`pg_notify` from its trigger).
-pub struct TemplateNotices {
-    listener: sqlx::postgres::PgListener,
-}
-
-impl TemplateNotices {
-    /// Waits for the next notice; an error when the connection is lost (notices sent meanwhile
-    /// are gone: the caller pulls again after reconnecting).
-    pub async fn next(&mut self) -> Result<()> {
-        match self.listener.try_recv().await.map_err(map_err)? {
-            Some(_) => Ok(()),
-            None => Err(unavailable("the connection that hears notices was lost")),
-        }
-    }
-}
-
-impl TeamDb {
     /// Starts listening for template changes on a connection of its own.
     pub async fn template_notices(&self) -> Result<TemplateNotices> {
         let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool)
@@ -542,15 +527,19 @@ fn doc(t: &Template) -> Result<String> {
     serde_json::to_string(t).map_err(|e| Error::Store(sqlx::Error::Encode(Box::new(e))))
 }
 
-fn team_template(r: &sqlx::postgres::PgRow) -> Result<TeamTemplate> {
-    let doc: String = r.try_get(0).map_err(map_err)?;
-    let template: Template = serde_json::from_str(&doc).map_err(|e| {
+/// A template from its stored JSON form.
+fn parse_doc(doc: &str) -> Result<Template> {
+    serde_json::from_str(doc).map_err(|e| {
         Error::Store(sqlx::Error::Decode(
             format!("a template in the team store: {e}").into(),
         ))
-    })?;
+    })
+}
+
+fn team_template(r: &sqlx::postgres::PgRow) -> Result<TeamTemplate> {
+    let doc: String = r.try_get(0).map_err(map_err)?;
     Ok(TeamTemplate {
-        template,
+        template: parse_doc(&doc)?,
         version: r.try_get(1).map_err(map_err)?,
         changed_by: r.try_get(2).map_err(map_err)?,
         changed_at: r.try_get(3).map_err(map_err)?,

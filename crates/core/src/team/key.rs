@@ -19,6 +19,16 @@ pub const KDF_LOG_N_MAX: u8 = 20;
 const CHECK: &[u8] = b"holdfast team key check v1";
 const NONCE: usize = 24;
 
+/// What a sealed exit password is bound to: its template.
+pub fn exit_binding(template_id: &str) -> String {
+    format!("exit:{template_id}")
+}
+
+/// What a sealed session state is bound to: its template and the lease epoch that wrote it.
+pub fn state_binding(template_id: &str, epoch: i64) -> String {
+    format!("state:{template_id}:{epoch}")
+}
+
 /// A 32-byte team key. Its Debug never shows it.
 #[derive(Clone)]
 pub struct TeamKey([u8; 32]);

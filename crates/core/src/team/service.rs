@@ -9,10 +9,10 @@ use ts_rs::TS;
 use crate::context::TeamLink;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
+use crate::store::replica;
 use crate::store::team::{DbRole, SealedChange, TeamDb, TeamRow};
-use crate::store::{replica, templates};
 use crate::team::config::{machine_id, split_db_url, TeamConfig};
-use crate::team::key::{TeamKey, KDF_LOG_N};
+use crate::team::key::{exit_binding, TeamKey, KDF_LOG_N};
 use crate::template::{PasswordChange, Template};
 
 crate::context::service! {
@@ -189,18 +189,9 @@ impl Service<'_> {
     /// exit passwords moved to the keyring where this member can read them.
     pub async fn leave(&self) -> Result<()> {
         let link = self.team_link()?;
-        self.team_sync_quietly().await;
-        let mut conn = self.store.pool().acquire().await?;
-        let mut with_password = Vec::new();
-        templates::for_each(&mut conn, |t| {
-            if t.exit_has_password {
-                with_password.push(t);
-            }
-            Ok::<_, Error>(())
-        })
-        .await?;
-        drop(conn);
-        for t in with_password {
+        // Pulled first (if the store answers): the latest templates are the ones kept.
+        let all = self.list_templates().await?;
+        for t in all.into_iter().filter(|t| t.exit_has_password) {
             let kept = match self.exit_secret(&t.id).await {
                 Ok(Some(pw)) => self.set_secret(&t.id, pw).await.is_ok(),
                 _ => false,
@@ -396,7 +387,7 @@ impl Service<'_> {
     async fn seal_exit(&self, link: &TeamLink, id: &str, pw: &Secret) -> Result<Vec<u8>> {
         self.team_key(link)
             .await?
-            .seal(&format!("exit:{id}"), pw.expose().as_bytes())
+            .seal(&exit_binding(id), pw.expose().as_bytes())
     }
 
     /// The conflict error for an edit of `read` that started from version `base`: who changed
@@ -470,14 +461,8 @@ impl Service<'_> {
 
     /// Adds this home's templates that the team does not hold yet (with their passwords, sealed).
     async fn upload_local(&self, db: &TeamDb, key: &TeamKey, by: &str) -> Result<()> {
-        let mut conn = self.store.pool().acquire().await?;
-        let mut local = Vec::new();
-        templates::for_each(&mut conn, |t| {
-            local.push(t);
-            Ok::<_, Error>(())
-        })
-        .await?;
-        drop(conn);
+        // Not in a team yet: this lists the home's own templates (no pull).
+        let local = self.list_templates().await?;
         let mut rows = Vec::new();
         for t in &local {
             if db.template(&t.id).await?.is_some() {
@@ -485,7 +470,7 @@ impl Service<'_> {
             }
             let sealed = match t.exit_has_password {
                 true => match self.get_secret(&t.id).await? {
-                    Some(pw) => Some(key.seal(&format!("exit:{}", t.id), pw.expose().as_bytes())?),
+                    Some(pw) => Some(key.seal(&exit_binding(&t.id), pw.expose().as_bytes())?),
                     None => None,
                 },
                 false => None,
