@@ -147,6 +147,11 @@ impl Children {
         self.0.push(child);
         self.0.last_mut().expect("just pushed")
     }
+
+    /// The pid of the last child pushed.
+    pub fn last_pid(&self) -> u32 {
+        self.0.last().expect("a child").id()
+    }
 }
 
 impl Drop for Children {

@@ -40,6 +40,39 @@ pub fn wait_listening(port: u16, what: &str) {
     );
 }
 
+/// Whether the TCP listener on 127.0.0.1:`port` is held by process `pid` or one of its
+/// children (dante's workers).
+fn listener_is_of(pid: u32, port: u16) -> bool {
+    let local = format!("0100007F:{port:04X}");
+    let mut inodes = Vec::new();
+    let text = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    for line in text.lines().skip(1) {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        if cols.get(1) == Some(&local.as_str()) && cols.get(3) == Some(&"0A") {
+            if let Some(inode) = cols.get(9) {
+                inodes.push(format!("socket:[{inode}]"));
+            }
+        }
+    }
+    let holds = |p: &str| {
+        std::fs::read_dir(format!("/proc/{p}/fd"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|fd| {
+                std::fs::read_link(fd.path())
+                    .is_ok_and(|l| inodes.iter().any(|i| l.as_os_str() == i.as_str()))
+            })
+    };
+    let pid = pid.to_string();
+    if holds(&pid) {
+        return true;
+    }
+    let children =
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    children.split_whitespace().any(holds)
+}
+
 /// A real upstream proxy process, stopped on drop.
 pub struct Upstream {
     pub port: u16,
@@ -113,6 +146,13 @@ impl Upstream {
                 }),
         );
         wait_listening(port, &program);
+        // Something answering is not enough: a port chosen free a moment ago (or freed by a
+        // killed proxy) can be taken by another test's process before ours binds it.
+        let pid = children.last_pid();
+        assert!(
+            listener_is_of(pid, port),
+            "{program} could not bind port {port}: another process took it first"
+        );
         Self {
             port,
             outgoing: outgoing.to_owned(),

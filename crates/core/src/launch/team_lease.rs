@@ -56,29 +56,40 @@ impl TeamLease {
         // and reap of a headless browser: ~1.4 s).
         let margin = (ttl / 3).max(Duration::from_secs(2));
         let c = &link.config;
-        let asked = Instant::now();
-        let taken = db
-            .lease_take(
-                &template.id,
-                &c.member_id,
-                &c.member_name,
-                &c.machine_id,
-                ttl,
-            )
-            .await?;
-        let Some(epoch) = taken else {
-            let holder = db.lease_holder(&template.id).await?;
-            return Err(match holder {
-                Some(h) => Error::RunningElsewhere {
-                    name: template.name.clone(),
-                    holder: h.member_name,
-                    machine: h.machine_id,
-                    since: crate::store::timestamp(h.taken_at),
-                },
-                None => Error::TeamUnavailable {
-                    detail: "the lease was taken and freed meanwhile; launch again".into(),
-                },
-            });
+        // A refused take whose holder is gone by the time we ask who it was: the lease ran
+        // out in between (a killed holder's, typically), so it is free — take it again.
+        let mut tries = 0;
+        let (epoch, asked) = loop {
+            tries += 1;
+            let asked = Instant::now();
+            let taken = db
+                .lease_take(
+                    &template.id,
+                    &c.member_id,
+                    &c.member_name,
+                    &c.machine_id,
+                    ttl,
+                )
+                .await?;
+            if let Some(epoch) = taken {
+                break (epoch, asked);
+            }
+            match db.lease_holder(&template.id).await? {
+                Some(h) => {
+                    return Err(Error::RunningElsewhere {
+                        name: template.name.clone(),
+                        holder: h.member_name,
+                        machine: h.machine_id,
+                        since: crate::store::timestamp(h.taken_at),
+                    })
+                }
+                None if tries < 3 => continue,
+                None => {
+                    return Err(Error::TeamUnavailable {
+                        detail: "the lease kept changing hands; launch again".into(),
+                    })
+                }
+            }
         };
         link.hold(&template.id, epoch);
         tracing::info!(template = %template.name, epoch, "team lease taken");
