@@ -25,7 +25,7 @@ APP_PKGS=(build-essential pkg-config file libssl-dev libwebkit2gtk-4.1-dev libgt
 # faketime), STUN (coturn). Installing chrony replaces systemd-timesyncd; no service is started.
 TEST_PKGS=(webkit2gtk-driver gnome-keyring libsecret-tools dbus x11-apps imagemagick
   python3-venv sqlite3 xdotool hyperfine tinyproxy dante-server privoxy iproute2 procps
-  chrony faketime coturn postgresql)
+  chrony faketime coturn postgresql openssl)
 
 pkgs=("${APP_PKGS[@]}")
 [ "$what" = test ] && pkgs+=("${TEST_PKGS[@]}")

@@ -57,6 +57,11 @@ fn status(m: &Machine) -> Value {
 
 /// The owner's machine with one template (with an exit password) made before the team.
 fn owner_with_team(pg: &Postgres) -> Machine {
+    owner_with_team_at(&pg.url(OWNER))
+}
+
+/// As `owner_with_team`, the team made at `url` (the owner's login).
+fn owner_with_team_at(url: &str) -> Machine {
     let a = machine();
     let out = a.home.run_with_stdin(
         &[
@@ -72,7 +77,7 @@ fn owner_with_team(pg: &Postgres) -> Machine {
         &format!("{EXIT_PASSWORD}\n"),
     );
     assert!(out.status.success(), "add: {}", stderr(&out));
-    let out = team(&a, "init", &pg.url(OWNER), "alice", OWNER_PASSWORD);
+    let out = team(&a, "init", url, "alice", OWNER_PASSWORD);
     assert!(out.status.success(), "team init: {}", stderr(&out));
     a
 }
@@ -527,4 +532,66 @@ fn the_session_travels_machine_b_is_still_logged_in_where_machine_a_logged_in() 
         "B's first request carries A's HttpOnly session cookie: {hit:?}"
     );
     assert_eq!(site.count("/login"), logins, "no login on B");
+}
+
+#[test]
+fn tls_works_as_libpq_users_expect_verify_full_with_the_teams_ca_and_nothing_in_clear() {
+    let pg = Postgres::start_tls();
+    let tls = pg.tls.as_ref().expect("tls");
+    let verified = |ca: &std::path::Path| {
+        format!(
+            "sslmode=verify-full&sslrootcert={}",
+            ca.to_str().expect("utf8")
+        )
+    };
+    let a = owner_with_team_at(&pg.url_with(OWNER, &verified(&tls.ca)));
+    assert_eq!(status(&a)["connected"], true, "{}", status(&a));
+
+    pg.add_user("bob", "bob-pw", "holdfast_runner");
+    let b = machine();
+    let out = team(&b, "join", &pg.url("bob"), "bob", "bob-pw");
+    assert!(
+        !out.status.success(),
+        "the server takes TLS logins only, so sslmode=disable cannot join"
+    );
+    assert!(
+        stderr(&out).contains("no encryption"),
+        "the server's reason reaches the operator: {}",
+        stderr(&out)
+    );
+    let out = team(
+        &b,
+        "join",
+        &pg.url_with("bob", &verified(&tls.other_ca)),
+        "bob",
+        "bob-pw",
+    );
+    assert!(
+        !out.status.success(),
+        "verify-full refuses a server whose certificate another CA signed"
+    );
+    assert!(
+        stderr(&out).to_lowercase().contains("certificate"),
+        "the refusal says it is the certificate: {}",
+        stderr(&out)
+    );
+    assert!(
+        !b.home.path().join("team.json").exists(),
+        "a refused join leaves no team behind"
+    );
+    // require: encrypted, the certificate not checked (as libpq without a root.crt).
+    let out = team(
+        &b,
+        "join",
+        &pg.url_with("bob", "sslmode=require"),
+        "bob",
+        "bob-pw",
+    );
+    assert!(out.status.success(), "join with require: {}", stderr(&out));
+    assert_eq!(
+        names(&b),
+        vec!["shop".to_owned()],
+        "bob sees the team's templates"
+    );
+    assert_eq!(status(&b)["connected"], true, "{}", status(&b));
 }

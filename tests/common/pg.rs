@@ -20,6 +20,16 @@ pub struct Postgres {
     dir: TempDir,
     pub port: u16,
     bin: PathBuf,
+    /// With TLS: the CA that signed the server's certificate, and one that did not.
+    pub tls: Option<Tls>,
+}
+
+/// The certificate authorities of a TLS-only server.
+pub struct Tls {
+    /// Signed the server's certificate (for 127.0.0.1).
+    pub ca: PathBuf,
+    /// Signed nothing the server shows.
+    pub other_ca: PathBuf,
 }
 
 fn pg_bin() -> PathBuf {
@@ -52,6 +62,16 @@ fn is_root() -> bool {
 impl Postgres {
     /// initdb + start; ready when `pg_ctl -w` returns. Creates the database `team`.
     pub fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// As `start`, but TCP logins must use TLS (`hostssl` only), with a certificate for
+    /// 127.0.0.1 signed by a CA of the test's own.
+    pub fn start_tls() -> Self {
+        Self::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         if is_root() {
             let status = Command::new("chown")
@@ -63,10 +83,11 @@ impl Postgres {
                 "the user {RUN_AS} exists (scripts/setup.sh test)"
             );
         }
-        let pg = Self {
+        let mut pg = Self {
             port: free_port(),
             bin: pg_bin(),
             dir,
+            tls: None,
         };
         let pwfile = pg.dir.path().join("pw");
         std::fs::write(&pwfile, OWNER_PASSWORD).expect("pwfile");
@@ -101,6 +122,9 @@ impl Postgres {
             "initdb: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        if tls {
+            pg.tls = Some(pg.make_tls());
+        }
         pg.start_again();
         let out = pg.psql(
             OWNER,
@@ -114,6 +138,109 @@ impl Postgres {
             String::from_utf8_lossy(&out.stderr)
         );
         pg
+    }
+
+    /// Certificates (openssl), the server's in its data dir, and `pg_hba.conf` turned from
+    /// `host` to `hostssl` so that a login without TLS is refused.
+    fn make_tls(&self) -> Tls {
+        let d = self.dir.path();
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(d)
+                .output()
+                .expect("openssl is installed");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        for ca in ["ca", "other-ca"] {
+            openssl(&[
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                &format!("/CN=holdfast test {ca}"),
+                "-keyout",
+                &format!("{ca}.key"),
+                "-out",
+                &format!("{ca}.pem"),
+            ]);
+        }
+        openssl(&[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            "data/server.key",
+            "-out",
+            "server.csr",
+        ]);
+        std::fs::write(d.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").expect("ext");
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+            "-out",
+            "data/server.crt",
+        ]);
+        let data = self.data();
+        if is_root() {
+            for f in ["server.key", "server.crt"] {
+                Command::new("chown")
+                    .arg(RUN_AS)
+                    .arg(data.join(f))
+                    .status()
+                    .expect("chown");
+            }
+        }
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            data.join("server.key"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .expect("key mode");
+        let hba = data.join("pg_hba.conf");
+        let text = std::fs::read_to_string(&hba).expect("pg_hba.conf");
+        let text: String = text
+            .lines()
+            .map(|l| match l.strip_prefix("host ") {
+                Some(rest) => format!("hostssl {rest}\n"),
+                None => format!("{l}\n"),
+            })
+            .collect();
+        std::fs::write(&hba, text).expect("pg_hba.conf");
+        let conf = data.join("postgresql.conf");
+        let mut text = std::fs::read_to_string(&conf).expect("postgresql.conf");
+        text.push_str("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
+        std::fs::write(&conf, text).expect("postgresql.conf");
+        Tls {
+            ca: d.join("ca.pem"),
+            other_ca: d.join("other-ca.pem"),
+        }
     }
 
     fn data(&self) -> PathBuf {
@@ -182,10 +309,12 @@ impl Postgres {
 
     /// A URL for `user` on the team database (no password in it).
     pub fn url(&self, user: &str) -> String {
-        format!(
-            "postgres://{user}@127.0.0.1:{}/{DB}?sslmode=disable",
-            self.port
-        )
+        self.url_with(user, "sslmode=disable")
+    }
+
+    /// A URL for `user` on the team database with `query` (its libpq-style parameters).
+    pub fn url_with(&self, user: &str, query: &str) -> String {
+        format!("postgres://{user}@127.0.0.1:{}/{DB}?{query}", self.port)
     }
 
     /// Runs SQL with psql as `user`.
