@@ -535,6 +535,56 @@ fn the_session_travels_machine_b_is_still_logged_in_where_machine_a_logged_in() 
 }
 
 #[test]
+fn a_session_closed_from_the_browser_itself_still_travels() {
+    let pg = Postgres::start();
+    let site = common::site::Site::start();
+    let (a, b) = two_machines(&pg, &site);
+    a.home.ok(&[
+        "template",
+        "edit",
+        "acct",
+        "--start-url",
+        &site.url("/login?user=alice"),
+    ]);
+    let mut on_a = common::launched::launch(&a.home, &site, "acct");
+    let hit = site.wait_for("alice logged in on A", WAIT, |h| h.path == "/whoami");
+    assert_eq!(hit.cookie("sid").as_deref(), Some("alice"));
+    // The session's cookies are copied every 5 s while it runs (no event marks a copy): let
+    // one copy follow the login.
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    // The operator closes the browser itself (SIGTERM: Chromium's clean shutdown), so
+    // Holdfast gets no stop request and cannot read the cookies at the end.
+    // SAFETY: kill(2) on the browser this test launched.
+    unsafe { libc::kill(on_a.browser_pid(), libc::SIGTERM) };
+    assert!(
+        on_a.wait_exit(WAIT).success(),
+        "A's session ends with its browser"
+    );
+    assert!(
+        !pg.owner_sql("SELECT count(*) FROM session_states")
+            .starts_with('0'),
+        "a session state is stored"
+    );
+
+    a.home.ok(&[
+        "template",
+        "edit",
+        "acct",
+        "--start-url",
+        &site.url("/after-move"),
+    ]);
+    let logins = site.count("/login");
+    let _on_b = common::launched::launch(&b.home, &site, "acct");
+    let hit = site.wait_for("B's first page", WAIT, |h| h.path == "/after-move");
+    assert_eq!(
+        hit.cookie("sid").as_deref(),
+        Some("alice"),
+        "B's first request carries the cookie A's browser held when it closed: {hit:?}"
+    );
+    assert_eq!(site.count("/login"), logins, "no login on B");
+}
+
+#[test]
 fn tls_works_as_libpq_users_expect_verify_full_with_the_teams_ca_and_nothing_in_clear() {
     let pg = Postgres::start_tls();
     let tls = pg.tls.as_ref().expect("tls");

@@ -1,6 +1,7 @@
 //! Session state that travels with an account across a team: every cookie (HttpOnly too, read
-//! through DevTools) and the profile's local storage. Captured on a clean stop, restored at the
-//! next launch on a machine whose profile is older, before any start URL opens.
+//! through DevTools) and the profile's local storage. Captured when a session ends (cookies read
+//! at a stop, or the latest 5-second copy when the browser closed itself), restored at the next
+//! launch on a machine whose profile is older, before any start URL opens.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

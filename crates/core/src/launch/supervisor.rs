@@ -79,6 +79,12 @@ pub(super) async fn run(mut s: Supervised) -> SessionEnd {
     let mut observed = true;
     // In a team, the cookies read just before a requested stop: the session state to store.
     let mut cookies = None;
+    // A browser closed from its own window gives no chance to read them at the end: keep the
+    // latest copy instead (read off this loop, which must stay free to act on a lost lease).
+    let snapshots = s
+        .team_lease
+        .is_some()
+        .then(|| CookieSnapshots::start(s.cdp.clone()));
     let (browser_exit, stopped) = loop {
         tokio::select! {
             code = s.browser.exited() => break (code, false),
@@ -120,6 +126,12 @@ pub(super) async fn run(mut s: Supervised) -> SessionEnd {
             }
         }
     };
+    // Closed from its window (or the read at the stop failed): the latest copy. Not when
+    // Holdfast ended the session itself (a lost lease must not write; a bypass is suspect).
+    if cookies.is_none() && ended_by.is_none() {
+        cookies = snapshots.as_ref().and_then(CookieSnapshots::latest);
+    }
+    drop(snapshots);
     // Renderers and helpers may outlive the main process for a moment: none may stay.
     s.browser.reap_group().await;
     // Dropping the control socket removes its file.
@@ -156,6 +168,44 @@ pub(super) async fn run(mut s: Supervised) -> SessionEnd {
         browser_exit,
         stopped,
         ended_by,
+    }
+}
+
+/// How often a team session's cookies are copied while it runs (what a browser closed from its
+/// own window leaves to the team: at most this old).
+const SNAPSHOT_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The latest cookies of a running session, read every `SNAPSHOT_EVERY`; stops on drop.
+struct CookieSnapshots {
+    latest: watch::Receiver<Option<Vec<serde_json::Value>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl CookieSnapshots {
+    fn start(cdp: Cdp) -> Self {
+        let (tx, latest) = watch::channel(None);
+        let task = tokio::spawn(async move {
+            let mut every = tokio::time::interval(SNAPSHOT_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                // A failed read (the browser closing) keeps the previous copy.
+                if let Ok(c) = super::state::cookies(&cdp).await {
+                    let _ = tx.send(Some(c));
+                }
+            }
+        });
+        Self { latest, task }
+    }
+
+    fn latest(&self) -> Option<Vec<serde_json::Value>> {
+        self.latest.borrow().clone()
+    }
+}
+
+impl Drop for CookieSnapshots {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
 
