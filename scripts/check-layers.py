@@ -30,6 +30,7 @@ FLOORS = {
     "settings": (GROUND, 1),
     "logging": (GROUND, 2),
     "rules": (MODEL, 0),
+    "api": (MODEL, 0),
     "template": (MODEL, 1),
     "store": (MODEL, 2),
     "team": (MODEL, 2),

@@ -25,7 +25,7 @@ APP_PKGS=(build-essential pkg-config file libssl-dev libwebkit2gtk-4.1-dev libgt
 # faketime), STUN (coturn). Installing chrony replaces systemd-timesyncd; no service is started.
 TEST_PKGS=(webkit2gtk-driver gnome-keyring libsecret-tools dbus x11-apps imagemagick
   python3-venv sqlite3 xdotool hyperfine tinyproxy dante-server privoxy iproute2 procps
-  chrony faketime coturn postgresql openssl)
+  chrony faketime coturn postgresql openssl chromium-driver)
 
 pkgs=("${APP_PKGS[@]}")
 [ "$what" = test ] && pkgs+=("${TEST_PKGS[@]}")
@@ -76,10 +76,15 @@ if [ "$what" = test ]; then
   command -v tauri-driver >/dev/null || { log "installing tauri-driver"; cargo install tauri-driver --locked -q; }
   command -v cargo-fuzz >/dev/null || { log "installing cargo-fuzz"; cargo install cargo-fuzz --locked -q; }
   # Python WebDriver client for the end-to-end test, in a venv of its own.
-  if [ ! -x .venv-e2e/bin/pytest ] || ! .venv-e2e/bin/python -c 'import selenium' 2>/dev/null; then
-    log "creating .venv-e2e (selenium, pytest)"
+  if [ ! -x .venv-e2e/bin/pytest ] || ! .venv-e2e/bin/python -c 'import selenium, playwright' 2>/dev/null; then
+    log "creating .venv-e2e (selenium, pytest, playwright)"
     python3 -m venv .venv-e2e
     .venv-e2e/bin/pip install -q --disable-pip-version-check -r tests/e2e/requirements.txt
+  fi
+  # Puppeteer for the API examples the tests run (puppeteer-core downloads no browser).
+  if [ ! -f examples/api/node_modules/.package-lock.json ] || [ examples/api/package-lock.json -nt examples/api/node_modules/.package-lock.json ]; then
+    log "installing the API examples' packages (npm ci)"
+    (cd examples/api && npm ci --no-audit --no-fund --loglevel=error)
   fi
   # dante checks SOCKS5 passwords against system users: a login-less test user. SHA-512 rather
   # than the default yescrypt, which would cost ~13 ms per tunnel in the relay tests.

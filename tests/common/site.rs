@@ -363,6 +363,9 @@ fn serve(
             }
             "/account/password" => "<title>password changed</title>changed".to_owned(),
             "/export" => "{\"export\": \"started\"}".to_owned(),
+            "/hello" => {
+                "<html><title>hello</title><body>hello from the site</body></html>".to_owned()
+            }
             _ => "<html><body>ok</body></html>".to_owned(),
         };
         record(hits, path, &peer, headers, body);

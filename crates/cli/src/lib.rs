@@ -1,5 +1,6 @@
 //! The command line: argument parsing and output. Each subcommand is a thin call into the core.
 
+mod api;
 mod bundle;
 mod exit;
 mod health;
@@ -144,6 +145,23 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the local automation API (HTTP on 127.0.0.1, bearer token) until Ctrl-C /
+    /// SIGTERM; needs no display. Writes its address and token to HOLDFAST_HOME/api.json (0600).
+    Serve {
+        /// The port (default: setting api.port; 0: any free port).
+        #[arg(long)]
+        port: Option<u16>,
+        /// Listen on this address instead of 127.0.0.1: anyone who can reach it and has the
+        /// token drives the browsers. Only with reason.
+        #[arg(long)]
+        listen: Option<std::net::IpAddr>,
+        /// Print one JSON line {"url","pid"} once listening.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The local API's token.
+    #[command(subcommand)]
+    Api(api::ApiCommand),
     /// Open the desktop app (the default when no subcommand is given).
     App,
 }
@@ -173,7 +191,10 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     // A relay serves many connections at once: give it every core. One-shot commands start
     // faster on one thread.
-    let mut builder = if matches!(cli.command, Command::Relay { .. } | Command::Launch { .. }) {
+    let mut builder = if matches!(
+        cli.command,
+        Command::Relay { .. } | Command::Launch { .. } | Command::Serve { .. }
+    ) {
         tokio::runtime::Builder::new_multi_thread()
     } else {
         tokio::runtime::Builder::new_current_thread()
@@ -220,6 +241,7 @@ pub fn run(cli: Cli) -> ExitCode {
                         headless,
                         force,
                         cdp,
+                        start_urls: None,
                     },
                     json,
                 )
@@ -227,6 +249,8 @@ pub fn run(cli: Cli) -> ExitCode {
             }
             Command::Status { json } => launch::status(&hf, json).await,
             Command::Stop { name, json } => launch::stop(&hf, &name, json).await,
+            Command::Serve { port, listen, json } => api::serve(&hf, port, listen, json).await,
+            Command::Api(cmd) => api::run(&hf, cmd).await,
             Command::App => Err(anyhow::anyhow!("unreachable: `app` is handled by main")),
         };
         hf.close().await;

@@ -60,6 +60,16 @@ pub enum ErrorCode {
     EditConflict,
     PermissionDenied,
     LeaseLost,
+    /// The local API: no or a wrong bearer token.
+    Unauthorized,
+    /// The local API: a request from a page (an `Origin` not allowed) or a foreign `Host`.
+    Forbidden,
+    /// The local API: a request body over the limit.
+    BodyTooLarge,
+    /// The local API: a body that is not the JSON the endpoint takes (e.g. an unknown field).
+    InvalidRequest,
+    /// The local API: no such endpoint.
+    NoSuchEndpoint,
 }
 
 impl ErrorCode {
@@ -114,6 +124,39 @@ impl ErrorCode {
             Self::EditConflict => "edit_conflict",
             Self::PermissionDenied => "permission_denied",
             Self::LeaseLost => "lease_lost",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::BodyTooLarge => "body_too_large",
+            Self::InvalidRequest => "invalid_request",
+            Self::NoSuchEndpoint => "no_such_endpoint",
+        }
+    }
+
+    /// The HTTP status the local API answers this code with (4xx: the caller's to fix).
+    pub fn http_status(self) -> u16 {
+        match self {
+            Self::Unauthorized => 401,
+            Self::Forbidden | Self::PermissionDenied | Self::PathNotChosen => 403,
+            Self::TemplateNotFound | Self::HoldNotFound | Self::NoSuchEndpoint => 404,
+            Self::AlreadyRunning
+            | Self::ProfileInUse
+            | Self::DuplicateName
+            | Self::EditConflict
+            | Self::ChangedMeanwhile
+            | Self::NotRunning
+            | Self::AlreadyInTeam
+            | Self::NotInTeam => 409,
+            Self::BodyTooLarge => 413,
+            Self::InvalidRequest => 400,
+            // A launch refused by its preflight: the request was fine, the environment is not.
+            Self::ClockSkew | Self::EgressMismatch | Self::ImportWeaker => 422,
+            Self::ExitUnreachable
+            | Self::ExitAuthFailed
+            | Self::EgressProbeFailed
+            | Self::TeamUnavailable => 502,
+            Self::KeyringUnavailable | Self::BrowserNotFound => 503,
+            c if c.is_validation() => 400,
+            _ => 500,
         }
     }
 

@@ -78,3 +78,21 @@ pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
         .create(dir)
         .map_err(|e| Error::io("cannot create directory", dir, e))
 }
+
+/// Writes `bytes` to `p` readable by the owner only (0600), whole or not at all (a temporary
+/// file renamed over it).
+pub(crate) fn write_private(p: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let tmp = p.with_extension("tmp");
+    let write = || -> std::io::Result<()> {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut f = options.open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, p)
+    };
+    write().map_err(|e| Error::io("cannot write", p, e))
+}

@@ -11,12 +11,13 @@
 //! | 4 facade | `lib.rs`, [`commands`] | everything below |
 //! | 3 operations | [`context`], every feature's `service.rs`, [`launch`] | floors 0–2 and other services |
 //! | 2 session | [`exit`], [`health`], [`guard`], [`browser`], [`clock`], [`bundle`] | floors 0–1; `health` may drive `guard`'s interception |
-//! | 1 model and store | [`template`], [`rules`], [`store`] | floor 0 and each other's types (`store` reads and writes `template` rows) |
+//! | 1 model and store | [`template`], [`rules`], [`store`], [`team`], [`api`] | floor 0 and each other's types (`store` reads and writes `template` rows) |
 //! | 0 ground | [`events`] (the event stream and the shared vocabulary), [`error`], [`settings`], [`home`], [`logging`] | nothing above; `events` imports no other module |
 //!
 //! A running session publishes [`events::SessionEvent`]s on one bus; consumers (the recorder,
 //! the risk tracker, the faces) subscribe. Producers never call consumers.
 
+pub mod api;
 pub mod browser;
 pub mod bundle;
 pub mod clock;
@@ -107,6 +108,11 @@ impl Holdfast {
     /// Bundles: export and import.
     pub fn bundles(&self) -> bundle::service::Service<'_> {
         bundle::service::Service::new(&self.ctx)
+    }
+
+    /// The local API's token and endpoint file.
+    pub fn api(&self) -> api::service::Service<'_> {
+        api::service::Service::new(&self.ctx)
     }
 
     /// The team store: init, join, status, leave, sync.

@@ -18,4 +18,8 @@ force: boolean,
  * the template's `automation` setting is off. Any local process that finds it can drive
  * the browser; without either, no process of the session listens on TCP.
  */
-cdp: boolean, };
+cdp: boolean, 
+/**
+ * Open these (http or https) instead of the template's start URLs, this once.
+ */
+start_urls?: Array<string>, };

@@ -95,6 +95,11 @@ export function fieldForCode(code: ErrorCode, field: string | null): FormField |
     case "edit_conflict":
     case "permission_denied":
     case "lease_lost":
+    case "unauthorized": // this and the next four: the local API's own refusals
+    case "forbidden":
+    case "body_too_large":
+    case "invalid_request":
+    case "no_such_endpoint":
       return null;
     case "invalid_rule":
       // The payload names the rule list (rules.refresh, .login, .verification, .sensitive).

@@ -41,7 +41,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 pub const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// How to launch.
-#[derive(Debug, Clone, Copy, Default, Deserialize, TS)]
+#[derive(Debug, Clone, Default, Deserialize, TS)]
 #[serde(default, deny_unknown_fields)]
 #[ts(export, optional_fields)]
 pub struct LaunchOptions {
@@ -54,6 +54,8 @@ pub struct LaunchOptions {
     /// the template's `automation` setting is off. Any local process that finds it can drive
     /// the browser; without either, no process of the session listens on TCP.
     pub cdp: bool,
+    /// Open these (http or https) instead of the template's start URLs, this once.
+    pub start_urls: Option<Vec<String>>,
 }
 
 /// Where a launch is (for progress display).
@@ -253,6 +255,10 @@ impl<'a> Service<'a> {
         progress: &(dyn Fn(&LaunchProgress) + Send + Sync),
     ) -> Result<Session> {
         let began = std::time::Instant::now();
+        let mut options = options;
+        if let Some(urls) = &options.start_urls {
+            options.start_urls = Some(crate::template::fields::start_urls(urls)?);
+        }
         let template = self.template(name).await?;
         let settings = self.settings().await?;
         let binary = browser::find(settings.browser_path())?;
@@ -405,7 +411,7 @@ impl<'a> Service<'a> {
                     tracing::info!(template = %template.name, epoch, cookies = c.len(), "session state restored from the team");
                 }
                 observer
-                    .open(&template.start_urls)
+                    .open(options.start_urls.as_ref().unwrap_or(&template.start_urls))
                     .await
                     .map_err(|e| Error::BrowserFailed {
                         detail: format!("DevTools: {e}"),

@@ -141,6 +141,24 @@ const SPECS: &[Spec] = &[
         about: "how often a running session re-checks the clock",
     },
     Spec {
+        key: "api.enabled",
+        kind: Kind::OneOf(&["on", "off"]),
+        default: "off",
+        about: "the desktop app serves the local automation API (holdfast serve does regardless)",
+    },
+    Spec {
+        key: "api.port",
+        kind: Kind::Number { min: 0, max: 65_535 },
+        default: "0",
+        about: "the local API's port on 127.0.0.1 (0: any free port; HOLDFAST_HOME/api.json names it)",
+    },
+    Spec {
+        key: "api.allowed_origins",
+        kind: Kind::Urls,
+        default: "",
+        about: "web origins (scheme://host[:port]) whose pages may call the local API; none by default",
+    },
+    Spec {
         key: "browser.path",
         kind: Kind::Path,
         default: "",
@@ -318,6 +336,24 @@ impl Settings {
     /// Team mode: how often a running session renews its lease.
     pub fn team_heartbeat(&self) -> Duration {
         Duration::from_secs(self.number("team.heartbeat_secs"))
+    }
+
+    /// Whether the desktop app serves the local API.
+    pub fn api_enabled(&self) -> bool {
+        self.raw("api.enabled") == "on"
+    }
+
+    /// The local API's port (0: any free one).
+    pub fn api_port(&self) -> u16 {
+        u16::try_from(self.number("api.port")).unwrap_or(0)
+    }
+
+    /// Web origins allowed to call the local API (without a trailing slash).
+    pub fn api_allowed_origins(&self) -> Vec<String> {
+        split_urls(self.raw("api.allowed_origins"))
+            .into_iter()
+            .map(|o| o.trim_end_matches('/').to_owned())
+            .collect()
     }
 
     /// How often a running session re-checks the clock.

@@ -1,14 +1,13 @@
 //! This home's membership of a team: `team.json` in the home (no secret in it: the database
 //! password and the team key are in the OS keyring), and the home's machine id.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::home::Home;
+use crate::home::{write_private, Home};
 use crate::secret::Secret;
 
 /// What `team init` / `team join` recorded for this home.
@@ -99,37 +98,6 @@ fn new_machine_id(p: &std::path::Path) -> Result<String> {
     let id = uuid::Uuid::new_v4().to_string();
     write_private(p, id.as_bytes())?;
     Ok(id)
-}
-
-fn write_private(p: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    let tmp = p.with_extension("tmp");
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode_private()
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, p)
-    };
-    write().map_err(|e| Error::io("cannot write", p, e))
-}
-
-trait ModePrivate {
-    fn mode_private(&mut self) -> &mut Self;
-}
-
-impl ModePrivate for std::fs::OpenOptions {
-    fn mode_private(&mut self) -> &mut Self {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            self.mode(0o600);
-        }
-        self
-    }
 }
 
 /// A database URL split into the URL without its password and the password, if it held one.

@@ -1,0 +1,388 @@
+//! The local automation API (`holdfast serve`) as a client meets it: the token file, the gate
+//! (token, Host, Origin, body size, strict bodies), and sessions started through it driven by
+//! real automation clients — Playwright (Python), Puppeteer (Node) and Selenium with Debian's
+//! chromedriver — through the account's exit. The README's examples are what runs.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use common::servers::Upstream;
+use common::site::Site;
+use common::{KeyringSession, TestHome};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// `holdfast serve` on a free port; SIGTERM and wait on drop.
+struct Served {
+    child: Child,
+    port: u16,
+}
+
+impl Served {
+    fn start(home: &TestHome, site: &Site) -> Self {
+        let mut child = common::launched::cmd(home, site)
+            .args(["serve", "--port", "0", "--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn holdfast serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("serve prints its address");
+        let info: Value = serde_json::from_str(&line).expect("one JSON line");
+        let url = info["url"].as_str().expect("url");
+        let port = url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port");
+        Self { child, port }
+    }
+
+    /// Ends `serve` as Ctrl-C would; its exit status.
+    fn stop(mut self) -> std::process::ExitStatus {
+        common::launched::signal(self.child.id() as i32, libc::SIGTERM);
+        self.child.wait().expect("wait serve")
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            common::launched::signal(self.child.id() as i32, libc::SIGTERM);
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// `api.json` of a home.
+fn endpoint(home: &TestHome) -> Value {
+    serde_json::from_slice(&std::fs::read(home.path().join("api.json")).expect("api.json"))
+        .expect("api.json is JSON")
+}
+
+/// One HTTP/1.1 request with exactly these headers (a client library would add its own Host).
+fn raw(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Value) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to the API");
+    s.set_read_timeout(Some(WAIT)).expect("timeout");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    s.write_all(req.as_bytes()).expect("write head");
+    // A server may answer (413) before it has read all of a large body.
+    let _ = s.write_all(body);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out);
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("an HTTP answer: {text:?}"));
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+/// A request as a well-behaved client sends it: right Host, the token, JSON.
+fn call(port: u16, token: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let host = format!("127.0.0.1:{port}");
+    let auth = format!("Bearer {token}");
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    raw(
+        port,
+        method,
+        path,
+        &[
+            ("Host", &host),
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        body.as_bytes(),
+    )
+}
+
+#[test]
+fn serve_writes_an_owner_only_token_file_and_refuses_every_request_without_it_or_from_a_page() {
+    let keyring = KeyringSession::start();
+    let home = TestHome::with_keyring(&keyring);
+    let site = Site::start();
+    let served = Served::start(&home, &site);
+    let port = served.port;
+
+    let file = home.path().join("api.json");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&file).expect("api.json").permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600, "api.json is the owner's only");
+    let e = endpoint(&home);
+    let token = e["token"].as_str().expect("token").to_owned();
+    assert_eq!(e["url"], format!("http://127.0.0.1:{port}"));
+    assert_eq!(
+        home.ok(&["api", "token"]).trim(),
+        token,
+        "the token is the keyring's"
+    );
+
+    let host = format!("127.0.0.1:{port}");
+    let (status, body) = raw(port, "GET", "/v1/templates", &[("Host", &host)], b"");
+    assert_eq!(status, 401, "no token: {body}");
+    assert_eq!(body["code"], "unauthorized");
+    let (status, _) = raw(
+        port,
+        "GET",
+        "/v1/templates",
+        &[
+            ("Host", &host),
+            ("Authorization", "Bearer hf_not-the-token"),
+        ],
+        b"",
+    );
+    assert_eq!(status, 401, "a wrong token");
+    let auth = format!("Bearer {token}");
+    let (status, body) = raw(
+        port,
+        "GET",
+        "/v1/templates",
+        &[("Host", "evil.example"), ("Authorization", &auth)],
+        b"",
+    );
+    assert_eq!(status, 403, "a foreign Host (DNS rebinding): {body}");
+    assert_eq!(body["field"], "host");
+    let (status, body) = raw(
+        port,
+        "GET",
+        "/v1/templates",
+        &[
+            ("Host", &host),
+            ("Authorization", &auth),
+            ("Origin", "http://evil.example"),
+        ],
+        b"",
+    );
+    assert_eq!(
+        status, 403,
+        "a page's request (Origin), even with the token: {body}"
+    );
+    let (status, body) = call(port, &token, "GET", "/v1/templates", None);
+    assert_eq!((status, body), (200, json!([])), "the token opens the API");
+
+    let big = vec![b' '; holdfast_api_max_body() + 1];
+    let (status, body) = raw(
+        port,
+        "POST",
+        "/v1/templates",
+        &[("Host", &host), ("Authorization", &auth)],
+        &big,
+    );
+    assert_eq!(status, 413, "an oversize body: {body}");
+    assert_eq!(body["code"], "body_too_large");
+    let (status, body) = call(
+        port,
+        &token,
+        "POST",
+        "/v1/templates",
+        Some(json!({"name": "a", "exit": "direct", "admin": true})),
+    );
+    assert_eq!(status, 400, "an unknown field: {body}");
+    assert_eq!(body["code"], "invalid_request");
+    assert_eq!(
+        body["field"], "admin",
+        "the payload names the field: {body}"
+    );
+    let (status, body) = call(
+        port,
+        &token,
+        "POST",
+        "/v1/templates",
+        Some(json!({"name": "a", "exit": "direct", "timezone": "Mars/Olympus"})),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        (body["code"].as_str(), body["field"].as_str()),
+        (Some("invalid_timezone"), Some("timezone")),
+        "the core's own validation, as the CLI reports it: {body}"
+    );
+    assert!(
+        home.list_json().is_empty(),
+        "nothing was written by refused requests"
+    );
+
+    // Rotation: the old token stops working at the next request.
+    let rotated = home.ok(&["api", "token", "--rotate"]).trim().to_owned();
+    assert_ne!(rotated, token);
+    assert_eq!(call(port, &token, "GET", "/v1/templates", None).0, 401);
+    assert_eq!(call(port, &rotated, "GET", "/v1/templates", None).0, 200);
+
+    assert!(served.stop().success(), "serve ends cleanly on SIGTERM");
+    assert!(!file.exists(), "and takes its api.json with it");
+}
+
+/// The body limit the API states (kept in step with `holdfast_api::MAX_BODY`).
+fn holdfast_api_max_body() -> usize {
+    256 * 1024
+}
+
+/// A home with template `acct` behind a real tinyproxy leaving from 127.0.0.2, and its API.
+struct Account {
+    _keyring: KeyringSession,
+    home: TestHome,
+    site: Site,
+    _proxy: Upstream,
+    served: Option<Served>,
+}
+
+fn account() -> Account {
+    let site = Site::start();
+    let proxy = Upstream::tinyproxy("127.0.0.2", 0);
+    let (home, keyring) = common::account_with_keyring(&proxy.http_url(), &site.url("/page"));
+    let served = Served::start(&home, &site);
+    Account {
+        _keyring: keyring,
+        home,
+        site,
+        _proxy: proxy,
+        served: Some(served),
+    }
+}
+
+impl Account {
+    fn port(&self) -> u16 {
+        self.served.as_ref().expect("serving").port
+    }
+    fn token(&self) -> String {
+        endpoint(&self.home)["token"]
+            .as_str()
+            .expect("token")
+            .to_owned()
+    }
+}
+
+#[test]
+fn start_answers_with_every_endpoint_form_a_second_start_is_409_and_stop_closes_it() {
+    let a = account();
+    let (port, token) = (a.port(), a.token());
+    let (status, s) = call(
+        port,
+        &token,
+        "POST",
+        "/v1/templates/acct/start",
+        Some(json!({"headless": true})),
+    );
+    assert_eq!(status, 201, "{s}");
+    let ws = s["ws_endpoint"].as_str().expect("ws_endpoint");
+    let addr = s["debugger_address"].as_str().expect("debugger_address");
+    assert!(
+        ws.starts_with(&format!("ws://{addr}/devtools/browser/")),
+        "a browser websocket on the debugger address: {s}"
+    );
+    assert_eq!(s["http_endpoint"], format!("http://{addr}"));
+    assert_eq!(s["egress_ip"], "127.0.0.2", "checked through the exit: {s}");
+    assert!(s["pid"].as_i64().is_some_and(|p| p > 0), "{s}");
+    assert!(s["relay"].as_str().is_some(), "{s}");
+    assert!(s["warnings"].is_array(), "{s}");
+    a.site
+        .wait_for("the start page through the exit", WAIT, |h| {
+            h.path == "/page" && h.peer == "127.0.0.2"
+        });
+
+    let (status, body) = call(port, &token, "POST", "/v1/templates/acct/start", None);
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["code"], "already_running");
+    let (status, list) = call(port, &token, "GET", "/v1/sessions", None);
+    assert_eq!(status, 200);
+    assert_eq!(
+        list.as_array().map(Vec::len),
+        Some(1),
+        "one session: {list}"
+    );
+
+    let (status, stopped) = call(port, &token, "POST", "/v1/templates/acct/stop", None);
+    assert_eq!(status, 200, "{stopped}");
+    let (_, list) = call(port, &token, "GET", "/v1/sessions", None);
+    assert_eq!(list, json!([]), "no session after the stop");
+    let pid = s["pid"].as_i64().expect("pid") as i32;
+    // SAFETY: signal 0 only asks whether the process exists.
+    let alive = unsafe { libc::kill(pid, 0) } == 0;
+    assert!(!alive, "the browser is gone");
+}
+
+/// Runs one of the README's examples (`examples/api/…`) against the account; its stdout.
+fn example(a: &Account, program: &str, script: &str) -> String {
+    let dir = repo().join("examples/api");
+    let out = Command::new(program)
+        .arg(dir.join(script))
+        .args(["acct", &a.site.url("/hello")])
+        .current_dir(&dir)
+        .env("HOLDFAST_HOME", a.home.path())
+        .output()
+        .unwrap_or_else(|e| panic!("{program} (scripts/setup.sh test installs it): {e}"));
+    assert!(
+        out.status.success(),
+        "{script}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        common::stderr(&out)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repo root")
+        .to_path_buf()
+}
+
+fn venv_python() -> String {
+    repo()
+        .join(".venv-e2e/bin/python")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Each client drove the account: its page went out through the exit, and the session is
+/// stopped again.
+fn assert_drove(a: &Account, client: &str) {
+    let hit = a
+        .site
+        .wait_for(&format!("{client}'s page"), WAIT, |h| h.path == "/hello");
+    assert_eq!(
+        hit.peer, "127.0.0.2",
+        "{client}'s page went out through the account's exit"
+    );
+    let (_, list) = call(a.port(), &a.token(), "GET", "/v1/sessions", None);
+    assert_eq!(list, json!([]), "{client}'s example stopped the session");
+}
+
+#[test]
+fn playwright_drives_a_started_account_over_ws_endpoint() {
+    let a = account();
+    let out = example(&a, &venv_python(), "playwright_start.py");
+    assert!(out.contains("hello"), "Playwright read the page: {out}");
+    assert_drove(&a, "Playwright");
+}
+
+#[test]
+fn puppeteer_drives_a_started_account_over_browser_ws_endpoint() {
+    let a = account();
+    let out = example(&a, "node", "puppeteer_start.mjs");
+    assert!(out.contains("hello"), "Puppeteer read the page: {out}");
+    assert_drove(&a, "Puppeteer");
+}
+
+#[test]
+fn selenium_with_chromedriver_drives_a_started_account_over_debugger_address() {
+    let a = account();
+    let out = example(&a, &venv_python(), "selenium_start.py");
+    assert!(out.contains("hello"), "Selenium read the page: {out}");
+    assert_drove(&a, "Selenium");
+}
