@@ -386,3 +386,48 @@ fn selenium_with_chromedriver_drives_a_started_account_over_debugger_address() {
     assert!(out.contains("hello"), "Selenium read the page: {out}");
     assert_drove(&a, "Selenium");
 }
+
+#[test]
+fn an_mcp_client_lists_the_tools_starts_an_account_gets_its_ws_endpoint_and_stops_it() {
+    let a = account();
+    let out = example(&a, &venv_python(), "mcp_start.py");
+    for tool in [
+        "health",
+        "list_templates",
+        "risk",
+        "start",
+        "status",
+        "stop",
+    ] {
+        assert!(
+            out.contains(&format!("'{tool}'")),
+            "the tool {tool} is listed: {out}"
+        );
+    }
+    assert!(
+        out.contains("ws_endpoint: ws://127.0.0.1:"),
+        "the start answers with the browser's websocket: {out}"
+    );
+    assert!(out.contains("stopped: True"), "{out}");
+    let hit = a
+        .site
+        .wait_for("the start page", WAIT, |h| h.path == "/page");
+    assert_eq!(hit.peer, "127.0.0.2", "started through the account's exit");
+    let (_, list) = call(a.port(), &a.token(), "GET", "/v1/sessions", None);
+    assert_eq!(list, json!([]), "stopped through MCP");
+
+    // The MCP endpoint is behind the same gate.
+    let host = format!("127.0.0.1:{}", a.port());
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}});
+    let (status, _) = raw(
+        a.port(),
+        "POST",
+        "/mcp",
+        &[
+            ("Host", &host),
+            ("Accept", "application/json, text/event-stream"),
+        ],
+        init.to_string().as_bytes(),
+    );
+    assert_eq!(status, 401, "/mcp without the token");
+}

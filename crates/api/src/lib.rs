@@ -6,6 +6,7 @@
 mod body;
 mod error;
 mod gate;
+mod mcp;
 pub mod routes;
 
 use std::net::SocketAddr;
@@ -93,7 +94,9 @@ fn endpoint_host(addr: SocketAddr) -> String {
 }
 
 fn router(hf: Holdfast, gate: Gate) -> Router {
-    routes::v1(hf)
+    let hosts = gate.hosts.as_ref().clone();
+    routes::v1(hf.clone())
+        .nest_service("/mcp", mcp::service(hf, hosts))
         .fallback(|| async {
             ApiError::new(
                 ErrorCode::NoSuchEndpoint,
