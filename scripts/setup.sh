@@ -76,8 +76,8 @@ if [ "$what" = test ]; then
   command -v tauri-driver >/dev/null || { log "installing tauri-driver"; cargo install tauri-driver --locked -q; }
   command -v cargo-fuzz >/dev/null || { log "installing cargo-fuzz"; cargo install cargo-fuzz --locked -q; }
   # Python WebDriver client for the end-to-end test, in a venv of its own.
-  if [ ! -x .venv-e2e/bin/pytest ] || ! .venv-e2e/bin/python -c 'import selenium, playwright, mcp' 2>/dev/null; then
-    log "creating .venv-e2e (selenium, pytest, playwright, mcp)"
+  if [ ! -x .venv-e2e/bin/pytest ] || ! .venv-e2e/bin/python -c 'import selenium, playwright, mcp, schemathesis' 2>/dev/null; then
+    log "creating .venv-e2e (selenium, pytest, playwright, mcp, schemathesis)"
     python3 -m venv .venv-e2e
     .venv-e2e/bin/pip install -q --disable-pip-version-check -r tests/e2e/requirements.txt
   fi

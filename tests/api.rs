@@ -431,3 +431,63 @@ fn an_mcp_client_lists_the_tools_starts_an_account_gets_its_ws_endpoint_and_stop
     );
     assert_eq!(status, 401, "/mcp without the token");
 }
+
+#[test]
+fn the_openapi_document_is_served_and_schemathesis_finds_no_server_error() {
+    let keyring = KeyringSession::start();
+    let home = TestHome::with_keyring(&keyring);
+    let site = Site::start();
+    let served = Served::start(&home, &site);
+    let port = served.port;
+    let token = endpoint(&home)["token"].as_str().expect("token").to_owned();
+    let (status, doc) = call(port, &token, "GET", "/v1/openapi.json", None);
+    assert_eq!(status, 200);
+    let printed: Value =
+        serde_json::from_str(&home.ok(&["api", "openapi"])).expect("api openapi prints JSON");
+    assert_eq!(
+        doc, printed,
+        "`holdfast api openapi` prints the served document"
+    );
+    for (path, method) in [
+        ("/v1/templates", "post"),
+        ("/v1/templates/{name}/start", "post"),
+        ("/v1/sessions", "get"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is described"
+        );
+    }
+    assert!(
+        doc["components"]["schemas"]["StartReply"]["properties"]["ws_endpoint"].is_object(),
+        "the start answer's schema comes from its Rust type"
+    );
+
+    // Property tests from the document: bounded, reproducible, no 5xx and no crash. Bundles
+    // (files on this machine) and start/check (browsers, exits) have tests of their own.
+    let st = repo().join(".venv-e2e/bin/st");
+    let out = Command::new(&st)
+        .args(["run", &format!("http://127.0.0.1:{port}/v1/openapi.json")])
+        .args(["-H", &format!("Authorization: Bearer {token}")])
+        .args(["--checks", "not_a_server_error", "-n", "25", "--seed", "1"])
+        .args(["--phases", "examples,coverage,fuzzing"])
+        .args([
+            "--exclude-path-regex",
+            r"^/v1/(bundles|templates/\{name\}/(start|check))",
+        ])
+        .current_dir(home.path())
+        .output()
+        .unwrap_or_else(|e| panic!("schemathesis (scripts/setup.sh test installs it): {e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "schemathesis found a failure:\n{text}\n{}",
+        common::stderr(&out)
+    );
+    assert!(text.contains("passed"), "{text}");
+    let mut served = served;
+    assert!(
+        served.child.try_wait().expect("wait").is_none(),
+        "serve survived the fuzzing"
+    );
+}

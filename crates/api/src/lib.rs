@@ -7,6 +7,7 @@ mod body;
 mod error;
 mod gate;
 mod mcp;
+pub mod openapi;
 pub mod routes;
 
 use std::net::SocketAddr;
@@ -97,6 +98,10 @@ fn router(hf: Holdfast, gate: Gate) -> Router {
     let hosts = gate.hosts.as_ref().clone();
     routes::v1(hf.clone())
         .nest_service("/mcp", mcp::service(hf, hosts))
+        .route(
+            "/v1/openapi.json",
+            axum::routing::get(|| async { axum::Json(openapi::document()) }),
+        )
         .fallback(|| async {
             ApiError::new(
                 ErrorCode::NoSuchEndpoint,

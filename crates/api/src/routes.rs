@@ -68,9 +68,9 @@ async fn edit_template(
 }
 
 /// `?purge=true` also deletes the profile.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
-struct RemoveQuery {
+pub struct RemoveQuery {
     purge: bool,
 }
 
@@ -83,7 +83,7 @@ async fn remove_template(
 }
 
 /// What `POST /v1/templates/{name}/start` takes.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct StartRequest {
     /// No window.
@@ -95,7 +95,7 @@ pub struct StartRequest {
 }
 
 /// A started session with every form of its automation endpoint.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct StartReply {
     pub template: String,
     pub session_id: String,
@@ -191,9 +191,9 @@ async fn exits(State(hf): State<Holdfast>) -> ApiResult<Json<Vec<ExitStatus>>> {
 }
 
 /// `?name=T`: one template's holds only.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
-struct AuditQuery {
+pub struct AuditQuery {
     name: Option<String>,
 }
 
@@ -209,9 +209,9 @@ async fn holds(State(hf): State<Holdfast>) -> ApiResult<Json<Vec<PendingHold>>> 
 }
 
 /// The answer to a hold.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct DecideRequest {
+pub struct DecideRequest {
     decision: Decision,
 }
 
@@ -229,9 +229,9 @@ async fn team(State(hf): State<Holdfast>) -> ApiResult<Json<Option<TeamStatus>>>
 }
 
 /// A bundle to write (a path on this machine).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct ExportRequest {
+pub struct ExportRequest {
     #[serde(default)]
     selection: Selection,
     path: String,
@@ -249,9 +249,9 @@ async fn export_bundle(
 }
 
 /// A bundle to read (a path on this machine), planned or imported.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct ImportRequest {
+pub struct ImportRequest {
     path: String,
     on_conflict: OnConflict,
     #[serde(default)]

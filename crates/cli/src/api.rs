@@ -16,6 +16,8 @@ pub enum ApiCommand {
         #[arg(long)]
         rotate: bool,
     },
+    /// Print the API's OpenAPI document (what GET /v1/openapi.json answers).
+    Openapi,
 }
 
 /// Runs `holdfast api …`.
@@ -28,6 +30,13 @@ pub async fn run(hf: &Holdfast, cmd: ApiCommand) -> Result<()> {
                 hf.api().token().await?
             };
             println!("{token}");
+            Ok(())
+        }
+        ApiCommand::Openapi => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&holdfast_api::openapi::document())?
+            );
             Ok(())
         }
     }

@@ -8,7 +8,7 @@ use ts_rs::TS;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Stable error codes. Adding a variant is fine; renaming one breaks scripts and the UI.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum ErrorCode {
@@ -465,7 +465,7 @@ impl Error {
 }
 
 /// An error as the UI and scripts see it: switch on `code`, show `message` next to `field`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct ErrorPayload {
     pub code: ErrorCode,

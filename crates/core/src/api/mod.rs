@@ -13,7 +13,7 @@ pub const ENDPOINT_FILE: &str = "api.json";
 pub(crate) const TOKEN_ACCOUNT: &str = "api-token";
 
 /// Where the local API listens and how to call it (`api.json`, mode 0600).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct ApiEndpoint {
     /// `http://127.0.0.1:PORT`.
@@ -22,6 +22,7 @@ pub struct ApiEndpoint {
     pub token: String,
     /// The process serving it.
     #[ts(type = "number")]
+    #[schemars(with = "i64")]
     pub pid: u32,
 }
 

@@ -18,7 +18,7 @@ use super::LaunchArgs;
 use crate::error::{Error, Result};
 
 /// Where the automation DevTools port listens (only when the operator asked for one).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct DevTools {
     pub port: u16,

@@ -36,7 +36,7 @@ pub struct Bundle {
 
 /// One template in a bundle: what a teammate needs, nothing local (no id, no profile path, no
 /// timestamps, no password).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[ts(export)]
 pub struct BundleTemplate {

@@ -83,7 +83,7 @@ pub fn write_file(path: &std::path::Path, bytes: &[u8]) -> crate::Result<()> {
 }
 
 /// Which templates to export: named ones, ones with any of the tags, or all.
-#[derive(Debug, Clone, Default, serde::Deserialize, TS)]
+#[derive(Debug, Clone, Default, serde::Deserialize, TS, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 #[ts(export)]
 pub struct Selection {
@@ -93,10 +93,11 @@ pub struct Selection {
 }
 
 /// What `export_bundle` wrote.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct ExportSummary {
     #[ts(type = "string")]
+    #[schemars(with = "String")]
     pub path: PathBuf,
     pub names: Vec<String>,
     /// How many exit passwords went into the encrypted section.

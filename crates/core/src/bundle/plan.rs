@@ -14,7 +14,9 @@ use crate::secret::Secret;
 use crate::template::{fields, Exit, Template, TemplateDraft};
 
 /// What to do with a template whose name is already taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum OnConflict {
@@ -28,7 +30,7 @@ pub enum OnConflict {
 }
 
 /// What the import does with one template.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum Action {
@@ -39,7 +41,7 @@ pub enum Action {
 }
 
 /// One line of the plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct PlannedTemplate {
     /// The name in the bundle.
@@ -59,7 +61,7 @@ pub struct PlannedTemplate {
 }
 
 /// What an import will do (or did).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct ImportPlan {
     pub dry_run: bool,

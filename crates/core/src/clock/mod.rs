@@ -12,7 +12,7 @@ use ts_rs::TS;
 pub use crate::events::ClockVerdict;
 
 /// One server's answer (or why it gave none).
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct ServerSample {
     /// `host:port` as configured.
@@ -25,19 +25,22 @@ pub struct ServerSample {
 }
 
 /// The clock part of `holdfast check` and of the launch preflight.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct ClockReport {
     /// Median offset of the servers that answered, rounded to ms.
     #[ts(type = "number | null")]
+    #[schemars(with = "Option<i64>")]
     pub offset_ms: Option<i64>,
     pub servers: Vec<ServerSample>,
     /// The offset is known and within `clock.warn_ms`.
     pub ok: bool,
     pub verdict: ClockVerdict,
     #[ts(type = "number")]
+    #[schemars(with = "i64")]
     pub warn_ms: u64,
     #[ts(type = "number")]
+    #[schemars(with = "i64")]
     pub block_ms: u64,
 }
 

@@ -33,7 +33,7 @@ pub const RISK_KINDS: &[&str] = &[
 ];
 
 /// Something that happened in a session.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[ts(export)]
 pub enum SessionEvent {
@@ -86,6 +86,7 @@ pub enum SessionEvent {
     /// bounded so a flood of requests cannot grow memory without end).
     RecordsDropped {
         #[ts(type = "number")]
+        #[schemars(with = "i64")]
         count: u64,
     },
     /// The DevTools observer ended while the browser kept running: no health, no guard. The
@@ -95,6 +96,7 @@ pub enum SessionEvent {
     /// The clock was checked against the SNTP servers.
     ClockChecked {
         #[ts(type = "number | null")]
+        #[schemars(with = "Option<i64>")]
         offset_ms: Option<i64>,
         verdict: ClockVerdict,
     },
@@ -123,12 +125,13 @@ impl SessionEvent {
 }
 
 /// An event with where and when it happened.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct SessionRecord {
     pub template_id: String,
     pub session_id: String,
     #[ts(type = "string")]
+    #[schemars(with = "String")]
     pub at: DateTime<Utc>,
     pub event: SessionEvent,
 }

@@ -13,7 +13,7 @@ use crate::store::egress::{self, EgressCheck};
 use crate::template::Template;
 
 /// The egress of a template as `holdfast check` reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct EgressStatus {
     /// The IP just seen (or, for a stored status, the last seen), if any.
@@ -33,7 +33,7 @@ pub struct EgressStatus {
 }
 
 /// The result of `holdfast check`.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct CheckReport {
     pub egress: EgressStatus,
@@ -47,7 +47,7 @@ pub struct CheckReport {
 }
 
 /// The stored egress status of a template (no network): for lists.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct ExitStatus {
     pub template_id: String,

@@ -14,7 +14,7 @@ use crate::store::Store;
 use crate::template::Template;
 
 /// What `holdfast relay --json` prints once the relay listens.
-#[derive(Debug, Clone, serde::Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, serde::Serialize, ts_rs::TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct RelayListening {
     /// The template's name.

@@ -9,10 +9,11 @@ use super::metric_rows::MetricsRow;
 use crate::exit::{Histogram, MetricsDelta, Stage};
 
 /// Latency quantiles in milliseconds (`null` with no observations).
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct Quantiles {
     #[ts(type = "number")]
+    #[schemars(with = "i64")]
     pub count: u64,
     pub p50: Option<f64>,
     pub p95: Option<f64>,
@@ -32,7 +33,7 @@ impl From<&Histogram> for Quantiles {
 }
 
 /// Connection-layer totals over a period, for one session or one exit.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct ConnStats {
     /// The session id, or the exit URL.
@@ -54,7 +55,7 @@ pub struct ConnStats {
 }
 
 /// `holdfast stats`: per session and per exit.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct RelayStats {
     pub template: String,

@@ -22,10 +22,11 @@ pub struct NewHold<'a> {
 }
 
 /// One audit record (`holdfast audit --json`, the app's audit list).
-#[derive(Debug, Clone, PartialEq, Serialize, TS, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS, sqlx::FromRow, schemars::JsonSchema)]
 #[ts(export)]
 pub struct HoldRecord {
     #[ts(type = "number")]
+    #[schemars(with = "i64")]
     pub id: i64,
     /// RFC 3339 UTC.
     pub held_at: String,

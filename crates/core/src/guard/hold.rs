@@ -24,11 +24,12 @@ pub enum Policy {
 }
 
 /// A hold waiting for the operator, as the prompt shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct PendingHold {
     /// The audit record's id.
     #[ts(type = "number")]
+    #[schemars(with = "i64")]
     pub id: i64,
     pub template: String,
     /// The rule's action, e.g. `password-change`.

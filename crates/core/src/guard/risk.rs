@@ -38,7 +38,7 @@ impl Default for RiskConfig {
 }
 
 /// Why a window is open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum RiskKind {
@@ -64,17 +64,18 @@ impl RiskKind {
 }
 
 /// One reason, since when, and what happened.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct RiskReason {
     pub kind: RiskKind,
     #[ts(type = "string")]
+    #[schemars(with = "String")]
     pub since: DateTime<Utc>,
     pub detail: String,
 }
 
 /// `holdfast risk NAME --json`: `{"open", "reasons": [...]}`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct RiskState {
     pub open: bool,

@@ -18,7 +18,7 @@ const MAX_RELAY_FAILURES: usize = 256;
 const RECONNECT_WINDOW_SECS: i64 = 30;
 
 /// One request, classified and attributed: a row of `request_outcomes`.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct RequestRecord {
     #[serde(flatten)]
@@ -38,8 +38,10 @@ pub struct RequestRecord {
     pub relay_reconnected: bool,
     /// Milliseconds since the last successful / failed token refresh (`null`: none yet).
     #[ts(type = "number | null")]
+    #[schemars(with = "Option<i64>")]
     pub since_refresh_ok_ms: Option<i64>,
     #[ts(type = "number | null")]
+    #[schemars(with = "Option<i64>")]
     pub since_refresh_fail_ms: Option<i64>,
 }
 

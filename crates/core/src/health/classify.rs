@@ -9,7 +9,7 @@ pub use crate::events::{FailureStage, RequestKind};
 use crate::rules::TemplateRules;
 
 /// What an auth-stage failure means for the session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum Signal {

@@ -17,11 +17,12 @@ pub use crate::rules::clean_url;
 const MAX_IN_FLIGHT: usize = 20_000;
 
 /// What became of one request as the browser saw it.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct RequestOutcome {
     /// When the request started (the browser's wall clock).
     #[ts(type = "string")]
+    #[schemars(with = "String")]
     pub at: DateTime<Utc>,
     /// The browser's request id (the same across the hops of a redirect chain).
     pub request_id: String,

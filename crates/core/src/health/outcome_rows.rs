@@ -194,7 +194,7 @@ impl Latency {
 }
 
 /// One stored failure, attributed.
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, ts_rs::TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct FailureRow {
     pub at: String,
@@ -206,6 +206,7 @@ pub struct FailureRow {
     pub stage: String,
     pub signal: Option<String>,
     #[ts(type = "number | null")]
+    #[schemars(with = "Option<i64>")]
     pub status: Option<i64>,
     pub error: Option<String>,
     pub redirect_to: Option<String>,
@@ -215,8 +216,10 @@ pub struct FailureRow {
     pub egress_ip: Option<String>,
     pub relay_reconnected: bool,
     #[ts(type = "number | null")]
+    #[schemars(with = "Option<i64>")]
     pub since_refresh_ok_ms: Option<i64>,
     #[ts(type = "number | null")]
+    #[schemars(with = "Option<i64>")]
     pub since_refresh_fail_ms: Option<i64>,
 }
 

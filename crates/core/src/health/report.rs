@@ -25,7 +25,7 @@ const SERIES_BUCKETS: i64 = 60;
 const SPIKE: u64 = 3;
 
 /// The health of a template.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct HealthReport {
     pub template: String,
@@ -42,7 +42,7 @@ pub struct HealthReport {
 }
 
 /// Both layers over one window.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct HealthWindow {
     /// `5m`, `1h`, `24h`, or the `--since` given.
@@ -53,12 +53,14 @@ pub struct HealthWindow {
 }
 
 /// The connection layer: the relay's tunnels through the exit.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct ConnectionHealth {
     #[ts(type = "number")]
+    #[schemars(with = "i64")]
     pub dials: u64,
     #[ts(type = "number")]
+    #[schemars(with = "i64")]
     pub dial_ok: u64,
     /// Failures by relay stage.
     #[ts(type = "Record<string, number>")]
@@ -68,35 +70,44 @@ pub struct ConnectionHealth {
     /// New upstream connections per minute.
     pub reconnects_per_min: f64,
     #[ts(type = "number")]
+    #[schemars(with = "i64")]
     pub idle_reclaims: u64,
     pub connect_ms: Quantiles,
     pub first_byte_ms: Quantiles,
 }
 
 /// The session layer: what the browser's requests met.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct SessionHealth {
     #[ts(type = "number")]
+    #[schemars(with = "i64")]
     pub requests: i64,
     #[ts(type = "number")]
+    #[schemars(with = "i64")]
     pub failed: i64,
     /// Failures by stage (every stage present).
     #[ts(type = "Record<string, number>")]
     pub failures: BTreeMap<String, i64>,
     #[ts(type = "number")]
+    #[schemars(with = "i64")]
     pub unauthorized: i64,
     #[ts(type = "number")]
+    #[schemars(with = "i64")]
     pub forbidden: i64,
     /// 401s per request.
     pub unauthorized_ratio: Option<f64>,
     #[ts(type = "number")]
+    #[schemars(with = "i64")]
     pub login_redirects: i64,
     #[ts(type = "number")]
+    #[schemars(with = "i64")]
     pub verifications: i64,
     #[ts(type = "number")]
+    #[schemars(with = "i64")]
     pub refreshes: i64,
     #[ts(type = "number")]
+    #[schemars(with = "i64")]
     pub refresh_ok: i64,
     pub refresh_success_rate: Option<f64>,
     pub refresh_latency_p95_ms: Option<f64>,
@@ -104,19 +115,20 @@ pub struct SessionHealth {
 }
 
 /// Requests and failures through one exit and egress IP.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct ExitHealth {
     pub exit_url: String,
     pub egress_ip: Option<String>,
     #[ts(type = "number")]
+    #[schemars(with = "i64")]
     pub requests: i64,
     #[ts(type = "Record<string, number>")]
     pub failures: BTreeMap<String, i64>,
 }
 
 /// One thing that happened.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct TimelineEntry {
     pub at: String,
@@ -127,15 +139,17 @@ pub struct TimelineEntry {
     pub detail: String,
     /// How many like it were folded into this entry.
     #[ts(type = "number")]
+    #[schemars(with = "i64")]
     pub count: u64,
 }
 
 /// One bucket of the time series.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct SeriesPoint {
     pub at: String,
     #[ts(type = "number")]
+    #[schemars(with = "i64")]
     pub requests: i64,
     #[ts(type = "Record<string, number>")]
     pub failures: BTreeMap<String, i64>,

@@ -41,7 +41,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 pub const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// How to launch.
-#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[derive(Debug, Clone, Default, Deserialize, TS, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 #[ts(export, optional_fields)]
 pub struct LaunchOptions {
@@ -59,7 +59,7 @@ pub struct LaunchOptions {
 }
 
 /// Where a launch is (for progress display).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum LaunchStep {
@@ -75,7 +75,7 @@ pub enum LaunchStep {
 
 /// A progress report of a launch: the step starting now, and once the preflight is judged,
 /// what it saw (shown before the browser comes up).
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct LaunchProgress {
     pub template: String,
@@ -84,7 +84,7 @@ pub struct LaunchProgress {
 }
 
 /// A running session as `launch --json`, `status` and the app show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct SessionInfo {
     /// The template's name.
@@ -93,9 +93,11 @@ pub struct SessionInfo {
     pub session_id: String,
     /// The browser's main process.
     #[ts(type = "number | null")]
+    #[schemars(with = "Option<i64>")]
     pub pid: Option<i64>,
     /// The Holdfast process that owns the session (CLI or app).
     #[ts(type = "number")]
+    #[schemars(with = "i64")]
     pub holdfast_pid: i64,
     /// RFC 3339 UTC.
     pub since: String,
@@ -109,6 +111,7 @@ pub struct SessionInfo {
     pub egress_ip: Option<String>,
     /// The last clock offset measured.
     #[ts(type = "number | null")]
+    #[schemars(with = "Option<i64>")]
     pub clock_offset_ms: Option<i64>,
     /// The template's risk window now (in `status`; closed in a launch's own report).
     pub risk: crate::guard::RiskState,
@@ -135,7 +138,7 @@ impl SessionInfo {
 }
 
 /// What a launch reports once the browser is up (the app's `launch_session`).
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct Launched {
     pub session: SessionInfo,
@@ -144,7 +147,7 @@ pub struct Launched {
 
 /// What `holdfast launch --json` prints once the browser is up: the session as `status` shows
 /// it, with what the preflight warned about and what `--force` overrode.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct LaunchReport {
     #[serde(flatten)]

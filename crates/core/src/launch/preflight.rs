@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::exit::check::CheckReport;
 
 /// What the preflight saw, shown before and after a launch.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct Preflight {
     pub clock: ClockReport,

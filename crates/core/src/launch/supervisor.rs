@@ -18,7 +18,7 @@ use crate::store::{sessions, Store};
 use crate::template::Template;
 
 /// How a session ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct SessionEnd {
     /// The browser's exit code (absent when killed by a signal).

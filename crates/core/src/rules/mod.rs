@@ -15,7 +15,7 @@ pub use url::{cap, clean_url, MAX_STORED};
 
 /// URL patterns of one template (`*` matches any run of characters; case-insensitive; matched
 /// against the URL without query values, e.g. `https://example.com/oauth/token`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 #[ts(export)]
 pub struct TemplateRules {

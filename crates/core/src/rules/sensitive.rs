@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 const WRITES: &[&str] = &["POST", "PUT", "PATCH", "DELETE"];
 
 /// One sensitive action: `action` for people, `methods` (`*` = any) and a URL pattern.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[ts(export)]
 pub struct SensitiveRule {

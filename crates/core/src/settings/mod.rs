@@ -227,7 +227,7 @@ const SPECS: &[Spec] = &[
 ];
 
 /// One setting as shown by `holdfast setting list`.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct SettingView {
     pub key: String,

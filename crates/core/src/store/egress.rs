@@ -9,7 +9,7 @@ use super::timestamp;
 use crate::error::Result;
 
 /// One egress check as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS, sqlx::FromRow, schemars::JsonSchema)]
 #[ts(export)]
 pub struct EgressCheck {
     pub template_id: String,

@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::events::SessionRecord;
 
 /// One stored event.
-#[derive(Debug, Clone, PartialEq, Serialize, TS, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS, sqlx::FromRow, schemars::JsonSchema)]
 #[ts(export)]
 pub struct StoredEvent {
     pub template_id: String,

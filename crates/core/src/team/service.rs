@@ -20,7 +20,7 @@ crate::context::service! {
 }
 
 /// What a member may do in the team.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum Role {
@@ -33,7 +33,7 @@ pub enum Role {
 }
 
 /// `team status`: the membership, and the store as seen now.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct TeamStatus {
     pub team_id: String,
@@ -49,9 +49,11 @@ pub struct TeamStatus {
     pub role: Option<Role>,
     /// Members of the team now (when connected).
     #[ts(type = "number | null")]
+    #[schemars(with = "Option<i64>")]
     pub members: Option<i64>,
     /// Templates in this home's copy.
     #[ts(type = "number")]
+    #[schemars(with = "i64")]
     pub templates: i64,
     /// When this home last pulled the team's templates (RFC 3339), if ever.
     pub synced_at: Option<String>,
@@ -60,7 +62,7 @@ pub struct TeamStatus {
 }
 
 /// A live lease: an account running somewhere in the team.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct RunningElsewhere {
     pub template_id: String,

@@ -23,7 +23,7 @@ pub const DEFAULT_LOCALE: &str = "en-US";
 
 /// A stored template. Serialised as the stable `--json` and UI form; never holds a password.
 /// The store builds this same form in SQL (`store::templates`); a test keeps the two identical.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct Template {
     pub id: String,
@@ -31,6 +31,7 @@ pub struct Template {
     pub account: String,
     /// The exit URL without its password: `direct`, `http://[user@]host:port`, `socks5://…`.
     #[ts(type = "string")]
+    #[schemars(with = "String")]
     pub exit: Exit,
     /// Whether a password for the exit is kept in the OS keyring.
     pub exit_has_password: bool,
@@ -47,15 +48,18 @@ pub struct Template {
     pub automation: bool,
     /// 1 when added, +1 per saved change: an edit may require the version it started from.
     #[ts(type = "number")]
+    #[schemars(with = "i64")]
     pub version: i64,
     #[ts(type = "string")]
+    #[schemars(with = "String")]
     pub created_at: DateTime<Utc>,
     #[ts(type = "string")]
+    #[schemars(with = "String")]
     pub updated_at: DateTime<Utc>,
 }
 
 /// Input for a new template, from the CLI, the app or the API. Unset optional fields get defaults.
-#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[derive(Debug, Clone, Default, Deserialize, TS, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 #[ts(export, optional_fields)]
 pub struct TemplateDraft {
@@ -78,7 +82,7 @@ pub struct TemplateDraft {
 }
 
 /// Changes to a template; `None` keeps a field as it is. An empty pinned IP clears the pin.
-#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[derive(Debug, Clone, Default, Deserialize, TS, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 #[ts(export, optional_fields)]
 pub struct TemplatePatch {
@@ -247,12 +251,13 @@ fn require_username(exit: &Exit) -> Result<()> {
 }
 
 /// What `remove_template` did.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, TS, schemars::JsonSchema)]
 #[ts(export)]
 pub struct Removal {
     pub template: Template,
     /// The template's browser profile directory.
     #[ts(type = "string")]
+    #[schemars(with = "String")]
     pub profile_dir: PathBuf,
     /// Whether that directory exists after the removal (kept unless purged).
     pub profile_kept: bool,
