@@ -58,6 +58,13 @@ impl Drop for Served {
     fn drop(&mut self) {
         if self.child.try_wait().ok().flatten().is_none() {
             common::launched::signal(self.child.id() as i32, libc::SIGTERM);
+            let deadline = std::time::Instant::now() + Duration::from_secs(20);
+            while self.child.try_wait().ok().flatten().is_none()
+                && std::time::Instant::now() < deadline
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = self.child.kill();
             let _ = self.child.wait();
         }
     }
@@ -473,7 +480,7 @@ fn the_openapi_document_is_served_and_schemathesis_finds_no_server_error() {
         .args(["--phases", "examples,coverage,fuzzing"])
         .args([
             "--exclude-path-regex",
-            r"^/v1/(bundles|templates/\{name\}/(start|check))",
+            r"^/v1/(bundles|events|templates/\{name\}/(start|check))",
         ])
         .current_dir(home.path())
         .output()
@@ -529,4 +536,71 @@ fn a_page_on_another_origin_gets_nothing_from_the_api_and_changes_nothing() {
         .filter_map(|t| t["name"].as_str())
         .collect();
     assert_eq!(names, vec!["acct"], "the page created nothing");
+}
+
+/// `GET /v1/events`, read on a thread: each SSE message's `data` as JSON, in order.
+fn event_stream(port: u16, token: &str) -> std::sync::mpsc::Receiver<Value> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let req = format!(
+        "GET /v1/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n\
+         Accept: text/event-stream\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).expect("write");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        // Chunked transfer: chunk-size lines are neither `data:` nor JSON, so they drop out.
+        for line in BufReader::new(s).lines() {
+            let Ok(line) = line else { break };
+            if let Some(data) = line.strip_prefix("data: ") {
+                if let Ok(v) = serde_json::from_str::<Value>(data) {
+                    if tx.send(v).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    rx
+}
+
+/// The next event of type `kind` (others before it are skipped).
+fn next_event(rx: &std::sync::mpsc::Receiver<Value>, kind: &str) -> Value {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(v) if v["type"] == kind => return v,
+            Ok(_) => continue,
+            Err(e) => panic!("no {kind} event on /v1/events: {e}"),
+        }
+    }
+}
+
+#[test]
+fn the_event_stream_tells_a_script_of_launch_session_events_and_the_end() {
+    let a = account();
+    let (port, token) = (a.port(), a.token());
+    let events = event_stream(port, &token);
+    let (status, _) = call(
+        port,
+        &token,
+        "POST",
+        "/v1/templates/acct/start",
+        Some(json!({"headless": true})),
+    );
+    assert_eq!(status, 201);
+    let launched = next_event(&events, "launched");
+    assert_eq!(launched["template"], "acct", "{launched}");
+    let stopped =
+        std::thread::spawn(move || call(port, &token, "POST", "/v1/templates/acct/stop", None));
+    let exited = loop {
+        let e = next_event(&events, "session");
+        if e["record"]["event"]["kind"] == "browser_exited" {
+            break e;
+        }
+    };
+    assert_eq!(exited["template"], "acct", "{exited}");
+    let ended = next_event(&events, "ended");
+    assert_eq!(ended["template"], "acct", "{ended}");
+    assert_eq!(stopped.join().expect("stop").0, 200);
 }

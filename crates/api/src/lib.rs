@@ -6,6 +6,7 @@
 mod body;
 mod error;
 mod gate;
+pub mod holds;
 mod mcp;
 pub mod openapi;
 pub mod routes;
@@ -25,6 +26,9 @@ pub use body::MAX_BODY;
 use error::ApiError;
 use gate::{Gate, TokenCache};
 
+/// How long a stopping server waits for open responses to finish.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// A running API server.
 pub struct Serving {
     /// Where it listens.
@@ -34,14 +38,19 @@ pub struct Serving {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
-/// Starts the API on `addr` (`127.0.0.1:0`: any free port) and writes `api.json`. A
+/// Starts the API on `addr` (`127.0.0.1:0`: any free port) and writes `api.json`; holds of
+/// the sessions it starts then wait for an answer through it (`answer_holds`; the desktop app,
+/// which asks in its window, passes false). A
 /// non-loopback address is the caller's explicit choice (`--listen`): it is served, with a
 /// warning, since anyone who can reach it and learns the token drives the browsers.
-pub async fn start(hf: Holdfast, addr: SocketAddr) -> anyhow::Result<Serving> {
+pub async fn start(hf: Holdfast, addr: SocketAddr, answer_holds: bool) -> anyhow::Result<Serving> {
     if !addr.ip().is_loopback() {
         tracing::warn!(%addr, "the API listens beyond loopback: anyone who reaches it with the token drives the browsers");
     }
     let token = hf.api().token().await?;
+    if answer_holds {
+        holds::answer_through_api(&hf);
+    }
     let settings = hf.settings().current().await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -67,8 +76,8 @@ pub async fn start(hf: Holdfast, addr: SocketAddr) -> anyhow::Result<Serving> {
         origins: Arc::new(settings.api_allowed_origins()),
         token: TokenCache::new(hf.home().root().join(ENDPOINT_FILE), token),
     };
-    let app = router(hf.clone(), gate);
     let (shutdown, mut stopped) = watch::channel(false);
+    let app = router(hf.clone(), gate, stopped.clone());
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
@@ -94,9 +103,9 @@ fn endpoint_host(addr: SocketAddr) -> String {
     }
 }
 
-fn router(hf: Holdfast, gate: Gate) -> Router {
+fn router(hf: Holdfast, gate: Gate, stopping: watch::Receiver<bool>) -> Router {
     let hosts = gate.hosts.as_ref().clone();
-    routes::v1(hf.clone())
+    routes::v1(hf.clone(), stopping)
         .nest_service("/mcp", mcp::service(hf, hosts))
         .route(
             "/v1/openapi.json",
@@ -118,8 +127,16 @@ impl Serving {
     /// removes `api.json`.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
-        if let Err(e) = self.task.await {
-            tracing::warn!("the API server task failed: {e}");
+        // Event streams end at once; a client that keeps another response open (an MCP
+        // stream) is not waited for long.
+        let mut task = self.task;
+        match tokio::time::timeout(STOP_GRACE, &mut task).await {
+            Ok(Err(e)) => tracing::warn!("the API server task failed: {e}"),
+            Ok(Ok(_)) => {}
+            Err(_) => {
+                tracing::warn!("open API connections did not close within {STOP_GRACE:?}; dropped");
+                task.abort();
+            }
         }
         self.hf.sessions().stop_all_kept().await;
         self.hf.api().remove_endpoint();

@@ -23,6 +23,8 @@ struct Op {
     query: Option<Value>,
     answer: Option<Value>,
     status: u16,
+    /// Answers a Server-Sent Events stream of `answer`s instead of one JSON value.
+    stream: bool,
 }
 
 /// Builds `Op`s with their schemas from one generator (shared definitions).
@@ -52,6 +54,7 @@ impl Ops {
             query: None,
             answer: None,
             status: 200,
+            stream: false,
         });
         let last = self.list.len() - 1;
         &mut self.list[last]
@@ -169,6 +172,7 @@ pub fn document() -> Value {
         "The template's risk window now.",
     );
     o.op::<Vec<SessionInfo>>("get", "/v1/sessions", "list_sessions", "Running sessions.");
+    o.op::<KeptEvent>("get", "/v1/events", "events", "Server-Sent Events of the API's sessions: launched, session events, risk window opened and closed, holds waiting, ended.").stream = true;
     o.op::<Vec<ExitStatus>>(
         "get",
         "/v1/exits",

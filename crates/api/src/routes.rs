@@ -12,8 +12,9 @@ use holdfast_core::Holdfast;
 use crate::body::Body;
 use crate::error::ApiResult;
 
-/// The `/v1` routes over `hf`.
-pub fn v1(hf: Holdfast) -> Router {
+/// The `/v1` routes over `hf`; event streams end when `stopping` turns true (a graceful
+/// shutdown waits for every open response).
+pub fn v1(hf: Holdfast, stopping: tokio::sync::watch::Receiver<bool>) -> Router {
     Router::new()
         .route("/v1/templates", get(list_templates).post(add_template))
         .route(
@@ -28,6 +29,7 @@ pub fn v1(hf: Holdfast) -> Router {
         .route("/v1/templates/{name}/health", get(health))
         .route("/v1/templates/{name}/risk", get(risk))
         .route("/v1/sessions", get(sessions))
+        .route("/v1/events", get(events).layer(axum::Extension(stopping)))
         .route("/v1/exits", get(exits))
         .route("/v1/audit", get(audit))
         .route("/v1/holds", get(holds))
@@ -184,6 +186,41 @@ async fn risk(State(hf): State<Holdfast>, Path(name): Path<String>) -> ApiResult
 
 async fn sessions(State(hf): State<Holdfast>) -> ApiResult<Json<Vec<SessionInfo>>> {
     Ok(Json(commands::list_sessions(&hf).await?))
+}
+
+/// `GET /v1/events`: Server-Sent Events, one `KeptEvent` (JSON, its `type` as the SSE event
+/// name) per message, for the sessions this API started: launched, every session event,
+/// risk window opened and closed, holds waiting, ended. A client too slow to keep up loses
+/// the oldest and gets a `lagged` event saying how many.
+async fn events(
+    State(hf): State<Holdfast>,
+    axum::Extension(stopping): axum::Extension<tokio::sync::watch::Receiver<bool>>,
+) -> axum::response::sse::Sse<
+    impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use tokio::sync::broadcast::error::RecvError;
+    let rx = hf.sessions().kept_events();
+    let stream =
+        futures_util::stream::unfold((rx, stopping), |(mut rx, mut stopping)| async move {
+            let next = tokio::select! {
+                r = rx.recv() => r,
+                _ = stopping.wait_for(|s| *s) => return None,
+            };
+            let event = match next {
+                Ok(e) => {
+                    let json = serde_json::to_value(&e).unwrap_or_default();
+                    let name = json["type"].as_str().unwrap_or("event").to_owned();
+                    Event::default().event(name).data(json.to_string())
+                }
+                Err(RecvError::Lagged(n)) => Event::default()
+                    .event("lagged")
+                    .data(serde_json::json!({ "type": "lagged", "missed": n }).to_string()),
+                Err(RecvError::Closed) => return None,
+            };
+            Some((Ok(event), (rx, stopping)))
+        });
+    Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
 async fn exits(State(hf): State<Holdfast>) -> ApiResult<Json<Vec<ExitStatus>>> {

@@ -61,7 +61,7 @@ pub async fn serve(
              and has the token can start accounts and drive their browsers"
         );
     }
-    let serving = holdfast_api::start(hf.clone(), SocketAddr::new(ip, port)).await?;
+    let serving = holdfast_api::start(hf.clone(), SocketAddr::new(ip, port), true).await?;
     let url = format!("http://{}", serving.addr);
     if json {
         println!(

@@ -16,6 +16,7 @@ pub mod types {
     pub use crate::guard::audit::HoldRecord;
     pub use crate::guard::{Decision, PendingHold, RiskState};
     pub use crate::health::HealthReport;
+    pub use crate::launch::kept::KeptEvent;
     pub use crate::launch::{LaunchOptions, Launched, SessionInfo};
     pub use crate::team::service::TeamStatus;
     pub use crate::template::{Removal, Template, TemplateDraft, TemplatePatch};

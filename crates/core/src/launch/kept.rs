@@ -4,11 +4,54 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
+use chrono::Utc;
+use serde::Serialize;
+use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, Mutex};
+use ts_rs::TS;
 
 use super::{LaunchOptions, LaunchProgress, Launched, Service, Session, SessionInfo};
+use crate::context::Context;
 use crate::error::Result;
+use crate::events::{SessionRecord, RISK_KINDS};
+use crate::guard::{PendingHold, RiskReason};
+
+/// What the faces' event streams (the API's `/v1/events`) carry about the sessions this
+/// process keeps.
+#[derive(Debug, Clone, Serialize, TS, schemars::JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[ts(export)]
+pub enum KeptEvent {
+    /// A session was launched.
+    Launched {
+        template: String,
+        session: SessionInfo,
+    },
+    /// One event of a running session (egress change, failures, holds decided, browser exit…).
+    Session {
+        template: String,
+        record: SessionRecord,
+    },
+    /// The template's risk window opened (sensitive actions are held from now on).
+    RiskOpened {
+        template: String,
+        reasons: Vec<RiskReason>,
+    },
+    /// The template's risk window closed.
+    RiskClosed { template: String },
+    /// A sensitive request is held until answered (`POST /v1/holds/{id}`) or its deadline.
+    HoldWaiting { hold: PendingHold },
+    /// A session ended (stopped, or its browser exited).
+    Ended { template: String },
+}
+
+/// Risk inputs kept per forwarded session.
+const MAX_HISTORY: usize = 4096;
+
+/// How often an open risk window is looked at again (it closes by time passing, too).
+const RISK_RECHECK: Duration = Duration::from_secs(5);
 
 /// Sessions launched by this process for a long-lived face (the app, the local API), kept so
 /// they live as long as the process, by template id, and where their launch progress goes.
@@ -16,6 +59,7 @@ use crate::error::Result;
 pub struct Kept {
     sessions: Arc<Mutex<HashMap<String, Session>>>,
     progress: broadcast::Sender<LaunchProgress>,
+    events: broadcast::Sender<KeptEvent>,
 }
 
 impl Default for Kept {
@@ -23,7 +67,17 @@ impl Default for Kept {
         Self {
             sessions: Arc::default(),
             progress: broadcast::channel(64).0,
+            events: broadcast::channel(256).0,
         }
+    }
+}
+
+impl Kept {
+    /// Tells the event streams that a hold waits (the face that answers holds calls this).
+    pub fn hold_waiting(&self, hold: &PendingHold) {
+        let _ = self
+            .events
+            .send(KeptEvent::HoldWaiting { hold: hold.clone() });
     }
 }
 
@@ -38,6 +92,17 @@ impl Service<'_> {
         };
         let session = self.launch(name, options, &emit).await?;
         let out = session.launched();
+        let _ = self.kept.events.send(KeptEvent::Launched {
+            template: out.session.template.clone(),
+            session: out.session.clone(),
+        });
+        tokio::spawn(forward(
+            self.ctx.clone(),
+            out.session.template.clone(),
+            out.session.template_id.clone(),
+            session.subscribe(),
+            self.kept.events.clone(),
+        ));
         self.kept
             .sessions
             .lock()
@@ -49,6 +114,16 @@ impl Service<'_> {
     /// The progress of launches made with [`Service::launch_kept`], from now on.
     pub fn launch_progress(&self) -> broadcast::Receiver<LaunchProgress> {
         self.kept.progress.subscribe()
+    }
+
+    /// The events of kept sessions from now on.
+    pub fn kept_events(&self) -> broadcast::Receiver<KeptEvent> {
+        self.kept.events.subscribe()
+    }
+
+    /// The handle the faces use to announce holds.
+    pub fn kept(&self) -> Kept {
+        self.kept.clone()
     }
 
     /// Running sessions (after forgetting kept ones that ended).
@@ -90,4 +165,70 @@ impl Service<'_> {
             s.stop().await;
         }
     }
+}
+
+/// Forwards one kept session's events to the faces' stream, with its template's risk window
+/// opening and closing (judged from the stored history plus what arrives, so the recorder's
+/// batching does not delay it), until the session ends.
+async fn forward(
+    ctx: Context,
+    template: String,
+    template_id: String,
+    mut rx: broadcast::Receiver<SessionRecord>,
+    tx: broadcast::Sender<KeptEvent>,
+) {
+    let guard = crate::guard::service::Service::new(&ctx);
+    let mut history = guard.history(&template_id).await.unwrap_or_default();
+    let config = match ctx.settings().await {
+        Ok(s) => s.risk(),
+        Err(e) => {
+            tracing::warn!("no settings for the risk window of {template}: {e}");
+            return;
+        }
+    };
+    let mut open = false;
+    let judge = |history: &[SessionRecord], open: &mut bool| {
+        let risk = crate::guard::evaluate(history, Utc::now(), &config);
+        if risk.open != *open {
+            *open = risk.open;
+            let _ = tx.send(if risk.open {
+                KeptEvent::RiskOpened {
+                    template: template.clone(),
+                    reasons: risk.reasons,
+                }
+            } else {
+                KeptEvent::RiskClosed {
+                    template: template.clone(),
+                }
+            });
+        }
+    };
+    judge(&history, &mut open);
+    let mut recheck = tokio::time::interval(RISK_RECHECK);
+    loop {
+        tokio::select! {
+            r = rx.recv() => match r {
+                Ok(record) => {
+                    let risky = RISK_KINDS.contains(&record.event.kind());
+                    let _ = tx.send(KeptEvent::Session {
+                        template: template.clone(),
+                        record: record.clone(),
+                    });
+                    if risky {
+                        history.push(record);
+                        // A failure storm must not grow this (nor the judging) without end:
+                        // the window looks back minutes, the oldest half can go.
+                        if history.len() > MAX_HISTORY {
+                            history.drain(..MAX_HISTORY / 2);
+                        }
+                        judge(&history, &mut open);
+                    }
+                }
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => break,
+            },
+            _ = recheck.tick(), if open => judge(&history, &mut open),
+        }
+    }
+    let _ = tx.send(KeptEvent::Ended { template });
 }

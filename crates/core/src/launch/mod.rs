@@ -4,7 +4,7 @@
 
 mod control;
 mod egress_check;
-mod kept;
+pub mod kept;
 pub(crate) mod preflight;
 mod stale;
 mod state;
@@ -172,6 +172,9 @@ impl Launched {
 pub struct Session {
     info: SessionInfo,
     preflight: Preflight,
+    /// A receiver of the session's event stream, kept only to hand out others: it does not
+    /// hold the stream open, so theirs close when the session ends.
+    events: tokio::sync::broadcast::Receiver<crate::events::SessionRecord>,
     stop: watch::Sender<bool>,
     done: JoinHandle<SessionEnd>,
 }
@@ -193,6 +196,11 @@ impl Session {
             session: self.info.clone(),
             preflight: self.preflight.clone(),
         }
+    }
+
+    /// The session's events from now on (the stream closes when the session has ended).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<crate::events::SessionRecord> {
+        self.events.resubscribe()
     }
 
     /// A handle that stops the session from elsewhere (a signal handler, the app).
@@ -465,6 +473,7 @@ impl<'a> Service<'a> {
             let control = control::Control::bind(&control::path(&self.home, &template.id))
                 .inspect_err(|e| tracing::warn!("no control socket for the session: {e}"))
                 .ok();
+            let events = relay.bus().subscribe();
             let done = tokio::spawn(supervisor::run(supervisor::Supervised {
                 store: self.store.clone(),
                 template,
@@ -483,6 +492,7 @@ impl<'a> Service<'a> {
             Ok(Session {
                 info,
                 preflight,
+                events,
                 stop,
                 done,
             })
