@@ -604,3 +604,173 @@ fn the_event_stream_tells_a_script_of_launch_session_events_and_the_end() {
     assert_eq!(ended["template"], "acct", "{ended}");
     assert_eq!(stopped.join().expect("stop").0, 200);
 }
+
+/// The browsers (main processes, not helpers) running on each profile of `home`.
+fn browsers_per_profile(home: &TestHome) -> std::collections::HashMap<String, usize> {
+    let profiles = format!("--user-data-dir={}/profiles/", home.path().display());
+    let mut count = std::collections::HashMap::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<String> = cmdline
+            .split(|b| *b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        if args.iter().any(|a| a.starts_with("--type=")) {
+            continue;
+        }
+        // A helper the browser has just forked still shows the browser's command line until
+        // it execs with its --type: a child of a browser is not another browser.
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, r)| r.split_whitespace().nth(1))
+            .unwrap_or("0");
+        let parent = std::fs::read(format!("/proc/{ppid}/cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&parent).contains(&profiles) {
+            continue;
+        }
+        if let Some(p) = args.iter().find_map(|a| a.strip_prefix(&profiles)) {
+            *count.entry(p.to_owned()).or_insert(0) += 1;
+        }
+    }
+    count
+}
+
+#[test]
+fn twenty_clients_starting_and_stopping_ten_accounts_at_random_never_run_one_twice() {
+    let keyring = KeyringSession::start();
+    let home = TestHome::with_keyring(&keyring);
+    let site = Site::start();
+    let names: Vec<String> = (0..10).map(|i| format!("acct{i}")).collect();
+    for n in &names {
+        home.ok(&[
+            "template",
+            "add",
+            n,
+            "--exit",
+            "direct",
+            "--start-url",
+            &site.url("/page"),
+        ]);
+    }
+    let served = Served::start(&home, &site);
+    let port = served.port;
+    let token = endpoint(&home)["token"].as_str().expect("token").to_owned();
+    let secs: u64 = std::env::var("HOLDFAST_API_SOAK_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    let until = std::time::Instant::now() + Duration::from_secs(secs);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (starts, twice) = std::thread::scope(|s| {
+        // Watches the processes throughout: never two browsers on one profile.
+        let watcher = s.spawn(|| {
+            let mut worst = 0;
+            // Also ends by itself: a failed client must not leave the scope waiting here.
+            let give_up = until + WAIT;
+            while !done.load(std::sync::atomic::Ordering::SeqCst)
+                && std::time::Instant::now() < give_up
+            {
+                let most = browsers_per_profile(&home)
+                    .values()
+                    .copied()
+                    .max()
+                    .unwrap_or(0);
+                worst = worst.max(most);
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            worst
+        });
+        let clients: Vec<_> = (0..20u64)
+            .map(|c| {
+                let (names, token) = (&names, &token);
+                s.spawn(move || {
+                    let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ (c + 1);
+                    let mut starts = 0;
+                    while std::time::Instant::now() < until {
+                        // xorshift: a different, repeatable sequence per client
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        let name = &names[(x % 10) as usize];
+                        let (verb, body) = if x & 0x100 == 0 {
+                            ("start", Some(json!({"headless": true})))
+                        } else {
+                            ("stop", None)
+                        };
+                        let (status, answer) = call(
+                            port,
+                            token,
+                            "POST",
+                            &format!("/v1/templates/{name}/{verb}"),
+                            body,
+                        );
+                        let expected: &[u16] = if verb == "start" {
+                            &[201, 409]
+                        } else {
+                            &[200, 409]
+                        };
+                        assert!(
+                            expected.contains(&status),
+                            "{verb} {name}: {status} {answer}"
+                        );
+                        if status == 201 {
+                            starts += 1;
+                        }
+                    }
+                    starts
+                })
+            })
+            .collect();
+        let starts: usize = clients.into_iter().map(|c| c.join().expect("client")).sum();
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        (starts, watcher.join().expect("watcher"))
+    });
+    assert!(starts >= 10, "the clients got sessions started ({starts})");
+    assert!(
+        twice <= 1,
+        "never two browsers on one profile (saw {twice})"
+    );
+
+    // After: every account stops, then starts and stops again — no stale lease, no orphan.
+    for n in &names {
+        let (status, body) = call(
+            port,
+            &token,
+            "POST",
+            &format!("/v1/templates/{n}/stop"),
+            None,
+        );
+        assert!(status == 200 || status == 409, "stop {n}: {status} {body}");
+    }
+    assert!(
+        browsers_per_profile(&home).is_empty(),
+        "no browser outlives its stop: {:?}",
+        browsers_per_profile(&home)
+    );
+    for n in &names {
+        let (status, body) = call(
+            port,
+            &token,
+            "POST",
+            &format!("/v1/templates/{n}/start"),
+            Some(json!({"headless": true})),
+        );
+        assert_eq!(status, 201, "{n} starts again, no stale lease: {body}");
+        let (status, _) = call(
+            port,
+            &token,
+            "POST",
+            &format!("/v1/templates/{n}/stop"),
+            None,
+        );
+        assert_eq!(status, 200);
+    }
+    assert!(served.stop().success());
+    assert!(
+        browsers_per_profile(&home).is_empty(),
+        "no orphan after serve ends"
+    );
+}
