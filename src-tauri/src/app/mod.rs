@@ -10,6 +10,9 @@ use tauri::{Emitter, Manager};
 
 use holdfast_core::{logging, Holdfast, Home};
 
+/// The local API while the app serves it.
+type ApiServer = std::sync::Arc<tokio::sync::Mutex<Option<holdfast_api::Serving>>>;
+
 /// Runs the desktop app until its window closes.
 pub fn run() -> ExitCode {
     match try_run() {
@@ -39,12 +42,32 @@ fn try_run() -> anyhow::Result<()> {
             // Holds of the sessions this app launches go to its prompt, not the policy. The
             // window is raised so a held action is never missed; the UI polls the list.
             let handle = app.handle().clone();
+            let kept = app.state::<Holdfast>().sessions().kept();
             app.state::<Holdfast>()
                 .guard()
                 .enable_prompt(std::sync::Arc::new(move |hold| {
                     tracing::info!(id = hold.id, action = %hold.action, "asking the operator");
+                    // The local API's event stream hears of it too (if the API is on).
+                    kept.hold_waiting(hold);
                     raise(&handle);
                 }));
+            // The local automation API, when switched on (`api.enabled`): same listener,
+            // gate and token as `holdfast serve`; holds still go to this window.
+            let hf = app.state::<Holdfast>().inner().clone();
+            let serving = app.state::<ApiServer>().inner().clone();
+            tauri::async_runtime::spawn(async move {
+                match hf.settings().current().await {
+                    Ok(s) if s.api_enabled() => {
+                        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], s.api_port()));
+                        match holdfast_api::start(hf.clone(), addr, false).await {
+                            Ok(api) => *serving.lock().await = Some(api),
+                            Err(e) => tracing::error!("the local API did not start: {e:#}"),
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::error!("cannot read the settings: {e}"),
+                }
+            });
             // In a team, others' template changes are pulled as the store announces them, and
             // the page is told to reload its list.
             let hf = app.state::<Holdfast>().inner().clone();
@@ -73,6 +96,7 @@ fn try_run() -> anyhow::Result<()> {
             Ok(())
         })
         .manage(hf)
+        .manage(ApiServer::default())
         .manage(chosen::ChosenPaths::default())
         .invoke_handler(commands::handler())
         .build(tauri::generate_context!())?
@@ -81,7 +105,13 @@ fn try_run() -> anyhow::Result<()> {
                 // Browsers this app launched are closed cleanly (cookies written) before it goes;
                 // were it killed instead, they would die with it anyway.
                 let hf = app.state::<Holdfast>();
-                tauri::async_runtime::block_on(hf.sessions().stop_all_kept());
+                let api = app.state::<ApiServer>().inner().clone();
+                tauri::async_runtime::block_on(async move {
+                    if let Some(serving) = api.lock().await.take() {
+                        serving.stop().await;
+                    }
+                    hf.sessions().stop_all_kept().await;
+                });
             }
         });
     Ok(())
