@@ -27,7 +27,16 @@ struct Served {
 
 impl Served {
     fn start(home: &TestHome, site: &Site) -> Self {
-        let mut child = common::launched::cmd(home, site)
+        Self::start_with(home, site, &[])
+    }
+
+    /// As `start`, with more environment (e.g. the NTP servers to check the clock against).
+    fn start_with(home: &TestHome, site: &Site, env: &[(&str, &str)]) -> Self {
+        let mut cmd = common::launched::cmd(home, site);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
             .args(["serve", "--port", "0", "--json"])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -773,4 +782,52 @@ fn twenty_clients_starting_and_stopping_ten_accounts_at_random_never_run_one_twi
         browsers_per_profile(&home).is_empty(),
         "no orphan after serve ends"
     );
+}
+
+#[test]
+fn the_event_stream_says_when_a_risk_window_opens_a_clock_thirty_seconds_off() {
+    let site = Site::start();
+    let skewed = common::servers::Chrony::start(Some("+30s"));
+    let keyring = KeyringSession::start();
+    let home = TestHome::with_keyring(&keyring);
+    home.ok(&[
+        "template",
+        "add",
+        "acct",
+        "--exit",
+        "direct",
+        "--start-url",
+        &site.url("/page"),
+    ]);
+    // Re-checked every second while it runs: each check reaches the stream.
+    home.ok(&["setting", "set", "clock.check_interval_secs", "1"]);
+    let ntp = format!("127.0.0.1:{}", skewed.port);
+    let served = Served::start_with(&home, &site, &[("HOLDFAST_NTP_SERVERS", &ntp)]);
+    let (port, token) = (
+        served.port,
+        endpoint(&home)["token"].as_str().expect("token").to_owned(),
+    );
+    let events = event_stream(port, &token);
+    let (status, s) = call(
+        port,
+        &token,
+        "POST",
+        "/v1/templates/acct/start",
+        Some(json!({"headless": true, "force": true})),
+    );
+    assert_eq!(status, 201, "forced past the clock refusal: {s}");
+    assert!(
+        s["warnings"].to_string().contains("clock"),
+        "the start says what it overrode: {s}"
+    );
+    let opened = next_event(&events, "risk_opened");
+    assert_eq!(opened["template"], "acct", "{opened}");
+    assert!(
+        opened["reasons"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|x| x["kind"] == "clock_drift")),
+        "the window opened for the clock: {opened}"
+    );
+    let (status, _) = call(port, &token, "POST", "/v1/templates/acct/stop", None);
+    assert_eq!(status, 200);
 }
