@@ -70,6 +70,7 @@ for r in range(rounds):
 def ms(xs):
     return statistics.median(xs) * 1000
 
+print(f"holdfast serve resident memory, idle: {idle:.1f} MB (target <= 30 MB)")
 print(f"start -> ws_endpoint, template with a direct exit, {rounds} rounds alternating (median):")
 print(f"  holdfast launch --json --cdp to its line  {ms(cli):7.1f} ms   (baseline)")
 print(f"  POST /v1/templates/t0/start answered       {ms(api):7.1f} ms   ratio {ms(api)/ms(cli):.2f}x  (target <= 1.05x)")
@@ -88,5 +89,6 @@ while time.perf_counter() - t < 5:
 rps = n / (time.perf_counter() - t)
 print(f"GET /v1/sessions with {sessions} running sessions: {rps:.0f} requests/s (one client, sequential; {sessions} started in {up:.0f} s)")
 busy = rss_mb(serve.pid)
-serve.terminate(); serve.wait(timeout=120)
-print(f"holdfast serve resident memory: idle {idle:.1f} MB (target <= 30 MB); with {sessions} sessions {busy:.1f} MB")
+t = time.perf_counter()
+serve.terminate(); serve.wait(timeout=300)
+print(f"holdfast serve resident memory with {sessions} sessions: {busy:.1f} MB; SIGTERM closed them all in {time.perf_counter() - t:.1f} s")

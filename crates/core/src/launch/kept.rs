@@ -161,9 +161,8 @@ impl Service<'_> {
             .drain()
             .map(|(_, s)| s)
             .collect();
-        for s in sessions {
-            s.stop().await;
-        }
+        // At once, not one after another: each waits for its browser's clean close.
+        futures_util::future::join_all(sessions.into_iter().map(Session::stop)).await;
     }
 }
 
