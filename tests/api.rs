@@ -831,3 +831,76 @@ fn the_event_stream_says_when_a_risk_window_opens_a_clock_thirty_seconds_off() {
     let (status, _) = call(port, &token, "POST", "/v1/templates/acct/stop", None);
     assert_eq!(status, 200);
 }
+
+#[test]
+fn a_held_sensitive_request_is_announced_on_the_stream_and_answered_through_the_api() {
+    let site = Site::start();
+    let skewed = common::servers::Chrony::start(Some("+30s"));
+    let keyring = KeyringSession::start();
+    let home = TestHome::with_keyring(&keyring);
+    home.ok(&[
+        "template",
+        "add",
+        "acct",
+        "--exit",
+        "direct",
+        "--start-url",
+        &site.url("/settings"),
+    ]);
+    home.ok(&["setting", "set", "clock.check_interval_secs", "1"]);
+    let ntp = format!("127.0.0.1:{}", skewed.port);
+    let served = Served::start_with(&home, &site, &[("HOLDFAST_NTP_SERVERS", &ntp)]);
+    let (port, token) = (
+        served.port,
+        endpoint(&home)["token"].as_str().expect("token").to_owned(),
+    );
+    let events = event_stream(port, &token);
+    let (status, s) = call(
+        port,
+        &token,
+        "POST",
+        "/v1/templates/acct/start",
+        Some(json!({"headless": true, "force": true})),
+    );
+    assert_eq!(status, 201, "{s}");
+    next_event(&events, "risk_opened");
+    // The session's guard intercepts once its own judgement opens the window: the first
+    // submissions may still pass. Submit until one is held.
+    let (n, hold) = (1..=10)
+        .find_map(|_| {
+            let n = site.request_submit("fetch");
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while let Ok(e) =
+                events.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+            {
+                if e["type"] == "hold_waiting" {
+                    return Some((n, e["hold"].clone()));
+                }
+            }
+            site.wait_submit_report(n, WAIT);
+            None
+        })
+        .expect("a submission in the risk window is held");
+    assert_eq!(hold["action"], "export", "{hold}");
+    let (status, pending) = call(port, &token, "GET", "/v1/holds", None);
+    assert_eq!(status, 200);
+    assert_eq!(
+        pending[0]["id"], hold["id"],
+        "the hold waits in the list: {pending}"
+    );
+    let id = hold["id"].as_i64().expect("id");
+    let (status, body) = call(
+        port,
+        &token,
+        "POST",
+        &format!("/v1/holds/{id}"),
+        Some(json!({"decision": "proceed"})),
+    );
+    assert_eq!(status, 204, "{body}");
+    let report = site.wait_submit_report(n, WAIT);
+    assert_eq!(
+        report,
+        format!("{n} fetch status 200"),
+        "proceeded: the request reached the site"
+    );
+}
