@@ -58,6 +58,9 @@ const RISK_RECHECK: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct Kept {
     sessions: Arc<Mutex<HashMap<String, Session>>>,
+    /// Sessions being stopped by one request, by template id: another stop of the same
+    /// session waits for that one (changed only under the `sessions` lock).
+    stopping: Arc<std::sync::Mutex<HashMap<String, Stopping>>>,
     progress: broadcast::Sender<LaunchProgress>,
     events: broadcast::Sender<KeptEvent>,
 }
@@ -66,6 +69,7 @@ impl Default for Kept {
     fn default() -> Self {
         Self {
             sessions: Arc::default(),
+            stopping: Arc::default(),
             progress: broadcast::channel(64).0,
             events: broadcast::channel(256).0,
         }
@@ -140,14 +144,36 @@ impl Service<'_> {
     /// shutdown, cookies written), else as [`Service::stop`] does for any process.
     pub async fn stop_kept(&self, name: &str) -> Result<SessionInfo> {
         let template = self.template(name).await?;
-        let mine = self.kept.sessions.lock().await.remove(&template.id);
-        match mine {
+        let mut running = self.kept.sessions.lock().await;
+        match running.remove(&template.id) {
             Some(s) if !s.is_finished() => {
                 let info = s.info().clone();
+                let (done, waiters) = tokio::sync::watch::channel(false);
+                let _entry = StoppingEntry::insert(
+                    &self.kept.stopping,
+                    &template.id,
+                    Stopping {
+                        info: info.clone(),
+                        done: waiters,
+                    },
+                );
+                drop(running);
                 s.stop().await;
+                let _ = done.send(true);
                 Ok(info)
             }
-            _ => self.stop(name).await,
+            _ => {
+                let underway = lock(&self.kept.stopping).get(&template.id).cloned();
+                drop(running);
+                match underway {
+                    // Another request of this process is closing it: its answer is ours.
+                    Some(mut other) => {
+                        let _ = other.done.wait_for(|d| *d).await;
+                        Ok(other.info)
+                    }
+                    None => self.stop(name).await,
+                }
+            }
         }
     }
 
@@ -230,4 +256,41 @@ async fn forward(
         }
     }
     let _ = tx.send(KeptEvent::Ended { template });
+}
+
+/// A stop under way: what it stops, and when it is done.
+#[derive(Debug, Clone)]
+struct Stopping {
+    info: SessionInfo,
+    done: tokio::sync::watch::Receiver<bool>,
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Keeps a stop listed while it runs, also when the request that runs it is dropped.
+struct StoppingEntry<'a> {
+    map: &'a std::sync::Mutex<HashMap<String, Stopping>>,
+    id: String,
+}
+
+impl<'a> StoppingEntry<'a> {
+    fn insert(
+        map: &'a std::sync::Mutex<HashMap<String, Stopping>>,
+        id: &str,
+        stopping: Stopping,
+    ) -> Self {
+        lock(map).insert(id.to_owned(), stopping);
+        Self {
+            map,
+            id: id.to_owned(),
+        }
+    }
+}
+
+impl Drop for StoppingEntry<'_> {
+    fn drop(&mut self) {
+        lock(self.map).remove(&self.id);
+    }
 }

@@ -51,10 +51,11 @@ impl TeamLease {
         let db = ctx.team_db(&link).await?;
         let ttl = settings.team_lease();
         let every = settings.team_heartbeat().min(ttl / 3);
-        // The browser must be gone before the database lets another take the lease: give up a
-        // third of the lease early, and use a third of that to close cleanly (a measured close
-        // and reap of a headless browser: ~1.4 s).
-        let margin = (ttl / 3).max(Duration::from_secs(2));
+        // The browser must be gone before the database lets another take the lease: give up
+        // half of the lease early, and use a third of that to close cleanly (a measured close
+        // and reap of a headless browser: ~1.4 s). A third of the lease was once the margin: a
+        // CI machine loaded with twenty browsers took longer than that to kill and reap one.
+        let margin = (ttl / 2).max(Duration::from_secs(2));
         let c = &link.config;
         // A refused take whose holder is gone by the time we ask who it was: the lease ran
         // out in between (a killed holder's, typically), so it is free — take it again.
