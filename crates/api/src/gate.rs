@@ -55,10 +55,7 @@ impl TokenCache {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if mtime.is_some() && mtime != cached.0 {
-            let read = std::fs::read(&self.file)
-                .ok()
-                .and_then(|b| serde_json::from_slice::<ApiEndpoint>(&b).ok());
-            if let Some(e) = read {
+            if let Some(e) = ApiEndpoint::read(&self.file) {
                 *cached = (mtime, e.token);
             }
         }

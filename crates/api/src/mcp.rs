@@ -13,7 +13,7 @@ use rmcp::{schemars, tool, tool_handler, tool_router, ServerHandler};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use holdfast_core::commands::{self, types::LaunchOptions};
+use holdfast_core::commands;
 use holdfast_core::{Error, Holdfast};
 
 /// The tools over one Holdfast.
@@ -78,14 +78,13 @@ impl Tools {
     /// Playwright connectOverCDP, Puppeteer browserWSEndpoint) and `debugger_address`.
     #[tool]
     async fn start(&self, Parameters(p): Parameters<Start>) -> CallToolResult {
-        let options = LaunchOptions {
+        let request = crate::routes::StartRequest {
             headless: p.headless,
-            force: false,
-            cdp: true,
             start_urls: p.start_urls,
+            force: false,
         };
-        match commands::launch_session(&self.hf, p.name, options).await {
-            Ok(l) => CallToolResult::structured(json!(crate::routes::reply(l))),
+        match request.start(&self.hf, p.name).await {
+            Ok(reply) => CallToolResult::structured(json!(reply)),
             Err(e) => CallToolResult::structured_error(json!(e.payload())),
         }
     }

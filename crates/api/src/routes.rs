@@ -7,7 +7,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use holdfast_core::commands::{self, types::*};
-use holdfast_core::Holdfast;
+use holdfast_core::{Error, Holdfast};
 
 use crate::body::Body;
 use crate::error::ApiResult;
@@ -122,19 +122,26 @@ async fn start(
     Path(name): Path<String>,
     Body(req): Body<StartRequest>,
 ) -> ApiResult<(StatusCode, Json<StartReply>)> {
-    let options = LaunchOptions {
-        headless: req.headless,
-        force: req.force,
-        // The API starts sessions to be automated: their DevTools port is the point.
-        cdp: true,
-        start_urls: req.start_urls,
-    };
-    let launched = commands::launch_session(&hf, name, options).await?;
-    Ok((StatusCode::CREATED, Json(reply(launched))))
+    let reply = req.start(&hf, name).await?;
+    Ok((StatusCode::CREATED, Json(reply)))
+}
+
+impl StartRequest {
+    /// Starts `name` with its automation port (the API starts sessions to be automated: the
+    /// DevTools port is the point), for the HTTP endpoint and the MCP tool alike.
+    pub async fn start(self, hf: &Holdfast, name: String) -> Result<StartReply, Error> {
+        let options = LaunchOptions {
+            headless: self.headless,
+            force: self.force,
+            cdp: true,
+            start_urls: self.start_urls,
+        };
+        Ok(reply(commands::launch_session(hf, name, options).await?))
+    }
 }
 
 /// The start reply of a launched session.
-pub fn reply(launched: Launched) -> StartReply {
+fn reply(launched: Launched) -> StartReply {
     let s = launched.session;
     let ws = s.cdp.clone().unwrap_or_default();
     // ws://HOST:PORT/devtools/browser/ID → HOST:PORT

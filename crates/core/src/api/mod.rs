@@ -26,6 +26,13 @@ pub struct ApiEndpoint {
     pub pid: u32,
 }
 
+impl ApiEndpoint {
+    /// The endpoint file at `path`, if there is a readable one.
+    pub fn read(path: &std::path::Path) -> Option<Self> {
+        serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+    }
+}
+
 /// A fresh token: 32 random bytes, base64url, with a prefix that makes it recognisable in a
 /// leaked log or paste.
 pub(crate) fn new_token() -> String {

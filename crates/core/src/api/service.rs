@@ -54,8 +54,7 @@ impl<'a> Service<'a> {
 
     /// The endpoint file's contents, if a server wrote one.
     pub fn endpoint(&self) -> Option<ApiEndpoint> {
-        let text = std::fs::read_to_string(self.ctx.home.root().join(ENDPOINT_FILE)).ok()?;
-        serde_json::from_str(&text).ok()
+        ApiEndpoint::read(&self.ctx.home.root().join(ENDPOINT_FILE))
     }
 
     /// Writes the endpoint file (owner-only).
