@@ -631,11 +631,11 @@ fn browsers_per_profile(home: &TestHome) -> std::collections::HashMap<String, us
         }
         // A helper the browser has just forked still shows the browser's command line until
         // it execs with its --type: a child of a browser is not another browser.
-        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        let ppid = stat
-            .rsplit_once(')')
-            .and_then(|(_, r)| r.split_whitespace().nth(1))
-            .unwrap_or("0");
+        // state ppid …
+        let ppid = common::proc_stat(&entry.file_name().to_string_lossy())
+            .get(1)
+            .cloned()
+            .unwrap_or_default();
         let parent = std::fs::read(format!("/proc/{ppid}/cmdline")).unwrap_or_default();
         if String::from_utf8_lossy(&parent).contains(&profiles) {
             continue;
@@ -654,15 +654,7 @@ fn twenty_clients_starting_and_stopping_ten_accounts_at_random_never_run_one_twi
     let site = Site::start();
     let names: Vec<String> = (0..10).map(|i| format!("acct{i}")).collect();
     for n in &names {
-        home.ok(&[
-            "template",
-            "add",
-            n,
-            "--exit",
-            "direct",
-            "--start-url",
-            &site.url("/page"),
-        ]);
+        common::add_direct(&home, n, &site.url("/page"));
     }
     let served = Served::start(&home, &site);
     let port = served.port;
@@ -784,43 +776,62 @@ fn twenty_clients_starting_and_stopping_ten_accounts_at_random_never_run_one_twi
     );
 }
 
-#[test]
-fn the_event_stream_says_when_a_risk_window_opens_a_clock_thirty_seconds_off() {
+/// An account `acct` (direct exit, opening `start_path` on the site) started through the API and
+/// forced past a clock 30 s off (a real chronyd under faketime), re-checked every second, with
+/// its event stream read from before the start.
+struct ClockOff {
+    site: Site,
+    _chrony: common::servers::Chrony,
+    _keyring: KeyringSession,
+    _home: TestHome,
+    served: Served,
+    token: String,
+    events: std::sync::mpsc::Receiver<Value>,
+    /// The start's answer.
+    started: Value,
+}
+
+fn clock_off(start_path: &str) -> ClockOff {
     let site = Site::start();
-    let skewed = common::servers::Chrony::start(Some("+30s"));
+    let chrony = common::servers::Chrony::start(Some("+30s"));
     let keyring = KeyringSession::start();
     let home = TestHome::with_keyring(&keyring);
-    home.ok(&[
-        "template",
-        "add",
-        "acct",
-        "--exit",
-        "direct",
-        "--start-url",
-        &site.url("/page"),
-    ]);
+    common::add_direct(&home, "acct", &site.url(start_path));
     // Re-checked every second while it runs: each check reaches the stream.
     home.ok(&["setting", "set", "clock.check_interval_secs", "1"]);
-    let ntp = format!("127.0.0.1:{}", skewed.port);
+    let ntp = format!("127.0.0.1:{}", chrony.port);
     let served = Served::start_with(&home, &site, &[("HOLDFAST_NTP_SERVERS", &ntp)]);
-    let (port, token) = (
+    let token = endpoint(&home)["token"].as_str().expect("token").to_owned();
+    let events = event_stream(served.port, &token);
+    let (status, started) = call(
         served.port,
-        endpoint(&home)["token"].as_str().expect("token").to_owned(),
-    );
-    let events = event_stream(port, &token);
-    let (status, s) = call(
-        port,
         &token,
         "POST",
         "/v1/templates/acct/start",
         Some(json!({"headless": true, "force": true})),
     );
-    assert_eq!(status, 201, "forced past the clock refusal: {s}");
+    assert_eq!(status, 201, "forced past the clock refusal: {started}");
+    ClockOff {
+        site,
+        _chrony: chrony,
+        _keyring: keyring,
+        _home: home,
+        served,
+        token,
+        events,
+        started,
+    }
+}
+
+#[test]
+fn the_event_stream_says_when_a_risk_window_opens_a_clock_thirty_seconds_off() {
+    let c = clock_off("/page");
     assert!(
-        s["warnings"].to_string().contains("clock"),
-        "the start says what it overrode: {s}"
+        c.started["warnings"].to_string().contains("clock"),
+        "the start says what it overrode: {}",
+        c.started
     );
-    let opened = next_event(&events, "risk_opened");
+    let opened = next_event(&c.events, "risk_opened");
     assert_eq!(opened["template"], "acct", "{opened}");
     assert!(
         opened["reasons"]
@@ -828,42 +839,21 @@ fn the_event_stream_says_when_a_risk_window_opens_a_clock_thirty_seconds_off() {
             .is_some_and(|r| r.iter().any(|x| x["kind"] == "clock_drift")),
         "the window opened for the clock: {opened}"
     );
-    let (status, _) = call(port, &token, "POST", "/v1/templates/acct/stop", None);
+    let (status, _) = call(
+        c.served.port,
+        &c.token,
+        "POST",
+        "/v1/templates/acct/stop",
+        None,
+    );
     assert_eq!(status, 200);
 }
 
 #[test]
 fn a_held_sensitive_request_is_announced_on_the_stream_and_answered_through_the_api() {
-    let site = Site::start();
-    let skewed = common::servers::Chrony::start(Some("+30s"));
-    let keyring = KeyringSession::start();
-    let home = TestHome::with_keyring(&keyring);
-    home.ok(&[
-        "template",
-        "add",
-        "acct",
-        "--exit",
-        "direct",
-        "--start-url",
-        &site.url("/settings"),
-    ]);
-    home.ok(&["setting", "set", "clock.check_interval_secs", "1"]);
-    let ntp = format!("127.0.0.1:{}", skewed.port);
-    let served = Served::start_with(&home, &site, &[("HOLDFAST_NTP_SERVERS", &ntp)]);
-    let (port, token) = (
-        served.port,
-        endpoint(&home)["token"].as_str().expect("token").to_owned(),
-    );
-    let events = event_stream(port, &token);
-    let (status, s) = call(
-        port,
-        &token,
-        "POST",
-        "/v1/templates/acct/start",
-        Some(json!({"headless": true, "force": true})),
-    );
-    assert_eq!(status, 201, "{s}");
-    next_event(&events, "risk_opened");
+    let c = clock_off("/settings");
+    let (site, events, port, token) = (&c.site, &c.events, c.served.port, c.token.as_str());
+    next_event(events, "risk_opened");
     // The session's guard intercepts once its own judgement opens the window: the first
     // submissions may still pass. Submit until one is held.
     let (n, hold) = (1..=10)
@@ -882,7 +872,7 @@ fn a_held_sensitive_request_is_announced_on_the_stream_and_answered_through_the_
         })
         .expect("a submission in the risk window is held");
     assert_eq!(hold["action"], "export", "{hold}");
-    let (status, pending) = call(port, &token, "GET", "/v1/holds", None);
+    let (status, pending) = call(port, token, "GET", "/v1/holds", None);
     assert_eq!(status, 200);
     assert_eq!(
         pending[0]["id"], hold["id"],
@@ -891,7 +881,7 @@ fn a_held_sensitive_request_is_announced_on_the_stream_and_answered_through_the_
     let id = hold["id"].as_i64().expect("id");
     let (status, body) = call(
         port,
-        &token,
+        token,
         "POST",
         &format!("/v1/holds/{id}"),
         Some(json!({"decision": "proceed"})),

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use common::launched::{cmd, launch, signal, try_launch, try_launch_env};
 use common::servers::{Chrony, Stun, Upstream};
 use common::site::Site;
-use common::{stderr, KeyringSession, TestHome};
+use common::{add_direct, stderr, KeyringSession, TestHome};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -34,19 +34,6 @@ fn wait_group_gone(pgid: i32, what: &str) {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// `template add NAME --exit direct --start-url URL`.
-fn add_direct(home: &TestHome, name: &str, start_url: &str) {
-    home.ok(&[
-        "template",
-        "add",
-        name,
-        "--exit",
-        "direct",
-        "--start-url",
-        start_url,
-    ]);
 }
 
 fn status(home: &TestHome) -> Vec<Value> {
@@ -484,33 +471,12 @@ fn group_members(pgid: i32) -> Vec<i32> {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
             continue;
         };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        // Fields after the parenthesised name: state ppid pgrp ...
-        let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
-        if after.split_whitespace().nth(2) == Some(&pgid.to_string()) {
+        // state ppid pgrp …
+        if common::proc_stat(&pid.to_string()).get(2) == Some(&pgid.to_string()) {
             pids.push(pid);
         }
     }
     pids
-}
-
-/// Socket inodes in TCP LISTEN state, from /proc/net/tcp and tcp6.
-fn listening_tcp_inodes() -> std::collections::HashSet<String> {
-    let mut inodes = std::collections::HashSet::new();
-    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        let text = std::fs::read_to_string(table).unwrap_or_default();
-        for line in text.lines().skip(1) {
-            let cols: Vec<&str> = line.split_whitespace().collect();
-            if cols.get(3) == Some(&"0A") {
-                if let Some(inode) = cols.get(9) {
-                    inodes.insert((*inode).to_owned());
-                }
-            }
-        }
-    }
-    inodes
 }
 
 #[test]
@@ -530,7 +496,7 @@ fn without_cdp_no_process_of_the_session_listens_on_tcp_and_stop_still_closes_cl
         members.len() > 1,
         "the browser runs with its helpers: {members:?}"
     );
-    let listening = listening_tcp_inodes();
+    let listening = common::listening_tcp_inodes(None);
     for pid in &members {
         let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
@@ -549,7 +515,7 @@ fn without_cdp_no_process_of_the_session_listens_on_tcp_and_stop_still_closes_cl
                 .and_then(|r| r.strip_suffix(']'))
             {
                 assert!(
-                    !listening.contains(inode),
+                    !listening.contains(target.as_ref()),
                     "process {pid} ({cmdline}) listens on TCP (socket inode {inode})"
                 );
             }

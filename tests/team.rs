@@ -320,15 +320,7 @@ fn offline_the_home_lists_its_copy_and_says_so_and_leave_keeps_the_templates() {
 /// `site`), with short lease timings (9 s, renewed every second) so the tests run in seconds.
 fn two_machines(pg: &Postgres, site: &common::site::Site) -> (Machine, Machine) {
     let a = machine();
-    a.home.ok(&[
-        "template",
-        "add",
-        "acct",
-        "--exit",
-        "direct",
-        "--start-url",
-        &site.url("/page"),
-    ]);
+    common::add_direct(&a.home, "acct", &site.url("/page"));
     assert!(team(&a, "init", &pg.url(OWNER), "alice", OWNER_PASSWORD)
         .status
         .success());
@@ -490,11 +482,9 @@ fn with_the_store_down_the_holder_closes_its_browser_before_the_lease_expires_an
     );
 }
 
-#[test]
-fn the_session_travels_machine_b_is_still_logged_in_where_machine_a_logged_in() {
-    let pg = Postgres::start();
-    let site = common::site::Site::start();
-    let (a, b) = two_machines(&pg, &site);
+/// Machine A launches `acct` on the site's login page as alice; her (HttpOnly) session cookie
+/// is set.
+fn alice_logs_in_on(a: &Machine, site: &common::site::Site) -> common::launched::Launched {
     a.home.ok(&[
         "template",
         "edit",
@@ -502,9 +492,39 @@ fn the_session_travels_machine_b_is_still_logged_in_where_machine_a_logged_in() 
         "--start-url",
         &site.url("/login?user=alice"),
     ]);
-    let mut on_a = common::launched::launch(&a.home, &site, "acct");
+    let on_a = common::launched::launch(&a.home, site, "acct");
     let hit = site.wait_for("alice logged in on A", WAIT, |h| h.path == "/whoami");
     assert_eq!(hit.cookie("sid").as_deref(), Some("alice"));
+    on_a
+}
+
+/// Machine B launches `acct` (A has ended it): B's first request carries alice's cookie
+/// (`what`), and B never logs in.
+fn b_opens_as_alice(a: &Machine, b: &Machine, site: &common::site::Site, what: &str) {
+    a.home.ok(&[
+        "template",
+        "edit",
+        "acct",
+        "--start-url",
+        &site.url("/after-move"),
+    ]);
+    let logins = site.count("/login");
+    let _on_b = common::launched::launch(&b.home, site, "acct");
+    let hit = site.wait_for("B's first page", WAIT, |h| h.path == "/after-move");
+    assert_eq!(
+        hit.cookie("sid").as_deref(),
+        Some("alice"),
+        "B's first request carries {what}: {hit:?}"
+    );
+    assert_eq!(site.count("/login"), logins, "no login on B");
+}
+
+#[test]
+fn the_session_travels_machine_b_is_still_logged_in_where_machine_a_logged_in() {
+    let pg = Postgres::start();
+    let site = common::site::Site::start();
+    let (a, b) = two_machines(&pg, &site);
+    let mut on_a = alice_logs_in_on(&a, &site);
     // A clean stop from another process: the state goes to the team before the lease is freed.
     a.home.ok(&["stop", "acct"]);
     assert!(on_a.wait_exit(WAIT).success(), "A stops cleanly");
@@ -516,22 +536,7 @@ fn the_session_travels_machine_b_is_still_logged_in_where_machine_a_logged_in() 
         "sealed: the database cannot read the cookie"
     );
 
-    a.home.ok(&[
-        "template",
-        "edit",
-        "acct",
-        "--start-url",
-        &site.url("/after-move"),
-    ]);
-    let logins = site.count("/login");
-    let _on_b = common::launched::launch(&b.home, &site, "acct");
-    let hit = site.wait_for("B's first page", WAIT, |h| h.path == "/after-move");
-    assert_eq!(
-        hit.cookie("sid").as_deref(),
-        Some("alice"),
-        "B's first request carries A's HttpOnly session cookie: {hit:?}"
-    );
-    assert_eq!(site.count("/login"), logins, "no login on B");
+    b_opens_as_alice(&a, &b, &site, "A's HttpOnly session cookie");
 }
 
 #[test]
@@ -539,16 +544,7 @@ fn a_session_closed_from_the_browser_itself_still_travels() {
     let pg = Postgres::start();
     let site = common::site::Site::start();
     let (a, b) = two_machines(&pg, &site);
-    a.home.ok(&[
-        "template",
-        "edit",
-        "acct",
-        "--start-url",
-        &site.url("/login?user=alice"),
-    ]);
-    let mut on_a = common::launched::launch(&a.home, &site, "acct");
-    let hit = site.wait_for("alice logged in on A", WAIT, |h| h.path == "/whoami");
-    assert_eq!(hit.cookie("sid").as_deref(), Some("alice"));
+    let mut on_a = alice_logs_in_on(&a, &site);
     // The session's cookies are copied every 5 s while it runs (no event marks a copy): let
     // one copy follow the login.
     std::thread::sleep(std::time::Duration::from_secs(6));
@@ -566,22 +562,7 @@ fn a_session_closed_from_the_browser_itself_still_travels() {
         "a session state is stored"
     );
 
-    a.home.ok(&[
-        "template",
-        "edit",
-        "acct",
-        "--start-url",
-        &site.url("/after-move"),
-    ]);
-    let logins = site.count("/login");
-    let _on_b = common::launched::launch(&b.home, &site, "acct");
-    let hit = site.wait_for("B's first page", WAIT, |h| h.path == "/after-move");
-    assert_eq!(
-        hit.cookie("sid").as_deref(),
-        Some("alice"),
-        "B's first request carries the cookie A's browser held when it closed: {hit:?}"
-    );
-    assert_eq!(site.count("/login"), logins, "no login on B");
+    b_opens_as_alice(&a, &b, &site, "the cookie A's browser held when it closed");
 }
 
 #[test]

@@ -163,6 +163,52 @@ impl Drop for Children {
     }
 }
 
+/// The fields of `/proc/PID/stat` after the parenthesised name (state, ppid, pgrp, …); empty
+/// when the process is gone.
+pub fn proc_stat(pid: &str) -> Vec<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit_once(')')
+        .map_or("", |(_, r)| r)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Socket inodes (`socket:[N]` form) in TCP LISTEN state, from /proc/net/tcp and tcp6; only
+/// those on `port` when given.
+pub fn listening_tcp_inodes(port: Option<u16>) -> std::collections::HashSet<String> {
+    let mut inodes = std::collections::HashSet::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let text = std::fs::read_to_string(table).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            let on_port = port.is_none_or(|p| {
+                cols.get(1)
+                    .is_some_and(|local| local.ends_with(&format!(":{p:04X}")))
+            });
+            if cols.get(3) == Some(&"0A") && on_port {
+                if let Some(inode) = cols.get(9) {
+                    inodes.insert(format!("socket:[{inode}]"));
+                }
+            }
+        }
+    }
+    inodes
+}
+
+/// Adds template `name` with a direct exit opening `start_url`.
+pub fn add_direct(home: &TestHome, name: &str, start_url: &str) {
+    home.ok(&[
+        "template",
+        "add",
+        name,
+        "--exit",
+        "direct",
+        "--start-url",
+        start_url,
+    ]);
+}
+
 /// A home with its own private keyring (the exit's password lives there) and a template `acct`
 /// behind `exit` that opens `start_url` at launch.
 pub fn account_with_keyring(exit: &str, start_url: &str) -> (TestHome, KeyringSession) {

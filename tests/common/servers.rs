@@ -40,20 +40,10 @@ pub fn wait_listening(port: u16, what: &str) {
     );
 }
 
-/// Whether the TCP listener on 127.0.0.1:`port` is held by process `pid` or one of its
-/// children (dante's workers).
+/// Whether a TCP listener on `port` is held by process `pid` or one of its children (dante's
+/// workers).
 fn listener_is_of(pid: u32, port: u16) -> bool {
-    let local = format!("0100007F:{port:04X}");
-    let mut inodes = Vec::new();
-    let text = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
-    for line in text.lines().skip(1) {
-        let cols: Vec<&str> = line.split_whitespace().collect();
-        if cols.get(1) == Some(&local.as_str()) && cols.get(3) == Some(&"0A") {
-            if let Some(inode) = cols.get(9) {
-                inodes.push(format!("socket:[{inode}]"));
-            }
-        }
-    }
+    let inodes = super::listening_tcp_inodes(Some(port));
     let holds = |p: &str| {
         std::fs::read_dir(format!("/proc/{p}/fd"))
             .into_iter()
@@ -61,7 +51,7 @@ fn listener_is_of(pid: u32, port: u16) -> bool {
             .flatten()
             .any(|fd| {
                 std::fs::read_link(fd.path())
-                    .is_ok_and(|l| inodes.iter().any(|i| l.as_os_str() == i.as_str()))
+                    .is_ok_and(|l| inodes.contains(l.to_string_lossy().as_ref()))
             })
     };
     let pid = pid.to_string();
