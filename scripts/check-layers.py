@@ -42,6 +42,7 @@ FLOORS = {
     "health": (SESSION, 3),
     "context": (OPERATIONS, 0),
     "launch": (OPERATIONS, 0),
+    "fleet": (OPERATIONS, 1),
     "lib": (FACADE, 0),
     "commands": (FACADE, 0),
 }

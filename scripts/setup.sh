@@ -21,11 +21,11 @@ APP_PKGS=(build-essential pkg-config file libssl-dev libwebkit2gtk-4.1-dev libgt
   librsvg2-dev libsoup-3.0-dev libxdo-dev libayatana-appindicator3-dev libdbus-1-dev
   nodejs npm python3 xvfb xauth chromium)
 # Tests: a real X server, the WebKit WebDriver, a real keyring on a private bus, screenshots,
-# keystrokes into the app's native file dialog (xdotool), the benchmark's tools, and real servers on loopback: proxies, NTP (chrony, skewed with
+# keystrokes into the app's native file dialog (xdotool), a notification daemon (dunst), the benchmark's tools, and real servers on loopback: proxies, NTP (chrony, skewed with
 # faketime), STUN (coturn). Installing chrony replaces systemd-timesyncd; no service is started.
 TEST_PKGS=(webkit2gtk-driver gnome-keyring libsecret-tools dbus x11-apps imagemagick
   python3-venv sqlite3 xdotool hyperfine tinyproxy dante-server privoxy iproute2 procps
-  chrony faketime coturn postgresql openssl chromium-driver)
+  chrony faketime coturn postgresql openssl chromium-driver dunst)
 
 pkgs=("${APP_PKGS[@]}")
 [ "$what" = test ] && pkgs+=("${TEST_PKGS[@]}")

@@ -392,8 +392,8 @@ def test_launch_shows_preflight_and_progress_runs_the_browser_and_stops_it(open_
         assert [s["template"] for s in running] == ["web"], "the CLI sees the app's session"
         assert tid(d, "session-pid").text == str(running[0]["pid"])
         assert tid(d, "session-egress").text == "127.0.0.1"
-        row = tid(d, "session-row")
-        assert row.get_attribute("data-template") == "web"
+        row = d.find_element(By.CSS_SELECTOR, '[data-testid="template-row"][data-name="web"]')
+        WebDriverWait(d, WAIT).until(lambda drv: row.get_attribute("data-state") == "running")
 
         click(d, "stop")
         WebDriverWait(d, 60).until(

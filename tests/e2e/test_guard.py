@@ -181,9 +181,10 @@ def test_a_held_sensitive_request_is_cancelled_proceeded_and_timed_out_in_the_wi
         proxy = Tinyproxy(tmp_path, port, "127.0.0.3")
         site.fail_refresh = True
         risk_banner(d, "egress 127.0.0.2 → 127.0.0.3", "refresh failed")
-        # The running sessions list shows it too (it refreshes every 2 s).
+        # The fleet row shows it too (pushed by the core, no polling).
         WebDriverWait(d, WAIT).until(
-            lambda drv: "egress changed" in drv.find_element(By.CSS_SELECTOR, '[data-testid="session-risk"]').text
+            lambda drv: "egress 127.0.0.2 → 127.0.0.3"
+            in drv.find_element(By.CSS_SELECTOR, '[data-testid="template-row"][data-name="guarded"] [data-testid="row-risk"]').get_attribute("textContent")
         )
 
         # Cancel: the frame shows the guard's page, the server never sees the form.

@@ -3,6 +3,7 @@
 mod api;
 mod bundle;
 mod exit;
+mod fleet;
 mod health;
 mod launch;
 mod output;
@@ -134,6 +135,16 @@ pub enum Command {
         #[arg(long)]
         cdp: bool,
     },
+    /// Every template at a glance: state, egress and pin, 5 min of health, risk, last launch.
+    Fleet {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The sessions in trouble now, ranked, and each exit judged across its accounts.
+    Overview {
+        #[arg(long)]
+        json: bool,
+    },
     /// List running sessions.
     Status {
         #[arg(long)]
@@ -248,6 +259,8 @@ pub fn run(cli: Cli) -> ExitCode {
                 .await
             }
             Command::Status { json } => launch::status(&hf, json).await,
+            Command::Fleet { json } => fleet::list(&hf, json).await,
+            Command::Overview { json } => fleet::overview(&hf, json).await,
             Command::Stop { name, json } => launch::stop(&hf, &name, json).await,
             Command::Serve { port, listen, json } => api::serve(&hf, port, listen, json).await,
             Command::Api(cmd) => api::run(&hf, cmd).await,

@@ -26,6 +26,7 @@ pub(crate) mod context;
 pub mod error;
 pub mod events;
 pub mod exit;
+pub mod fleet;
 pub mod guard;
 pub mod health;
 pub mod home;
@@ -93,6 +94,11 @@ impl Holdfast {
     /// Sessions: launch, list, stop.
     pub fn sessions(&self) -> launch::Service<'_> {
         launch::Service::new(&self.ctx, &self.kept)
+    }
+
+    /// The fleet: every template's state, the health overview, the charts' series.
+    pub fn fleet(&self) -> fleet::service::Service<'_> {
+        fleet::service::Service::new(&self.ctx, &self.kept)
     }
 
     /// Health reports.

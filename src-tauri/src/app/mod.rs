@@ -1,8 +1,10 @@
 //! The Tauri desktop shell (feature `gui`): window, plugins and commands. Every command is a
 //! thin call into [`crate::Holdfast`]; nothing here knows about SQLite or the keyring.
 
+mod alerts;
 mod chosen;
 mod commands;
+mod memory;
 
 use std::process::ExitCode;
 
@@ -29,6 +31,7 @@ fn try_run() -> anyhow::Result<()> {
     let home = Home::from_env()?;
     home.ensure()?;
     let _log = logging::init(&home, "info")?;
+    memory::keep_small();
     let hf = tauri::async_runtime::block_on(Holdfast::open(home))?;
     tracing::info!(home = %hf.home().root().display(), "desktop app starting");
     tauri::Builder::default()
@@ -79,6 +82,9 @@ fn try_run() -> anyhow::Result<()> {
                     })
                     .await;
             });
+            // Session events go to the page (push, not poll), alerts to the desktop, counts to
+            // the tray.
+            alerts::start(app.handle());
             // Launch progress of the sessions this app keeps goes to the page as events.
             let mut progress = app.state::<Holdfast>().sessions().launch_progress();
             let handle = app.handle().clone();

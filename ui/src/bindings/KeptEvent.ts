@@ -8,4 +8,4 @@ import type { SessionRecord } from "./SessionRecord";
  * What the faces' event streams (the API's `/v1/events`) carry about the sessions this
  * process keeps.
  */
-export type KeptEvent = { "type": "launched", template: string, session: SessionInfo, } | { "type": "session", template: string, record: SessionRecord, } | { "type": "risk_opened", template: string, reasons: Array<RiskReason>, } | { "type": "risk_closed", template: string, } | { "type": "hold_waiting", hold: PendingHold, } | { "type": "ended", template: string, };
+export type KeptEvent = { "type": "launched", template: string, session: SessionInfo, } | { "type": "session", template: string, record: SessionRecord, } | { "type": "risk_opened", template: string, reasons: Array<RiskReason>, } | { "type": "risk_closed", template: string, } | { "type": "hold_waiting", hold: PendingHold, } | { "type": "ended", template: string, expected: boolean, };

@@ -4,12 +4,15 @@ import type { CheckReport } from "./CheckReport";
 import type { Decision } from "./Decision";
 import type { ExitStatus } from "./ExitStatus";
 import type { ExportSummary } from "./ExportSummary";
+import type { FleetRow } from "./FleetRow";
 import type { HealthReport } from "./HealthReport";
+import type { HealthSeries } from "./HealthSeries";
 import type { HoldRecord } from "./HoldRecord";
 import type { ImportPlan } from "./ImportPlan";
 import type { LaunchOptions } from "./LaunchOptions";
 import type { Launched } from "./Launched";
 import type { OnConflict } from "./OnConflict";
+import type { Overview } from "./Overview";
 import type { PendingHold } from "./PendingHold";
 import type { Removal } from "./Removal";
 import type { RiskState } from "./RiskState";
@@ -46,6 +49,12 @@ export const commands = {
   listSessions: () => call<Array<SessionInfo>>("list_sessions"),
   /** Stops a template's session: cleanly through its own handle when this process launched it. */
   stopSession: (name: string) => call<SessionInfo>("stop_session", { name }),
+  /** Every template's row of the fleet list: state, egress and pin, clock, risk, 5 min of health, last launch. */
+  fleet: () => call<Array<FleetRow>>("fleet"),
+  /** Sessions in trouble ranked, and each exit judged across its accounts. */
+  fleetOverview: () => call<Overview>("fleet_overview"),
+  /** Requests and failures per stage over `window` (5m, 1h, 24h) of one template or of all (`name` null), with egress changes and failed refreshes marked. */
+  healthSeries: (name: string | null, window: string) => call<HealthSeries>("health_series", { name, window }),
   /** The health of a template over 5 min / 1 h / 24 h (both layers, per exit, timeline, series). */
   templateHealth: (name: string) => call<HealthReport>("template_health", { name }),
   /** The risk window of a template now. */

@@ -1,6 +1,7 @@
 import { api } from "../api";
 import { reasonsLine } from "../guard/guard";
-import { STAGES, bars, ms, pct } from "./health";
+import { ms, pct } from "./health";
+import { SeriesChart } from "./SeriesChart";
 import { usePolled } from "../shared/usePolled";
 
 interface Props {
@@ -8,9 +9,6 @@ interface Props {
   /** While a session runs the panel refreshes itself. */
   running: boolean;
 }
-
-const CHART_W = 480;
-const CHART_H = 80;
 
 /** The report and the risk window, with when they were read (reasons are shown with their age). */
 const loadHealth = (name: string) =>
@@ -70,41 +68,7 @@ export function HealthPanel({ name, running }: Props) {
           ))}
         </tbody>
       </table>
-      <svg
-        className="health-chart"
-        width={CHART_W}
-        height={CHART_H}
-        role="img"
-        aria-label="Requests and failures over the last 24 hours"
-        data-testid="health-chart"
-      >
-        {bars(
-          report.series,
-          Date.parse(longest?.since ?? report.generated_at),
-          Date.parse(report.generated_at),
-          CHART_W,
-          CHART_H,
-        ).map((b) => {
-          let y = CHART_H;
-          return (
-            <g key={b.x}>
-              <title>{b.title}</title>
-              {b.segments.map((s) => {
-                y -= s.height;
-                return <rect key={s.stage} x={b.x} y={y} width={b.width} height={s.height} fill={s.color} />;
-              })}
-              <rect x={b.x} y={y - b.ok} width={b.width} height={b.ok} fill="#7f8c8d" />
-            </g>
-          );
-        })}
-      </svg>
-      <div className="legend">
-        {STAGES.map((s) => (
-          <span key={s.stage}>
-            <i style={{ background: s.color }} /> {s.stage}
-          </span>
-        ))}
-      </div>
+      <SeriesChart name={name} tick={at} />
       {report.exits.length > 0 ? (
         <table className="health-exits">
           <thead>

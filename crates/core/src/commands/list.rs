@@ -40,6 +40,15 @@ commands! {
     list_sessions() -> Vec<SessionInfo> |hf| hf.sessions().list_kept().await;
     /// Stops a template's session: cleanly through its own handle when this process launched it.
     stop_session(name: String) -> SessionInfo |hf| hf.sessions().stop_kept(&name).await;
+    /// Every template's row of the fleet list: state, egress and pin, clock, risk, 5 min of
+    /// health, last launch.
+    fleet() -> Vec<FleetRow> |hf| hf.fleet().rows().await;
+    /// Sessions in trouble ranked, and each exit judged across its accounts.
+    fleet_overview() -> Overview |hf| { let rows = hf.fleet().rows().await?; Ok(hf.fleet().overview(&rows)) };
+    /// Requests and failures per stage over `window` (5m, 1h, 24h) of one template or of all
+    /// (`name` null), with egress changes and failed refreshes marked.
+    health_series(name: Option<String>, window: String) -> HealthSeries
+        |hf| hf.fleet().series(name.as_deref(), &window).await;
     /// The health of a template over 5 min / 1 h / 24 h (both layers, per exit, timeline, series).
     template_health(name: String) -> HealthReport |hf| hf.health().report(&name, None).await;
     /// The risk window of a template now.

@@ -161,6 +161,36 @@ impl Attribution {
 }
 
 #[cfg(test)]
+impl RequestRecord {
+    /// A request of the tests: to `http://h.test/` at `at`, direct, failed at `stage` if given.
+    pub(crate) fn sample(
+        at: chrono::DateTime<chrono::Utc>,
+        i: usize,
+        stage: Option<crate::events::FailureStage>,
+        status: Option<u16>,
+    ) -> Self {
+        Self {
+            outcome: crate::health::RequestOutcome {
+                at,
+                request_id: i.to_string(),
+                status,
+                ..crate::health::RequestOutcome::sample("http://h.test/")
+            },
+            kind: crate::health::RequestKind::Other,
+            stage,
+            signal: None,
+            exit_url: "direct".into(),
+            egress_ip: None,
+            relay_reconnected: false,
+            relay_stage: None,
+            relay_reason: None,
+            since_refresh_ok_ms: None,
+            since_refresh_fail_ms: None,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::events::{SessionEvent, SessionRecord};

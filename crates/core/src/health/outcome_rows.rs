@@ -261,6 +261,39 @@ pub async fn per_bucket(
     .await?)
 }
 
+/// Per template since `since`: `(template_id, requests, failed, connection-layer failures,
+/// 401s)`, in one pass for the fleet list.
+pub async fn recent_per_template(
+    conn: &mut SqliteConnection,
+    since: &str,
+) -> Result<Vec<(String, i64, i64, i64, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT template_id, count(*), count(stage), \
+         sum(stage IN ('tcp_connect', 'proxy', 'tls', 'first_byte', 'mid_stream')), \
+         sum(status = 401) \
+         FROM request_outcomes WHERE at >= ?1 GROUP BY template_id",
+    )
+    .bind(since)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// `(bucket start, stage or NULL, count)` over every template since `since`.
+pub async fn per_bucket_all(
+    conn: &mut SqliteConnection,
+    since: &str,
+    bucket_secs: i64,
+) -> Result<Vec<(i64, Option<String>, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT (CAST(strftime('%s', at) AS INTEGER) / ?2) * ?2 AS b, stage, count(*) \
+         FROM request_outcomes WHERE at >= ?1 GROUP BY b, stage ORDER BY b",
+    )
+    .bind(since)
+    .bind(bucket_secs.max(1))
+    .fetch_all(conn)
+    .await?)
+}
+
 /// `(stage, count)` of failures since `since`.
 pub async fn stage_counts(
     conn: &mut SqliteConnection,
@@ -280,28 +313,11 @@ pub async fn stage_counts(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::health::{RequestKind, RequestOutcome};
     use crate::store::Store;
     use crate::TemplateDraft;
 
     fn record(at: chrono::DateTime<chrono::Utc>, i: usize) -> RequestRecord {
-        RequestRecord {
-            outcome: RequestOutcome {
-                at,
-                request_id: i.to_string(),
-                ..RequestOutcome::sample("http://h.test/")
-            },
-            kind: RequestKind::Other,
-            stage: None,
-            signal: None,
-            exit_url: "direct".into(),
-            egress_ip: None,
-            relay_reconnected: false,
-            relay_stage: None,
-            relay_reason: None,
-            since_refresh_ok_ms: None,
-            since_refresh_fail_ms: None,
-        }
+        RequestRecord::sample(at, i, None, None)
     }
 
     #[tokio::test]

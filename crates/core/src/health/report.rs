@@ -20,7 +20,7 @@ use crate::store::{self, events::StoredEvent};
 /// Failures listed in a report (newest first).
 const FAILURES_SHOWN: i64 = 50;
 /// Buckets of the time series.
-const SERIES_BUCKETS: i64 = 60;
+pub const SERIES_BUCKETS: i64 = 60;
 /// Tunnel failures of one stage within a minute that make a spike.
 const SPIKE: u64 = 3;
 
@@ -312,6 +312,11 @@ async fn series(
     let span = (now - from).num_seconds().max(SERIES_BUCKETS);
     let bucket = (span / SERIES_BUCKETS).max(1);
     let rows = outcomes::per_bucket(conn, template_id, &store::timestamp(from), bucket).await?;
+    Ok(points(rows))
+}
+
+/// Folds `(bucket start, stage or NULL, count)` rows, ordered by bucket, into series points.
+pub fn points(rows: Vec<(i64, Option<String>, i64)>) -> Vec<SeriesPoint> {
     let mut out: Vec<SeriesPoint> = Vec::new();
     for (b, stage, n) in rows {
         let at = DateTime::from_timestamp(b, 0)
@@ -331,7 +336,7 @@ async fn series(
             }
         }
     }
-    Ok(out)
+    out
 }
 
 /// Folds the stored events into a readable timeline: repeats of the same failure within a

@@ -43,8 +43,72 @@ pub enum KeptEvent {
     RiskClosed { template: String },
     /// A sensitive request is held until answered (`POST /v1/holds/{id}`) or its deadline.
     HoldWaiting { hold: PendingHold },
-    /// A session ended (stopped, or its browser exited).
-    Ended { template: String },
+    /// A session ended: `expected` when a stop was asked for, not when the browser exited or
+    /// Holdfast ended it (an alert for the operator).
+    Ended { template: String, expected: bool },
+}
+
+/// What the operator is told about at once (a desktop notification): which account, what kind
+/// of trouble, a title and a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alert {
+    pub template: String,
+    /// `risk_opened`, `exit_failing`, `hold_waiting` or `ended_unexpectedly`.
+    pub kind: &'static str,
+    pub title: String,
+    pub body: String,
+}
+
+impl KeptEvent {
+    /// The alert this event raises, if it is one the operator must see even when not looking:
+    /// a risk window opening (a failure spike reads as the exit failing), a held request, a
+    /// session that ended without being asked to.
+    pub fn alert(&self) -> Option<Alert> {
+        match self {
+            Self::RiskOpened { template, reasons } => {
+                let spike = reasons
+                    .iter()
+                    .any(|r| r.kind == crate::guard::RiskKind::FailureSpike);
+                let body = reasons
+                    .iter()
+                    .map(|r| r.detail.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                Some(if spike {
+                    Alert {
+                        template: template.clone(),
+                        kind: "exit_failing",
+                        title: format!("{template}: its exit is failing"),
+                        body: format!("Sensitive actions are held. {body}"),
+                    }
+                } else {
+                    Alert {
+                        template: template.clone(),
+                        kind: "risk_opened",
+                        title: format!("{template}: risk window open"),
+                        body: format!("Sensitive actions are held. {body}"),
+                    }
+                })
+            }
+            Self::HoldWaiting { hold } => Some(Alert {
+                template: hold.template.clone(),
+                kind: "hold_waiting",
+                title: format!("{}: {} is held", hold.template, hold.action),
+                body: format!("{} {} waits for your answer", hold.method, hold.url),
+            }),
+            Self::Ended {
+                template,
+                expected: false,
+            } => Some(Alert {
+                template: template.clone(),
+                kind: "ended_unexpectedly",
+                title: format!("{template}: session ended"),
+                body: "The browser exited or Holdfast ended the session; nobody asked it to stop."
+                    .to_owned(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// Risk inputs kept per forwarded session.
@@ -61,6 +125,8 @@ pub struct Kept {
     /// Sessions being stopped by one request, by template id: another stop of the same
     /// session waits for that one (changed only under the `sessions` lock).
     stopping: Arc<std::sync::Mutex<HashMap<String, Stopping>>>,
+    /// Template ids whose launch is under way in this process (the fleet's "starting").
+    launching: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
     progress: broadcast::Sender<LaunchProgress>,
     events: broadcast::Sender<KeptEvent>,
 }
@@ -70,6 +136,7 @@ impl Default for Kept {
         Self {
             sessions: Arc::default(),
             stopping: Arc::default(),
+            launching: Arc::default(),
             progress: broadcast::channel(64).0,
             events: broadcast::channel(256).0,
         }
@@ -77,6 +144,11 @@ impl Default for Kept {
 }
 
 impl Kept {
+    /// Template ids whose launch is under way in this process.
+    pub fn launching(&self) -> std::collections::HashSet<String> {
+        lock(&self.launching).clone()
+    }
+
     /// Tells the event streams that a hold waits (the face that answers holds calls this).
     pub fn hold_waiting(&self, hold: &PendingHold) {
         let _ = self
@@ -94,7 +166,11 @@ impl Service<'_> {
             // Nobody listening is fine.
             let _ = tx.send(p.clone());
         };
-        let session = self.launch(name, options, &emit).await?;
+        let id = self.template(name).await?.id;
+        let session = {
+            let _starting = Launching::insert(&self.kept.launching, &id);
+            self.launch(name, options, &emit).await?
+        };
         let out = session.launched();
         let _ = self.kept.events.send(KeptEvent::Launched {
             template: out.session.template.clone(),
@@ -105,6 +181,7 @@ impl Service<'_> {
             out.session.template.clone(),
             out.session.template_id.clone(),
             session.subscribe(),
+            session.stopper().subscribe(),
             self.kept.events.clone(),
         ));
         self.kept
@@ -200,6 +277,7 @@ async fn forward(
     template: String,
     template_id: String,
     mut rx: broadcast::Receiver<SessionRecord>,
+    stop: tokio::sync::watch::Receiver<bool>,
     tx: broadcast::Sender<KeptEvent>,
 ) {
     let guard = crate::guard::service::Service::new(&ctx);
@@ -255,7 +333,30 @@ async fn forward(
             _ = recheck.tick(), if open => judge(&history, &mut open),
         }
     }
-    let _ = tx.send(KeptEvent::Ended { template });
+    let expected = *stop.borrow();
+    let _ = tx.send(KeptEvent::Ended { template, expected });
+}
+
+/// A launch under way, listed while this lives.
+struct Launching<'a> {
+    set: &'a std::sync::Mutex<std::collections::HashSet<String>>,
+    id: String,
+}
+
+impl<'a> Launching<'a> {
+    fn insert(set: &'a std::sync::Mutex<std::collections::HashSet<String>>, id: &str) -> Self {
+        lock(set).insert(id.to_owned());
+        Self {
+            set,
+            id: id.to_owned(),
+        }
+    }
+}
+
+impl Drop for Launching<'_> {
+    fn drop(&mut self) {
+        lock(self.set).remove(&self.id);
+    }
 }
 
 /// A stop under way: what it stops, and when it is done.
@@ -292,5 +393,56 @@ impl<'a> StoppingEntry<'a> {
 impl Drop for StoppingEntry<'_> {
     fn drop(&mut self) {
         lock(self.map).remove(&self.id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::guard::RiskKind;
+
+    fn reason(kind: RiskKind, detail: &str) -> RiskReason {
+        RiskReason {
+            kind,
+            since: Utc::now(),
+            detail: detail.to_owned(),
+        }
+    }
+
+    #[test]
+    fn alerts_go_to_what_the_operator_must_see_and_not_to_an_asked_for_stop() {
+        let opened = KeptEvent::RiskOpened {
+            template: "a".into(),
+            reasons: vec![reason(RiskKind::EgressChanged, "egress x → y")],
+        }
+        .alert()
+        .unwrap();
+        assert_eq!(opened.kind, "risk_opened");
+        assert!(opened.body.contains("egress x → y"), "{}", opened.body);
+        let spike = KeptEvent::RiskOpened {
+            template: "a".into(),
+            reasons: vec![reason(RiskKind::FailureSpike, "7 tunnel failures")],
+        }
+        .alert()
+        .unwrap();
+        assert_eq!(
+            spike.kind, "exit_failing",
+            "a failure spike reads as the exit failing"
+        );
+        let gone = KeptEvent::Ended {
+            template: "a".into(),
+            expected: false,
+        };
+        assert_eq!(gone.alert().unwrap().kind, "ended_unexpectedly");
+        let stopped = KeptEvent::Ended {
+            template: "a".into(),
+            expected: true,
+        };
+        assert!(stopped.alert().is_none(), "an asked-for stop alerts nobody");
+        assert!(KeptEvent::RiskClosed {
+            template: "a".into()
+        }
+        .alert()
+        .is_none());
     }
 }

@@ -64,6 +64,40 @@ pub async fn of_template(
     .await?)
 }
 
+/// Egress changes and failed token refreshes since `since`, of one template or of all, oldest
+/// first, at most `limit` (the newest kept): the marks on a health chart's time axis.
+pub async fn marks(
+    conn: &mut SqliteConnection,
+    template_id: Option<&str>,
+    since: &str,
+    limit: i64,
+) -> Result<Vec<StoredEvent>> {
+    let mut rows: Vec<StoredEvent> = sqlx::query_as(
+        "SELECT template_id, session_id, at, kind, detail FROM session_events \
+         WHERE (?1 IS NULL OR template_id = ?1) AND at >= ?2 \
+         AND (kind = 'egress_changed' OR (kind = 'request_failed' \
+              AND json_extract(detail, '$.request_kind') = 'refresh')) \
+         ORDER BY at DESC LIMIT ?3",
+    )
+    .bind(template_id)
+    .bind(since)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.reverse();
+    Ok(rows)
+}
+
+/// When each template's browser last started: `(template_id, at)`.
+pub async fn last_started(conn: &mut SqliteConnection) -> Result<Vec<(String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT template_id, max(at) FROM session_events WHERE kind = 'browser_started' \
+         GROUP BY template_id",
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
 /// Events of a template since `since` of the kinds a risk window is computed from, oldest first
 /// (the frequent relay events are left out in SQL: `status` asks this every poll).
 pub async fn risk_inputs(
