@@ -57,6 +57,12 @@ def test_the_header_shows_the_team_who_runs_what_where_and_when_the_store_is_off
         line.click()
         row = WebDriverWait(d, WAIT).until(lambda drv: tid(drv, "team-running-row"))
         assert "acct" in row.text and "bob on" in row.text, row.text
+        # The fleet row says who holds it, and offers no Launch here.
+        acct = d.find_element(By.CSS_SELECTOR, '[data-testid="template-row"][data-name="acct"]')
+        WebDriverWait(d, WAIT).until(lambda drv: acct.get_attribute("data-state") == "elsewhere")
+        state = acct.find_element(By.CSS_SELECTOR, '[data-testid="row-state"]').get_attribute("textContent")
+        assert state.startswith("held by bob on"), state
+        assert not acct.find_element(By.CSS_SELECTOR, '[data-testid="row-launch"]').is_enabled()
 
         # Another member adds a template: the window's list shows it with no action here (the
         # store's NOTIFY reaches the app, which pulls it).

@@ -90,7 +90,21 @@ export function App() {
       alive = false;
     };
   }, [openId, statusRound]);
-  const status = stored && stored.id === openId ? stored.egress : null;
+  // Until the stored status arrives the panel shows the template's own pin, not "not pinned".
+  const status =
+    stored && stored.id === openId
+      ? stored.egress
+      : mode?.kind === "edit"
+        ? {
+            ip: null,
+            pinned: mode.template.pinned_egress_ip,
+            changed: false,
+            checked_at: null,
+            via: null,
+            previous: null,
+            exit: mode.template.exit,
+          }
+        : null;
 
   useEffect(() => {
     // A clicked notification brings the window up on that account.
