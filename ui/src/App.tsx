@@ -156,8 +156,11 @@ export function App() {
     }
   };
 
+  // Bulk work and export take the selected rows that the filter shows.
+  const selectedNames = () => visible.filter((r) => selected.has(r.template_id)).map((r) => r.name);
+
   const startBulk = (verb: "launch" | "stop" | "check") => {
-    const names = visible.filter((r) => selected.has(r.template_id)).map((r) => r.name);
+    const names = selectedNames();
     const ctl = new AbortController();
     bulkAbort.current = ctl;
     const work: Record<typeof verb, (n: string) => Promise<string>> = {
@@ -327,7 +330,7 @@ export function App() {
                 onRun={startBulk}
                 onExport={() => {
                   setMode(null);
-                  setBundles(visible.filter((r) => selected.has(r.template_id)).map((r) => r.name));
+                  setBundles(selectedNames());
                 }}
                 onCancel={() => bulkAbort.current?.abort()}
                 onClear={() => {

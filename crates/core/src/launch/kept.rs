@@ -126,7 +126,7 @@ pub struct Kept {
     /// session waits for that one (changed only under the `sessions` lock).
     stopping: Arc<std::sync::Mutex<HashMap<String, Stopping>>>,
     /// Template ids whose launch is under way in this process (the fleet's "starting").
-    launching: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    launching: Arc<std::sync::Mutex<HashMap<String, ()>>>,
     progress: broadcast::Sender<LaunchProgress>,
     events: broadcast::Sender<KeptEvent>,
 }
@@ -146,7 +146,7 @@ impl Default for Kept {
 impl Kept {
     /// Template ids whose launch is under way in this process.
     pub fn launching(&self) -> std::collections::HashSet<String> {
-        lock(&self.launching).clone()
+        lock(&self.launching).keys().cloned().collect()
     }
 
     /// Tells the event streams that a hold waits (the face that answers holds calls this).
@@ -168,7 +168,7 @@ impl Service<'_> {
         };
         let id = self.template(name).await?.id;
         let session = {
-            let _starting = Launching::insert(&self.kept.launching, &id);
+            let _starting = Listed::insert(&self.kept.launching, &id, ());
             self.launch(name, options, &emit).await?
         };
         let out = session.launched();
@@ -226,7 +226,7 @@ impl Service<'_> {
             Some(s) if !s.is_finished() => {
                 let info = s.info().clone();
                 let (done, waiters) = tokio::sync::watch::channel(false);
-                let _entry = StoppingEntry::insert(
+                let _entry = Listed::insert(
                     &self.kept.stopping,
                     &template.id,
                     Stopping {
@@ -337,28 +337,6 @@ async fn forward(
     let _ = tx.send(KeptEvent::Ended { template, expected });
 }
 
-/// A launch under way, listed while this lives.
-struct Launching<'a> {
-    set: &'a std::sync::Mutex<std::collections::HashSet<String>>,
-    id: String,
-}
-
-impl<'a> Launching<'a> {
-    fn insert(set: &'a std::sync::Mutex<std::collections::HashSet<String>>, id: &str) -> Self {
-        lock(set).insert(id.to_owned());
-        Self {
-            set,
-            id: id.to_owned(),
-        }
-    }
-}
-
-impl Drop for Launching<'_> {
-    fn drop(&mut self) {
-        lock(self.set).remove(&self.id);
-    }
-}
-
 /// A stop under way: what it stops, and when it is done.
 #[derive(Debug, Clone)]
 struct Stopping {
@@ -370,19 +348,16 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Keeps a stop listed while it runs, also when the request that runs it is dropped.
-struct StoppingEntry<'a> {
-    map: &'a std::sync::Mutex<HashMap<String, Stopping>>,
+/// Keeps an entry (a stop, a launch) listed while the work runs, also when the request that
+/// runs it is dropped.
+struct Listed<'a, V> {
+    map: &'a std::sync::Mutex<HashMap<String, V>>,
     id: String,
 }
 
-impl<'a> StoppingEntry<'a> {
-    fn insert(
-        map: &'a std::sync::Mutex<HashMap<String, Stopping>>,
-        id: &str,
-        stopping: Stopping,
-    ) -> Self {
-        lock(map).insert(id.to_owned(), stopping);
+impl<'a, V> Listed<'a, V> {
+    fn insert(map: &'a std::sync::Mutex<HashMap<String, V>>, id: &str, value: V) -> Self {
+        lock(map).insert(id.to_owned(), value);
         Self {
             map,
             id: id.to_owned(),
@@ -390,7 +365,7 @@ impl<'a> StoppingEntry<'a> {
     }
 }
 
-impl Drop for StoppingEntry<'_> {
+impl<V> Drop for Listed<'_, V> {
     fn drop(&mut self) {
         lock(self.map).remove(&self.id);
     }
