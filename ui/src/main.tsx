@@ -1,5 +1,3 @@
-// First: later modules (uPlot) read navigator.language when they load.
-import "./shared/locale";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./App";

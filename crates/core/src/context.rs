@@ -252,6 +252,13 @@ impl Context {
         Ok(list)
     }
 
+    /// Every template's listing, by name (in a team: after pulling changes, if the store answers).
+    pub(crate) async fn list_listings(&self) -> Result<Vec<crate::template::Listing>> {
+        self.team_sync_quietly().await;
+        let mut conn = self.store.pool().acquire().await?;
+        templates::listings(&mut conn).await
+    }
+
     /// One template by name (case-insensitive; in a team: after pulling changes, if the store
     /// answers).
     pub(crate) async fn template(&self, name: &str) -> Result<Template> {

@@ -14,6 +14,8 @@ use crate::home::Home;
 /// Environment variable with a filter for stderr: a level and `target=level` pairs
 /// (e.g. `debug`, `warn,holdfast=trace`).
 pub const LOG_ENV: &str = "HOLDFAST_LOG";
+/// Lines the file log may queue before it drops lines.
+const LOG_QUEUE_LINES: usize = 4_096;
 /// How many daily log files are kept.
 pub const KEEP_FILES: usize = 14;
 
@@ -34,7 +36,11 @@ pub fn init(home: &Home, stderr_default: &str) -> Result<LogGuard> {
         .max_log_files(KEEP_FILES)
         .build(&dir)
         .map_err(|e| Error::io("cannot open log file in", &dir, std::io::Error::other(e)))?;
-    let (file_writer, guard) = tracing_appender::non_blocking(appender);
+    // The default queue holds 128,000 lines, allocated (4 MB) up front; a few thousand lines
+    // of headroom is plenty for a desktop app and a CLI (a full queue drops, it never blocks).
+    let (file_writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(LOG_QUEUE_LINES)
+        .finish(appender);
     // `Targets` rather than `EnvFilter`: it parses without compiling regexes, which cost
     // ~3 ms on every CLI command.
     let from_env = std::env::var(LOG_ENV)

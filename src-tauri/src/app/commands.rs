@@ -17,7 +17,9 @@ macro_rules! commands {
             #[tauri::command]
             pub async fn $name(hf: State<'_, Holdfast>, _chosen: State<'_, ChosenPaths>, $($arg: $ty),*) -> Result<$ret, ErrorPayload> {
                 $( _chosen.admit(Purpose::$purpose, &$chosen)?; )?
-                Ok(holdfast_core::commands::$name(&hf, $($arg),*).await?)
+                let out = holdfast_core::commands::$name(&hf, $($arg),*).await;
+                super::memory::work_done();
+                Ok(out?)
             }
         )*
 

@@ -4,10 +4,22 @@
 
 use std::time::Duration;
 
-/// How often freed heap pages are handed back.
+/// How often freed heap pages are handed back when no command ran (sessions work meanwhile).
 const TRIM_EVERY: Duration = Duration::from_secs(15);
+/// How long after a command the pages it freed are handed back: a burst of commands (the
+/// window's first load, a bulk launch) finishes first.
+const AFTER_WORK: Duration = Duration::from_secs(1);
 
-/// Caps the number of malloc arenas and hands freed pages back periodically (glibc only).
+/// Told when a command has finished.
+static WORK_DONE: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+/// A command finished: what it freed is handed back shortly.
+pub fn work_done() {
+    WORK_DONE.notify_one();
+}
+
+/// Caps the number of malloc arenas and hands freed pages back after commands and
+/// periodically (glibc only).
 pub fn keep_small() {
     #[cfg(target_env = "gnu")]
     {
@@ -16,9 +28,11 @@ pub fn keep_small() {
             libc::mallopt(libc::M_ARENA_MAX, 2);
         }
         tauri::async_runtime::spawn(async {
-            let mut every = tokio::time::interval(TRIM_EVERY);
             loop {
-                every.tick().await;
+                tokio::select! {
+                    _ = WORK_DONE.notified() => tokio::time::sleep(AFTER_WORK).await,
+                    _ = tokio::time::sleep(TRIM_EVERY) => {}
+                }
                 // SAFETY: malloc_trim only returns free memory to the system.
                 unsafe {
                     libc::malloc_trim(0);

@@ -53,17 +53,25 @@ export function view(rows: FleetRow[], f: FleetFilter, sort: SortKey): FleetRow[
       (f.exit === "" || r.exit === f.exit) &&
       (!f.risk || r.risk.open),
   );
-  const byName = (a: FleetRow, b: FleetRow) => a.name.localeCompare(b.name);
+  const byName = (a: FleetRow, b: FleetRow) => order(a.name.toLowerCase(), b.name.toLowerCase());
   const cmp: Record<SortKey, (a: FleetRow, b: FleetRow) => number> = {
     name: byName,
     state: (a, b) => STATE_ORDER[a.state] - STATE_ORDER[b.state] || byName(a, b),
     health: (a, b) =>
       HEALTH_ORDER[a.health] - HEALTH_ORDER[b.health] || b.failures_5m - a.failures_5m || byName(a, b),
     risk: (a, b) => Number(b.risk.open) - Number(a.risk.open) || byName(a, b),
-    last_launched: (a, b) => (b.last_launched ?? "").localeCompare(a.last_launched ?? "") || byName(a, b),
-    exit: (a, b) => a.exit.localeCompare(b.exit) || byName(a, b),
+    last_launched: (a, b) => order(b.last_launched ?? "", a.last_launched ?? "") || byName(a, b),
+    exit: (a, b) => order(a.exit, b.exit) || byName(a, b),
   };
   return out.sort(cmp[sort] ?? byName);
+}
+
+/**
+ * Plain code-unit order, like the core's NOCASE name order once lowercased. Not
+ * `localeCompare`: its collator loads ICU's data into the page for a list sorted by name.
+ */
+function order(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Every tag and exit in use, sorted, for the filter menus. */

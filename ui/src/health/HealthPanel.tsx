@@ -1,7 +1,7 @@
 import { api } from "../api";
 import { reasonsLine } from "../guard/guard";
 import { ms, pct } from "./health";
-import { SeriesChart } from "./SeriesChart";
+import { LazyChart as SeriesChart } from "./LazyChart";
 import { usePolled } from "../shared/usePolled";
 
 interface Props {

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from "react";
 import { api } from "../api";
 import type { Overview as OverviewData } from "../bindings/Overview";
 import { toErrorPayload } from "../shared/errors";
-import { SeriesChart } from "./SeriesChart";
+import { LazyChart as SeriesChart } from "./LazyChart";
 
 interface Props {
   /** Changes on every pushed event: the overview reloads (at most once a second). */

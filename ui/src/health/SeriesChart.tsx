@@ -1,3 +1,5 @@
+// First: uPlot reads navigator.language when its module loads.
+import "../shared/locale";
 import { useEffect, useRef, useState } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";

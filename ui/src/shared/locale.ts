@@ -1,7 +1,8 @@
 /**
  * Makes `navigator.language` a valid BCP 47 tag before any module reads it. WebKitGTK passes the
  * POSIX locale through, so under `LANG=C` it is "C", and `new Intl.NumberFormat("C")` throws
- * (uPlot builds one when its module loads): the whole page would fail to start. Imported first.
+ * (uPlot builds one when its module loads): the whole page would fail to start. The chart module
+ * imports this before uPlot.
  */
 export function validLanguage(tag: string | undefined): string {
   try {

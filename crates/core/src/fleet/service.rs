@@ -43,7 +43,7 @@ impl<'a> Service<'a> {
         let running = crate::launch::Service::new(self.ctx, self.kept)
             .list_kept()
             .await?;
-        let templates = self.list_templates().await?;
+        let templates = self.list_listings().await?;
         let since = store::timestamp(Utc::now() - chrono::Duration::minutes(5));
         let mut conn = self.store.pool().acquire().await?;
         let checks = store::egress::latest_two_all(&mut conn).await?;
@@ -127,7 +127,7 @@ impl<'a> Service<'a> {
                     template_id: t.id,
                     name: t.name,
                     account: t.account,
-                    exit: t.exit.to_string(),
+                    exit: t.exit,
                     tags: t.tags,
                 }
             })
@@ -164,7 +164,7 @@ impl<'a> Service<'a> {
         let names: HashMap<String, String> = match &template {
             Some(t) => HashMap::from([(t.id.clone(), t.name.clone())]),
             None => self
-                .list_templates()
+                .list_listings()
                 .await?
                 .into_iter()
                 .map(|t| (t.id, t.name))

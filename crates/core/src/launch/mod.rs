@@ -33,6 +33,7 @@ use crate::guard::service::Service as Guarding;
 use crate::health::{Observer, ObserverConfig, WriterConfig};
 use crate::store::lease::Lease;
 use crate::store::sessions::{self, SessionRow};
+use crate::store::templates;
 use crate::{clock, store, Template};
 
 /// How long a launched browser has to bring DevTools up.
@@ -568,7 +569,6 @@ impl<'a> Service<'a> {
         let mut conn = self.store.pool().acquire().await?;
         let rows = sessions::all(&mut conn).await?;
         drop(conn);
-        let templates = self.list_templates().await?;
         let risk = self.settings().await?.risk();
         let mut out = Vec::new();
         for row in rows {
@@ -579,10 +579,11 @@ impl<'a> Service<'a> {
                 sessions::delete(&mut conn, &row.session_id).await?;
                 continue;
             }
-            let name = templates
-                .iter()
-                .find(|t| t.id == row.template_id)
-                .map(|t| t.name.clone());
+            // By id, one row at a time: sessions are few, templates may be thousands.
+            let name = {
+                let mut conn = self.store.pool().acquire().await?;
+                templates::name_of(&mut conn, &row.template_id).await?
+            };
             match (Lease::try_acquire(&dir), name) {
                 (Ok(Some(_free)), name) => {
                     // Nobody holds it: the owner died. Clean while holding the lease.

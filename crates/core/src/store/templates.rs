@@ -14,7 +14,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::{Connection, Sqlite, SqliteConnection};
 
 use crate::error::{Error, Result};
-use crate::template::{Exit, Template};
+use crate::template::{Exit, Listing, Template};
 
 /// One template as JSON text, keys and value forms exactly as `Template` serialises (serde_json
 /// escapes like `json_quote`; the list columns are stored as serde wrote them).
@@ -30,6 +30,12 @@ const TEMPLATE_JSON: &str = r#"'{"id":' || json_quote(id) || ',"name":' || json_
      || ',"created_at":' || json_quote(created_at) || ',"updated_at":' || json_quote(updated_at)
      || '}'"#;
 
+/// One template's listing as JSON text, as `Listing` deserialises it: what the fleet shows,
+/// without the rules and notes that make up most of a stored template.
+const LISTING_JSON: &str = r#"'{"id":' || json_quote(id) || ',"name":' || json_quote(name)
+     || ',"account":' || json_quote(account) || ',"exit":' || json_quote(exit_url)
+     || ',"pinned_egress_ip":' || json_quote(pinned_egress_ip) || ',"tags":' || tags || '}'"#;
+
 /// Separates records in a page, and a record's name from its JSON. Neither can occur inside:
 /// names reject control characters and `json_quote` escapes them.
 const RECORD_SEP: char = '\u{1e}';
@@ -42,13 +48,44 @@ const PAGE: i64 = 1_000;
 /// JSON array of template objects. All pages come from one snapshot. Returns the total count.
 pub async fn for_each_json_page<E: From<Error>>(
     conn: &mut SqliteConnection,
+    visit: impl FnMut(&str) -> Result<(), E>,
+) -> Result<usize, E> {
+    json_pages(conn, TEMPLATE_JSON, visit).await
+}
+
+/// Every template's listing, by name (case-insensitive).
+pub async fn listings(conn: &mut SqliteConnection) -> Result<Vec<Listing>> {
+    let mut all = Vec::new();
+    json_pages(conn, LISTING_JSON, |page| {
+        let page: Vec<Listing> = serde_json::from_str(page).map_err(decode_err)?;
+        all.extend(page);
+        Ok::<_, Error>(())
+    })
+    .await?;
+    Ok(all)
+}
+
+/// The name of the template with this id, if any.
+pub async fn name_of(conn: &mut SqliteConnection, id: &str) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT name FROM templates WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?,
+    )
+}
+
+/// Pages of `object` (an SQL expression building one row's JSON object), by name.
+async fn json_pages<E: From<Error>>(
+    conn: &mut SqliteConnection,
+    object: &str,
     mut visit: impl FnMut(&str) -> Result<(), E>,
 ) -> Result<usize, E> {
     // Keyset pages over the unique NOCASE index on name: no sort of the table, no OFFSET scan.
     // The index scan feeds group_concat in name order; SQLite does not promise that order for
     // an aggregate, so each record carries its name and `in_name_order` checks (and mends).
     let sql = format!(
-        "SELECT group_concat(name || char(31) || {TEMPLATE_JSON}, char(30)) \
+        "SELECT group_concat(name || char(31) || {object}, char(30)) \
          FROM (SELECT * FROM templates WHERE ?1 IS NULL OR name > ?1 \
                ORDER BY name COLLATE NOCASE LIMIT ?2)"
     );
@@ -302,8 +339,8 @@ mod tests {
             .collect()
     }
 
-    #[tokio::test]
-    async fn sql_json_is_exactly_the_serde_form_of_template() {
+    /// A store holding the awkward templates, and those templates in name order.
+    async fn stored_awkward() -> (tempfile::TempDir, Store, Vec<Template>) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("h.db")).await.unwrap();
         let mut conn = store.pool().acquire().await.unwrap();
@@ -311,7 +348,15 @@ mod tests {
         for t in &expected {
             insert(&mut conn, t).await.unwrap();
         }
+        drop(conn);
         expected.sort_by_key(|t| t.name.to_lowercase());
+        (dir, store, expected)
+    }
+
+    #[tokio::test]
+    async fn sql_json_is_exactly_the_serde_form_of_template() {
+        let (_dir, store, expected) = stored_awkward().await;
+        let mut conn = store.pool().acquire().await.unwrap();
         let mut pages = Vec::new();
         for_each_json_page(&mut conn, |p| {
             pages.push(p.to_owned());
@@ -331,6 +376,36 @@ mod tests {
             found.as_ref(),
             expected.iter().find(|t| t.name == "Ünicode name")
         );
+    }
+
+    #[tokio::test]
+    async fn listings_carry_the_same_values_as_the_templates_and_names_are_found_by_id() {
+        let (_dir, store, expected) = stored_awkward().await;
+        let mut conn = store.pool().acquire().await.unwrap();
+        let got = listings(&mut conn).await.unwrap();
+        let want: Vec<Listing> = expected
+            .iter()
+            .map(|t| Listing {
+                id: t.id.clone(),
+                name: t.name.clone(),
+                account: t.account.clone(),
+                exit: t.exit.to_string(),
+                pinned_egress_ip: t.pinned_egress_ip.clone(),
+                tags: t.tags.clone(),
+            })
+            .collect();
+        assert_eq!(
+            got, want,
+            "a listing is the template's own values, in name order"
+        );
+        assert_eq!(
+            name_of(&mut conn, &expected[1].id)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some(expected[1].name.as_str())
+        );
+        assert_eq!(name_of(&mut conn, "no-such-id").await.unwrap(), None);
     }
 
     #[test]

@@ -58,6 +58,19 @@ pub struct Template {
     pub updated_at: DateTime<Utc>,
 }
 
+/// What lists of many templates need of each (the fleet): identity, exit, pin and tags, without
+/// the rules and notes that make up most of a stored template.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Listing {
+    pub id: String,
+    pub name: String,
+    pub account: String,
+    /// The exit URL without its password, as shown.
+    pub exit: String,
+    pub pinned_egress_ip: Option<String>,
+    pub tags: Vec<String>,
+}
+
 /// Input for a new template, from the CLI, the app or the API. Unset optional fields get defaults.
 #[derive(Debug, Clone, Default, Deserialize, TS, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
