@@ -56,9 +56,8 @@ pub async fn for_each_json_page<E: From<Error>>(
 /// Every template's listing, by name (case-insensitive).
 pub async fn listings(conn: &mut SqliteConnection) -> Result<Vec<Listing>> {
     let mut all = Vec::new();
-    json_pages(conn, LISTING_JSON, |page| {
-        let page: Vec<Listing> = serde_json::from_str(page).map_err(decode_err)?;
-        all.extend(page);
+    decoded(conn, LISTING_JSON, |l| {
+        all.push(l);
         Ok::<_, Error>(())
     })
     .await?;
@@ -151,12 +150,21 @@ fn nocase_cmp(a: &str, b: &str) -> Ordering {
 /// Calls `visit` with every template, by name (case-insensitive). Returns how many.
 pub async fn for_each<E: From<Error>>(
     conn: &mut SqliteConnection,
-    mut visit: impl FnMut(Template) -> Result<(), E>,
+    visit: impl FnMut(Template) -> Result<(), E>,
 ) -> Result<usize, E> {
-    for_each_json_page(conn, |page| {
-        let page: Vec<Template> = serde_json::from_str(page).map_err(decode_err)?;
-        for t in page {
-            visit(t)?;
+    decoded(conn, TEMPLATE_JSON, visit).await
+}
+
+/// Calls `visit` with each row's `object` decoded as `T`, by name. Returns how many.
+async fn decoded<T: serde::de::DeserializeOwned, E: From<Error>>(
+    conn: &mut SqliteConnection,
+    object: &str,
+    mut visit: impl FnMut(T) -> Result<(), E>,
+) -> Result<usize, E> {
+    json_pages(conn, object, |page| {
+        let page: Vec<T> = serde_json::from_str(page).map_err(decode_err)?;
+        for item in page {
+            visit(item)?;
         }
         Ok(())
     })
