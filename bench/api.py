@@ -5,25 +5,16 @@
   2. requests/s of `GET /v1/sessions` with N running sessions (recorded);
   3. `holdfast serve`'s idle resident memory (target <= 30 MB).
 usage: bench/api.py HOLDFAST_BIN [ROUNDS] [SESSIONS]"""
-import http.server, json, os, statistics, subprocess, sys, tempfile, threading, time, urllib.request
+import json, os, statistics, subprocess, sys, tempfile, time, urllib.request
 
 binary = sys.argv[1]
 rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 10
 sessions = int(sys.argv[3]) if len(sys.argv) > 3 else 100
 
-class Echo(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = (self.client_address[0] if self.path == "/ip" else "<title>bench</title>").encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a):
-        pass
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import loopback_site  # noqa: E402
 
-echo = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo)
-threading.Thread(target=echo.serve_forever, daemon=True).start()
-site = f"http://127.0.0.1:{echo.server_address[1]}"
+echo, site = loopback_site.start()
 home = tempfile.mkdtemp(prefix="holdfast-api-bench.")
 env = dict(os.environ, HOLDFAST_HOME=home, HOLDFAST_ECHO_URLS=site + "/ip",
            HOLDFAST_NTP_SERVERS="127.0.0.1:9", DBUS_SESSION_BUS_ADDRESS=f"unix:path={home}/no-bus")

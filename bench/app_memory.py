@@ -12,7 +12,6 @@ usage: app_memory.py HOLDFAST_BIN BARE_WINDOW_BIN SEED_BIN [ROUNDS]
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import shutil
@@ -21,7 +20,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -125,20 +123,10 @@ class Echo:
     """The local site the sessions open and the egress echo."""
 
     def __init__(self) -> None:
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
-                body = self.client_address[0].encode() if self.path == "/ip" else b"<html>ok</html>"
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import loopback_site
 
-            def log_message(self, *a):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server, self.url = loopback_site.start()
 
 
 def home_with(tmp: Path, env: dict, n: int, echo: Echo, api_port: int) -> dict:

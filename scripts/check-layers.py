@@ -29,6 +29,7 @@ FLOORS = {
     "home": (GROUND, 1),
     "settings": (GROUND, 1),
     "logging": (GROUND, 2),
+    "memory": (GROUND, 0),
     "rules": (MODEL, 0),
     "api": (MODEL, 0),
     "template": (MODEL, 1),

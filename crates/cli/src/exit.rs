@@ -98,6 +98,8 @@ pub async fn relay(hf: &Holdfast, name: &str, as_json: bool) -> Result<()> {
             session.relay().proxy_url()
         );
     }
+    // A relay runs for hours: what start-up used goes back.
+    let small = tokio::spawn(holdfast_core::memory::keep_idle_small());
     let stop = shutdown_signal();
     tokio::pin!(stop);
     // Whatever ends the loop (a signal, or stdout closed by the reader), the session is
@@ -116,6 +118,7 @@ pub async fn relay(hf: &Holdfast, name: &str, as_json: bool) -> Result<()> {
             r = &mut stop => break r,
         }
     };
+    small.abort();
     session.stop().await;
     ended?;
     if !as_json {

@@ -55,8 +55,11 @@ pub async fn launch(
             let _ = stopper.send(true);
         }
     });
+    // The session idles for hours: what start-up used goes back once the first page is in.
+    let small = tokio::spawn(holdfast_core::memory::keep_idle_small());
     let end = session.wait().await;
     signal.abort();
+    small.abort();
     if let Some(why) = &end.ended_by {
         eprintln!("error[{}]: {}", why.code.as_str(), why.message);
         return Err(super::Reported.into());

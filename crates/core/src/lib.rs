@@ -32,6 +32,7 @@ pub mod health;
 pub mod home;
 pub mod launch;
 pub mod logging;
+pub mod memory;
 pub(crate) mod rules;
 pub(crate) mod secret;
 pub mod settings;

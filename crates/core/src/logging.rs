@@ -1,6 +1,8 @@
 //! Logs: `tracing` to stderr and to a daily-rotated file under `HOLDFAST_HOME/logs`.
 //! Nothing logged may hold a secret: passwords travel only as `Secret`, whose Debug is redacted.
 
+use std::io::IsTerminal;
+
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_appender::rolling::{RollingFileAppender, Rotation};
 use tracing_subscriber::filter::{LevelFilter, Targets};
@@ -56,6 +58,8 @@ pub fn init(home: &Home, stderr_default: &str) -> Result<LogGuard> {
     let _ = tracing_subscriber::registry()
         .with(
             fmt::layer()
+                // Colours for a terminal only: a log piped to a file or a program stays plain.
+                .with_ansi(std::io::stderr().is_terminal())
                 .with_writer(std::io::stderr)
                 .with_filter(stderr_filter),
         )

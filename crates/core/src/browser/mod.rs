@@ -5,6 +5,7 @@ pub(crate) mod args;
 pub(crate) mod cdp;
 pub mod devtools;
 pub(crate) mod discover;
+pub(crate) mod extensions;
 pub(crate) mod pid;
 pub(crate) mod pipe;
 pub(crate) mod prefs;

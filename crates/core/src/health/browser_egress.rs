@@ -30,11 +30,12 @@ pub enum BrowserEgress {
 /// How the browser is asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Probe {
-    /// A page load in a hidden tab (~250 ms while the browser starts). At launch: it also gives
-    /// an extension that switches the proxy at start-up the time to have done so, so that the
-    /// check sees it before any start URL opens.
+    /// A page load in a hidden tab (~250 ms while the browser starts). At launch when
+    /// extensions may run: it also gives one that switches the proxy at start-up the time to
+    /// have done so, so that the check sees it before any start URL opens.
     Tab,
-    /// `Network.loadNetworkResource` in an open tab (a few ms; the re-probes).
+    /// `Network.loadNetworkResource` in an open tab (a few ms): the re-probes, and the launch's
+    /// check when no extension can run.
     Quick,
 }
 

@@ -291,6 +291,13 @@ impl<'a> Service<'a> {
             });
         };
 
+        // Where launch time goes, for `HOLDFAST_LOG=holdfast=debug` (bench/launch.sh reads it).
+        let mark = |what: &str| {
+            tracing::debug!(
+                elapsed_ms = began.elapsed().as_secs_f64() * 1000.0,
+                "{what}"
+            );
+        };
         report(LaunchStep::Lease, None);
         let Some(lease) = Lease::try_acquire(&profile_dir)? else {
             return Err(self.already_running(&template).await);
@@ -376,10 +383,7 @@ impl<'a> Service<'a> {
             .await;
             let (mut browser, ready) = match started {
                 Ok(v) => {
-                    tracing::debug!(
-                        elapsed_ms = began.elapsed().as_secs_f64() * 1000.0,
-                        "browser answers on its DevTools pipe"
-                    );
+                    mark("browser answers on its DevTools pipe");
                     v
                 }
                 Err(e) => {
@@ -389,22 +393,39 @@ impl<'a> Service<'a> {
             };
             let browser::Ready { cdp, events, port } = ready;
             let cdp_url = port.map(|p| p.ws_url);
-            let observer = match self
-                .observe(
-                    cdp.clone(),
-                    events,
-                    &template,
-                    &settings,
-                    &relay,
-                    &preflight,
+            let extensions = browser::extensions::may_run(&profile_dir, browser.pid());
+            let observed = async {
+                let observer = self
+                    .observe(cdp.clone(), events, &template, &settings, &relay, &preflight)
+                    .await?;
+                mark("observer attached");
+                // Without extensions nothing can change the proxy after start-up (a policy
+                // applies before the first request): the first tab's quick fetch is enough. An
+                // extension may switch it a moment later: a page load in a hidden tab gives it
+                // that moment.
+                let how = if extensions {
+                    crate::health::Probe::Tab
+                } else {
+                    crate::health::Probe::Quick
+                };
+                let warning = egress_check::verify(
+                    &observer.probe(),
+                    how,
+                    &settings.echo_urls(),
+                    preflight.egress.egress.ip.as_deref(),
                 )
-                .await
-            {
-                Ok((o, warnings)) => {
-                    for w in &warnings {
+                .await?;
+                tracing::debug!(?how, "the browser's own egress checked");
+                mark("the browser's own egress checked");
+                Ok::<_, Error>((observer, warning))
+            }
+            .await;
+            let observer = match observed {
+                Ok((o, warning)) => {
+                    if let Some(w) = warning {
                         tracing::warn!(template = %template.name, "{w}");
+                        preflight.warnings.push(w);
                     }
-                    preflight.warnings.extend(warnings);
                     o
                 }
                 Err(e) => {
@@ -435,6 +456,7 @@ impl<'a> Service<'a> {
                 relay.stop().await;
                 return Err(e);
             }
+            mark("start URLs opened");
             let now = store::timestamp(Utc::now());
             let row = SessionRow {
                 template_id: template.id.clone(),
@@ -507,9 +529,8 @@ impl<'a> Service<'a> {
         started
     }
 
-    /// Attaches the health observer to the new browser and checks that the browser's own
-    /// requests leave through the exit (`egress_bypassed` if not); the caller then opens the
-    /// start URLs through it. Returns the observer and what could not be checked.
+    /// Attaches the health observer (and the guard) to the new browser; the caller then checks
+    /// the browser's own egress and opens the start URLs through it.
     async fn observe(
         &self,
         cdp: browser::devtools::Cdp,
@@ -518,7 +539,7 @@ impl<'a> Service<'a> {
         settings: &crate::settings::Settings,
         relay: &crate::exit::session::RelaySession,
         preflight: &Preflight,
-    ) -> Result<(Observer, Vec<String>)> {
+    ) -> Result<Observer> {
         let config = ObserverConfig {
             writer: WriterConfig {
                 template_id: template.id.clone(),
@@ -545,22 +566,9 @@ impl<'a> Service<'a> {
         let devtools = |e: crate::browser::devtools::CdpError| Error::BrowserFailed {
             detail: format!("DevTools: {e}"),
         };
-        let observer = Observer::attach(cdp, events, self.store.clone(), relay.bus(), config)
+        Observer::attach(cdp, events, self.store.clone(), relay.bus(), config)
             .await
-            .map_err(devtools)?;
-        let t = std::time::Instant::now();
-        let warning = egress_check::verify(
-            &observer.probe(),
-            crate::health::Probe::Tab,
-            &settings.echo_urls(),
-            preflight.egress.egress.ip.as_deref(),
-        )
-        .await?;
-        tracing::debug!(
-            ms = t.elapsed().as_secs_f64() * 1000.0,
-            "the browser's own egress checked"
-        );
-        Ok((observer, warning.into_iter().collect()))
+            .map_err(devtools)
     }
 
     /// Running sessions of every template. Records left by a Holdfast that died (its lease is
