@@ -2,8 +2,10 @@
 """A stand-in for Chromium for the one fault real Chromium cannot be made to produce: its
 DevTools pipe closing while the browser keeps running. It speaks the real protocol of
 --remote-debugging-pipe (JSON commands on fd 3, replies on fd 4, each ended by NUL) well enough
-for a launch without start URLs — including the browser egress check, for which it fetches the
-echo URL through the --proxy-server it was given, as a browser would — then closes both pipe
+for a launch without start URLs — its first tab, auto-attached as Chromium attaches it, and the
+browser egress check, for which it fetches the echo URL through the --proxy-server it was given,
+as a browser would (in the first tab with Network.loadNetworkResource, or in a hidden tab) —
+then closes both pipe
 ends after FAKE_PIPE_CLOSE_AFTER seconds (default 2) and runs on until SIGTERM."""
 import json
 import os
@@ -32,6 +34,10 @@ def reply(msg, result):
     os.write(4, json.dumps(out).encode() + b"\0")
 
 
+def event(method, params):
+    os.write(4, json.dumps({"method": method, "params": params}).encode() + b"\0")
+
+
 def serve():
     buf = b""
     n = 0
@@ -58,6 +64,21 @@ def serve():
                 reply(msg, {"frameId": "F", "loaderId": "L"})
             elif method == "Runtime.evaluate":
                 reply(msg, {"result": {"type": "string", "value": egress_ip()}})
+            elif method == "Target.setAutoAttach" and "sessionId" not in msg:
+                reply(msg, {})
+                # The start-up tab, paused until the observer lets it run.
+                event("Target.attachedToTarget", {
+                    "sessionId": "FIRST",
+                    "targetInfo": {"targetId": "TAB", "type": "page", "url": "about:blank",
+                                   "title": "", "attached": True, "canAccessOpener": False},
+                    "waitingForDebugger": True,
+                })
+            elif method == "Page.getFrameTree":
+                reply(msg, {"frameTree": {"frame": {"id": "F", "loaderId": "L", "url": "about:blank"}}})
+            elif method == "Network.loadNetworkResource":
+                reply(msg, {"resource": {"success": True, "httpStatusCode": 200, "stream": "IO1"}})
+            elif method == "IO.read":
+                reply(msg, {"data": egress_ip(), "base64Encoded": False, "eof": True})
             else:
                 reply(msg, {})
 

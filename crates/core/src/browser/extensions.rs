@@ -16,10 +16,17 @@ pub fn may_run(profile_dir: &Path, pid: i32) -> bool {
 /// cannot be read.
 fn loads_unpacked(pid: i32) -> Option<bool> {
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-    Some(cmdline.split(|b| *b == 0).any(|arg| {
+    Some(names_a_path(&cmdline))
+}
+
+/// Whether a command line (NUL-separated, or as Chromium rewrites its own: one string, spaces
+/// between switches) holds `--load-extension=` with something after it. A path with a space
+/// still counts: its first part is not empty.
+fn names_a_path(cmdline: &[u8]) -> bool {
+    cmdline.split(|b| *b == 0 || *b == b' ').any(|arg| {
         arg.strip_prefix(b"--load-extension=")
-            .is_some_and(|paths| paths.iter().any(|b| !b",\t ".contains(b)))
-    }))
+            .is_some_and(|paths| paths.iter().any(|b| !b",\t".contains(b)))
+    })
 }
 
 /// Any entry in the profile's `Default/Extensions` (where installed extensions are unpacked;
@@ -37,6 +44,19 @@ fn has_installed(profile_dir: &Path) -> bool {
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chromium_s_rewritten_command_line_is_read_too() {
+        let debian = b"/usr/lib/chromium/chromium --enable-remote-extensions --load-extension= about:blank --headless";
+        assert!(!names_a_path(debian), "Debian's empty flag loads nothing");
+        let with = b"/usr/lib/chromium/chromium --load-extension= about:blank --load-extension=/tmp/proxy-off --headless";
+        assert!(
+            names_a_path(with),
+            "an extension given after Debian's flags is seen"
+        );
+        assert!(names_a_path(b"chromium\0--load-extension=/a b,/c\0"));
+        assert!(!names_a_path(b"chromium\0--load-extension=\0"));
+    }
 
     #[test]
     fn a_fresh_profile_without_load_extension_runs_none() {
