@@ -8,14 +8,19 @@ use std::time::Duration;
 /// Hands freed heap pages back and unmaps this program's code pages; the code still in use is
 /// read back from the page cache at its next call (a minor fault, no disk read).
 pub fn release_idle() {
+    trim_heap();
+    #[cfg(target_os = "linux")]
+    if let Err(e) = drop_code_pages() {
+        tracing::debug!("own code pages kept: {e}");
+    }
+}
+
+/// Hands the allocator's freed pages back to the system (glibc keeps them per thread arena).
+pub fn trim_heap() {
     #[cfg(target_env = "gnu")]
     // SAFETY: malloc_trim only returns free memory to the system.
     unsafe {
         libc::malloc_trim(0);
-    }
-    #[cfg(target_os = "linux")]
-    if let Err(e) = drop_code_pages() {
-        tracing::debug!("own code pages kept: {e}");
     }
 }
 

@@ -33,10 +33,7 @@ pub fn keep_small() {
                     _ = WORK_DONE.notified() => tokio::time::sleep(AFTER_WORK).await,
                     _ = tokio::time::sleep(TRIM_EVERY) => {}
                 }
-                // SAFETY: malloc_trim only returns free memory to the system.
-                unsafe {
-                    libc::malloc_trim(0);
-                }
+                holdfast_core::memory::trim_heap();
             }
         });
     }

@@ -403,10 +403,16 @@ impl<'a> Service<'a> {
                 // applies before the first request): the first tab's quick fetch is enough. An
                 // extension may switch it a moment later: a page load in a hidden tab gives it
                 // that moment.
-                let how = if extensions {
-                    crate::health::Probe::Tab
+                let (how, checked) = if extensions {
+                    (
+                        crate::health::Probe::Tab,
+                        "the browser's own egress checked (hidden tab)",
+                    )
                 } else {
-                    crate::health::Probe::Quick
+                    (
+                        crate::health::Probe::Quick,
+                        "the browser's own egress checked (first tab)",
+                    )
                 };
                 let warning = egress_check::verify(
                     &observer.probe(),
@@ -415,8 +421,7 @@ impl<'a> Service<'a> {
                     preflight.egress.egress.ip.as_deref(),
                 )
                 .await?;
-                tracing::debug!(?how, "the browser's own egress checked");
-                mark("the browser's own egress checked");
+                mark(checked);
                 Ok::<_, Error>((observer, warning))
             }
             .await;
