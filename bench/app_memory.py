@@ -130,7 +130,8 @@ class Echo:
 
 
 def home_with(tmp: Path, env: dict, n: int, echo: Echo, api_port: int) -> dict:
-    e = dict(env, HOLDFAST_HOME=str(tmp / f"home-{n}"), HOLDFAST_ECHO_URLS=echo.url + "/ip")
+    e = dict(env, HOLDFAST_HOME=str(tmp / f"home-{n}"), HOLDFAST_ECHO_URLS=echo.url + "/ip",
+             HOLDFAST_GEO_URLS="off")
     subprocess.run([SEED, str(n)], env=e, check=True, capture_output=True)
     for i in range(10):
         subprocess.run([BIN, "template", "add", f"live-{i}", "--exit", "direct", "--start-url", echo.url + f"/s{i}"], env=e, check=True, capture_output=True)

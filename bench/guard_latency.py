@@ -117,6 +117,7 @@ def main() -> None:
         XDG_CACHE_HOME=f"{tmp}/user-home/.cache",
         HOLDFAST_NTP_SERVERS="127.0.0.1:9",
         HOLDFAST_ECHO_URLS=site.url("/ip"),
+        HOLDFAST_GEO_URLS="off",
         DBUS_SESSION_BUS_ADDRESS=f"unix:path={tmp}/no-bus",
         HOLDFAST_LOG="warn",
     )

@@ -116,7 +116,7 @@ for _, port in proxies:
     wait_port(port)
 
 home = os.path.join(tmp, "home")
-env = dict(os.environ, HOLDFAST_HOME=home, HOLDFAST_ECHO_URLS=base + "/ip", HOLDFAST_NTP_SERVERS=ntp)
+env = dict(os.environ, HOLDFAST_HOME=home, HOLDFAST_ECHO_URLS=base + "/ip", HOLDFAST_GEO_URLS="off", HOLDFAST_NTP_SERVERS=ntp)
 env.pop("DISPLAY", None)
 for i in range(sessions):
     port = proxies[i % EXITS][1]

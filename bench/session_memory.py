@@ -22,7 +22,7 @@ import loopback_site  # noqa: E402
 
 echo, site = loopback_site.start()
 home = tempfile.mkdtemp(prefix="holdfast-memory-bench.")
-env = dict(os.environ, HOLDFAST_HOME=home, HOME=home, HOLDFAST_ECHO_URLS=site + "/ip",
+env = dict(os.environ, HOLDFAST_HOME=home, HOME=home, HOLDFAST_ECHO_URLS=site + "/ip", HOLDFAST_GEO_URLS="off",
            HOLDFAST_NTP_SERVERS=ntp, DBUS_SESSION_BUS_ADDRESS=f"unix:path={home}/no-bus")
 env.pop("DISPLAY", None)
 

@@ -164,8 +164,8 @@ fn a_bundle_without_secrets_holds_no_secret_and_selection_works() {
     let v: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["format"], "holdfast-bundle");
     assert_eq!(
-        v["version"], 3,
-        "version 3 carries health and sensitive-action rules"
+        v["version"], 4,
+        "version 4 carries health and sensitive-action rules and the fit opt-in"
     );
     assert!(
         v["templates"][0]["rules"]["refresh"].is_array(),

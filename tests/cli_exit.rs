@@ -11,7 +11,7 @@ use std::process::{Command, Output, Stdio};
 use serde_json::Value;
 
 use common::servers::{Origin, Upstream, HTTP_PASS};
-use common::{stderr, Children, KeyringSession, TestHome};
+use common::{json_of, stderr, Children, KeyringSession, TestHome};
 
 fn run(home: &TestHome, echo: &str, args: &[&str]) -> Output {
     home.cmd()
@@ -19,16 +19,6 @@ fn run(home: &TestHome, echo: &str, args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run holdfast")
-}
-
-fn json_of(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            stderr(out)
-        )
-    })
 }
 
 #[test]

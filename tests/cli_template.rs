@@ -106,6 +106,7 @@ fn list_json_has_the_documented_stable_fields() {
         "pinned_egress_ip",
         "notes",
         "automation",
+        "require_consistent",
         "created_at",
         "updated_at",
     ] {

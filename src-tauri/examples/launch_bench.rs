@@ -51,6 +51,7 @@ fn main() {
             .env("HOLDFAST_HOME", &home)
             .env("HOME", tmp.path())
             .env("HOLDFAST_ECHO_URLS", &echo)
+            .env("HOLDFAST_GEO_URLS", "off")
             .env("HOLDFAST_CHROMIUM", chromium);
         c
     };

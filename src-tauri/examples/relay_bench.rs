@@ -297,6 +297,7 @@ async fn main() {
     let mut relay = Command::new(&holdfast)
         .env("HOLDFAST_HOME", &home)
         .env("HOLDFAST_ECHO_URLS", "http://127.0.0.1:9/")
+        .env("HOLDFAST_GEO_URLS", "off")
         .args(["relay", "bench", "--json"])
         .stdout(Stdio::piped())
         .spawn()

@@ -56,6 +56,9 @@ impl TestHome {
             // The clock check never leaves loopback: a closed port fails at once. Tests that
             // check the clock point this at their own chronyd.
             .env("HOLDFAST_NTP_SERVERS", "127.0.0.1:9")
+            // No IP-info service is asked where the exit is (they are public hosts); tests
+            // of the exit's location point this at their own server.
+            .env("HOLDFAST_GEO_URLS", "off")
             // Chromium writes ~/.pki and the like: keep that in the temp dir too.
             .env("HOME", self.path().join("user-home"))
             .env("XDG_CONFIG_HOME", self.path().join("user-home/.config"))
@@ -136,6 +139,17 @@ impl TestHome {
 /// Text of a finished command's stderr.
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A finished command's stdout as JSON; says what came instead when it is not.
+pub fn json_of(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            stderr(out)
+        )
+    })
 }
 
 /// Child processes killed (and reaped) on drop, even when a test panics half-way through setup.

@@ -281,6 +281,53 @@ fn serve(
     }
 }
 
+/// An IP-info service on 127.0.0.1 that says where a request came from, by its peer address, as
+/// public services do: 127.0.0.2 is in Germany (ipinfo.io's shape), 127.0.0.3 in Japan (ipwho.is'
+/// shape, timezone as an object); any other peer is unknown (404). `/garbage` answers an HTML
+/// page with 200, as a captive portal or a rate limiter would.
+pub struct GeoInfo {
+    pub port: u16,
+}
+
+impl GeoInfo {
+    pub fn start() -> Self {
+        let port = super::http::serve(|stream, peer| {
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut writer = stream;
+            while let Some(request) = super::http::read_request(&mut reader) {
+                let (status, body) = match (request.target.as_str(), peer.as_str()) {
+                    ("/garbage", _) => ("200 OK", "<html>rate limited</html>".to_owned()),
+                    (_, "127.0.0.2") => (
+                        "200 OK",
+                        format!(r#"{{"ip":"{peer}","country":"DE","timezone":"Europe/Berlin"}}"#),
+                    ),
+                    (_, "127.0.0.3") => (
+                        "200 OK",
+                        format!(
+                            r#"{{"ip":"{peer}","country":"Japan","country_code":"JP","timezone":{{"id":"Asia/Tokyo","utc":"+09:00"}}}}"#
+                        ),
+                    ),
+                    _ => ("404 Not Found", r#"{"error":"unknown address"}"#.to_owned()),
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: application/json\r\n\r\n",
+                    body.len()
+                );
+                if writer.write_all(head.as_bytes()).is_err()
+                    || writer.write_all(body.as_bytes()).is_err()
+                {
+                    return;
+                }
+            }
+        });
+        Self { port }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
 /// A TCP server that accepts and then says nothing (a black hole), counting connections.
 pub struct Silent {
     pub port: u16,

@@ -175,6 +175,8 @@ def app_env(request):
             XDG_CACHE_HOME=str(tmp / "user-home" / ".cache"),
             # The clock check stays on loopback: a closed port answers at once.
             HOLDFAST_NTP_SERVERS="127.0.0.1:9",
+            # No public IP-info service is asked where an exit is.
+            HOLDFAST_GEO_URLS="off",
             DISPLAY=display,
             DBUS_SESSION_BUS_ADDRESS=bus,
             # No desktop portal or accessibility bus to activate on the private session bus.

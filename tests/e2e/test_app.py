@@ -206,6 +206,46 @@ def test_check_exit_in_the_window_shows_progress_and_the_egress_seen_through_tin
         echo.stop()
 
 
+def test_the_editor_shows_where_the_exit_is_and_matches_it_in_one_click(open_app, tmp_path):
+    """A real tinyproxy leaving from 127.0.0.3, which the site's IP-info service places in Japan."""
+    from conftest import Tinyproxy, free_port
+
+    site = Site()
+    env, start = open_app
+    port = free_port()
+    proxy = Tinyproxy(tmp_path, port, "127.0.0.3")
+    try:
+        env.env["HOLDFAST_ECHO_URLS"] = site.url("/ip")
+        env.env["HOLDFAST_GEO_URLS"] = site.url("/geo")
+        env.cli("template", "add", "tokyo", "--exit", f"http://e2e:e2e-pw@127.0.0.1:{port}",
+                "--timezone", "Europe/Berlin", "--locale", "de-DE")
+        d = start()
+        tid(d, "template-row").click()
+        assert tid(d, "exit-location").text == "not known yet"
+        click(d, "check-exit")
+        geo = tid(d, "geo-result")
+        assert geo.get_attribute("data-verdict") == "mismatch", geo.text
+        assert "Asia/Tokyo" in geo.text and "de-DE names DE" in geo.text, geo.text
+        assert "JP" in tid(d, "exit-geo").text, "the last check's location is shown"
+
+        click(d, "match-exit")
+        result = tid(d, "exit-fit-result")
+        assert "Asia/Tokyo" in result.text and "ja-JP" in result.text, result.text
+        assert tid(d, "field-timezone").get_attribute("value") == "Asia/Tokyo"
+        assert tid(d, "field-locale").get_attribute("value") == "ja-JP"
+        assert tid(d, "exit-location").text == "JP · Asia/Tokyo"
+        click(d, "field-require-consistent")
+        click(d, "save")
+        assert "Saved" in tid(d, "notice").text
+        saved = env.list_json()[0]
+        assert (saved["timezone"], saved["locale"], saved["require_consistent"]) == ("Asia/Tokyo", "ja-JP", True)
+        report = json.loads(env.cli("check", "tokyo", "--json", check=False).stdout)
+        assert report["geo"]["verdict"] == "consistent", report
+    finally:
+        proxy.stop()
+        site.stop()
+
+
 def answer_file_dialog(env, title: str, path) -> None:
     """Types `path` into the app's native file dialog titled `title` and accepts it, as an
     operator does at the keyboard: xdotool sends real key events (XTEST) to the GTK dialog."""

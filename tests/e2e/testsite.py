@@ -1,7 +1,8 @@
 """The one local test site of the end-to-end tests, on 127.0.0.1 (port 0).
 
 Every request is recorded as (method, path, body, peer address). `/ip` echoes the peer (the
-address an exit leaves from: the egress check); other GET paths answer a page from `pages` or a
+address an exit leaves from: the egress check); `/geo` answers like a public IP-info service by
+peer (127.0.0.2 in Germany, 127.0.0.3 in Japan, any other unknown: 404); other GET paths answer a page from `pages` or a
 handler from `get_routes` (by prefix), else a plain "ok" page; POSTs answer from `post_routes`,
 else "ok". A test adds the pages and routes it needs."""
 
@@ -53,6 +54,12 @@ class Site:
     def _get(self, path: str, peer: str) -> Answer:
         if path == "/ip":
             return 200, peer.encode(), "text/plain"
+        if path == "/geo":
+            where = {"127.0.0.2": ("DE", "Europe/Berlin"), "127.0.0.3": ("JP", "Asia/Tokyo")}.get(peer)
+            if where is None:
+                return 404, b'{"error": "unknown address"}', "application/json"
+            body = f'{{"ip": "{peer}", "country": "{where[0]}", "timezone": "{where[1]}"}}'
+            return 200, body.encode(), "application/json"
         if path in self.pages:
             return 200, self.pages[path], "text/html"
         for prefix, route in self.get_routes.items():

@@ -103,6 +103,9 @@ export function App() {
             via: null,
             previous: null,
             exit: mode.template.exit,
+            country: null,
+            timezone: null,
+            previous_country: null,
           }
         : null;
 

@@ -157,7 +157,13 @@ pub fn document() -> Value {
         "post",
         "/v1/templates/{name}/check",
         "check_exit",
-        "Fetches the egress IP through the template's exit now.",
+        "Fetches the egress IP through the template's exit now, with where the exit is and whether the template's timezone and locale fit it.",
+    );
+    o.op::<ExitFit>(
+        "get",
+        "/v1/templates/{name}/exit-fit",
+        "exit_fit",
+        "Where the template's exit is now (asked through the exit) and the timezone and locale that would fit it; nothing is saved (PATCH the template to apply).",
     );
     o.op::<HealthReport>(
         "get",

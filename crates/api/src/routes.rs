@@ -26,6 +26,7 @@ pub fn v1(hf: Holdfast, stopping: tokio::sync::watch::Receiver<bool>) -> Router 
         .route("/v1/templates/{name}/start", post(start))
         .route("/v1/templates/{name}/stop", post(stop))
         .route("/v1/templates/{name}/check", post(check_exit))
+        .route("/v1/templates/{name}/exit-fit", get(exit_fit))
         .route("/v1/templates/{name}/health", get(health))
         .route("/v1/templates/{name}/risk", get(risk))
         .route("/v1/sessions", get(sessions))
@@ -178,6 +179,13 @@ async fn check_exit(
     Path(name): Path<String>,
 ) -> ApiResult<Json<CheckReport>> {
     Ok(Json(commands::check_exit(&hf, name).await?))
+}
+
+async fn exit_fit(
+    State(hf): State<Holdfast>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<ExitFit>> {
+    Ok(Json(commands::exit_fit(&hf, name).await?))
 }
 
 async fn health(

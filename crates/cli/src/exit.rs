@@ -5,6 +5,7 @@ use chrono::Utc;
 
 use holdfast_core::clock::ClockVerdict;
 use holdfast_core::events::{SessionEvent, SessionRecord};
+use holdfast_core::exit::fit::GeoVerdict;
 use holdfast_core::{CheckReport, Error, Holdfast};
 
 use super::output;
@@ -27,6 +28,12 @@ pub async fn check(hf: &Holdfast, name: &str, as_json: bool) -> Result<()> {
         if !as_json {
             if report.egress.changed {
                 eprintln!("egress differs from the pinned IP");
+            }
+            if let Some(g) = report.geo.as_ref().filter(|g| !g.consistent) {
+                eprintln!(
+                    "the environment must fit the exit (require-consistent): {}",
+                    g.summary()
+                );
             }
             if let Some(c) = report
                 .clock
@@ -55,6 +62,30 @@ fn print_report(r: &CheckReport) {
     println!("changed:    {}", if e.changed { "YES" } else { "no" });
     println!("checked at: {}", or_none(&e.checked_at));
     println!("via:        {}", or_none(&e.via));
+    if let Some(old) = &e.previous_country {
+        println!(
+            "country:    CHANGED {old} -> {}",
+            e.country.as_deref().unwrap_or("?")
+        );
+    }
+    if let Some(g) = &r.geo {
+        let verdict = match g.verdict {
+            GeoVerdict::Consistent => "consistent",
+            GeoVerdict::Mismatch => "MISMATCH",
+            GeoVerdict::Unknown => "unknown",
+        };
+        println!(
+            "exit is in: {} / {} ({verdict})",
+            or_none(&g.country),
+            or_none(&g.timezone)
+        );
+        if let Some(why) = &g.reason {
+            println!("  {why}");
+        }
+        for i in &g.issues {
+            println!("  {}", i.message);
+        }
+    }
     if let Some(c) = &r.clock {
         let offset = c
             .offset_ms
@@ -141,6 +172,10 @@ fn print_event(record: &SessionRecord, as_json: bool) -> Result<()> {
         } => println!("{at} {target}: {} failed: {reason}", stage.as_str()),
         SessionEvent::EgressChecked { ip, via } => println!("{at} egress {ip} (via {via})"),
         SessionEvent::EgressChanged { old, new } => println!("{at} EGRESS CHANGED {old} -> {new}"),
+        SessionEvent::GeoChanged { old, new, timezone } => println!(
+            "{at} EXIT COUNTRY CHANGED {old} -> {new} ({})",
+            timezone.as_deref().unwrap_or("timezone unknown")
+        ),
         SessionEvent::EgressCheckFailed { reason } => {
             println!("{at} egress check failed: {reason}")
         }

@@ -117,6 +117,15 @@ pub fn detail(t: &Template) -> io::Result<()> {
     writeln!(out, "locale:      {}", t.locale)?;
     writeln!(
         out,
+        "fit to exit: {}",
+        if t.require_consistent {
+            "required (launches refuse when timezone or locale does not fit the exit)"
+        } else {
+            "checked (launches warn)"
+        }
+    )?;
+    writeln!(
+        out,
         "automation:  {}",
         if t.automation {
             "on (each launch opens a DevTools port on 127.0.0.1)"

@@ -51,6 +51,10 @@ pub enum TemplateCommand {
         /// Remove the pinned egress IP.
         #[arg(long, conflicts_with = "pin")]
         clear_pin: bool,
+        /// Set the timezone and locale to fit where the exit is now (asked through the exit):
+        /// its timezone, and its country's main language with the country as region.
+        #[arg(long, conflicts_with = "exit")]
+        match_exit: bool,
         /// Write only if the template is still at this version (its `version` in `show --json`):
         /// else nothing is written and the edit fails with edit_conflict.
         #[arg(long, value_name = "N")]
@@ -122,6 +126,10 @@ pub struct Fields {
     /// Any local process that finds the port can drive the browser.
     #[arg(long, value_name = "on|off", value_parser = clap::builder::BoolishValueParser::new())]
     automation: Option<bool>,
+    /// Refuse launches (unless --force) while the timezone or locale does not fit where the
+    /// exit is, or while that is unknown (`on`/`off`; default off: only warn).
+    #[arg(long, value_name = "on|off", value_parser = clap::builder::BoolishValueParser::new())]
+    require_consistent: Option<bool>,
 }
 
 impl Fields {
@@ -225,6 +233,7 @@ pub async fn run(hf: &Holdfast, cmd: TemplateCommand) -> Result<()> {
                 tags: non_empty(fields.tags),
                 notes: fields.notes,
                 automation: fields.automation,
+                require_consistent: fields.require_consistent,
             };
             let t = hf.templates().add(draft).await?;
             println!("added template {:?} ({})", t.name, t.id);
@@ -256,10 +265,28 @@ pub async fn run(hf: &Holdfast, cmd: TemplateCommand) -> Result<()> {
             clear_start_urls,
             clear_tags,
             clear_pin,
+            match_exit,
             base_version,
         } => {
             fields.warn_inline_password();
             fields.warn_automation();
+            // Asked first, through the exit; a timezone or locale given beside it wins.
+            let fit = if match_exit {
+                let fit = hf.exits().fit(&name).await?;
+                println!(
+                    "the exit is in {} ({}, per {}): timezone {} -> {}, locale {} -> {}",
+                    fit.country,
+                    fit.timezone,
+                    fit.source,
+                    fit.current_timezone,
+                    fields.timezone.as_deref().unwrap_or(&fit.timezone),
+                    fit.current_locale,
+                    fields.locale.as_deref().unwrap_or(&fit.locale),
+                );
+                Some(fit)
+            } else {
+                None
+            };
             let rules = if fields.gives_rules() {
                 Some(fields.rules(hf.templates().get(&name).await?.rules)?)
             } else {
@@ -276,8 +303,12 @@ pub async fn run(hf: &Holdfast, cmd: TemplateCommand) -> Result<()> {
                 } else {
                     fields.pin
                 },
-                timezone: fields.timezone,
-                locale: fields.locale,
+                timezone: fields
+                    .timezone
+                    .or_else(|| fit.as_ref().map(|f| f.timezone.clone())),
+                locale: fields
+                    .locale
+                    .or_else(|| fit.as_ref().map(|f| f.locale.clone())),
                 start_urls: if clear_start_urls {
                     Some(Vec::new())
                 } else {
@@ -290,6 +321,7 @@ pub async fn run(hf: &Holdfast, cmd: TemplateCommand) -> Result<()> {
                 },
                 notes: fields.notes,
                 automation: fields.automation,
+                require_consistent: fields.require_consistent,
                 base_version,
             };
             let t = hf.templates().edit(&name, patch).await?;

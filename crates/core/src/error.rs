@@ -46,6 +46,8 @@ pub enum ErrorCode {
     ProfileInUse,
     ClockSkew,
     EgressMismatch,
+    EnvironmentMismatch,
+    ExitLocationUnknown,
     NotRunning,
     InvalidRule,
     HoldNotFound,
@@ -110,6 +112,8 @@ impl ErrorCode {
             Self::ProfileInUse => "profile_in_use",
             Self::ClockSkew => "clock_skew",
             Self::EgressMismatch => "egress_mismatch",
+            Self::EnvironmentMismatch => "environment_mismatch",
+            Self::ExitLocationUnknown => "exit_location_unknown",
             Self::NotRunning => "not_running",
             Self::InvalidRule => "invalid_rule",
             Self::HoldNotFound => "hold_not_found",
@@ -149,7 +153,11 @@ impl ErrorCode {
             Self::BodyTooLarge => 413,
             Self::InvalidRequest => 400,
             // A launch refused by its preflight: the request was fine, the environment is not.
-            Self::ClockSkew | Self::EgressMismatch | Self::ImportWeaker => 422,
+            Self::ClockSkew
+            | Self::EgressMismatch
+            | Self::EnvironmentMismatch
+            | Self::ImportWeaker => 422,
+            Self::ExitLocationUnknown => 502,
             Self::ExitUnreachable
             | Self::ExitAuthFailed
             | Self::EgressProbeFailed
@@ -323,6 +331,12 @@ pub enum Error {
     #[error("the egress IP is {seen}, but {pinned} is pinned: the exit moved; launch with --force to go on anyway")]
     EgressMismatch { seen: String, pinned: String },
 
+    #[error("the environment does not fit the exit ({detail}); the template requires it to (`template edit --match-exit` fixes it, or launch with --force)")]
+    EnvironmentMismatch { detail: String },
+
+    #[error("where the exit is could not be learned: {detail}")]
+    ExitLocationUnknown { detail: String },
+
     #[error("{name} is not running")]
     NotRunning { name: String },
     #[error("{name} is already running on {holder}'s machine {machine} (since {since}); only one session per account runs in the team")]
@@ -405,6 +419,8 @@ impl Error {
             Self::ProfileInUse { .. } => ErrorCode::ProfileInUse,
             Self::ClockSkew { .. } => ErrorCode::ClockSkew,
             Self::EgressMismatch { .. } => ErrorCode::EgressMismatch,
+            Self::EnvironmentMismatch { .. } => ErrorCode::EnvironmentMismatch,
+            Self::ExitLocationUnknown { .. } => ErrorCode::ExitLocationUnknown,
             Self::NotRunning { .. } => ErrorCode::NotRunning,
             Self::InvalidRule { .. } => ErrorCode::InvalidRule,
             Self::HoldNotFound { .. } => ErrorCode::HoldNotFound,

@@ -14,4 +14,9 @@ exit: string, pinned_egress_ip: string | null, timezone: string, locale: string,
  * Health rules (version 2) and sensitive-action rules (version 3); a version 1 bundle has
  * none and gets the defaults, a version 2 bundle's rules get the default sensitive rules.
  */
-rules?: TemplateRules | null, };
+rules?: TemplateRules | null, 
+/**
+ * Launches refuse an environment that does not fit the exit's location (version 4; false
+ * when absent).
+ */
+require_consistent: boolean, };

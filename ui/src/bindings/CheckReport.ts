@@ -2,6 +2,7 @@
 import type { ClockReport } from "./ClockReport";
 import type { EgressStatus } from "./EgressStatus";
 import type { ErrorPayload } from "./ErrorPayload";
+import type { GeoReport } from "./GeoReport";
 
 /**
  * The result of `holdfast check`.
@@ -12,8 +13,14 @@ export type CheckReport = { egress: EgressStatus,
  */
 clock: ClockReport | null, 
 /**
+ * Where the exit is and whether the template's timezone and locale fit it (absent when
+ * the setting `egress.geo_urls` is off).
+ */
+geo: GeoReport | null, 
+/**
  * The egress was fetched and matches the pin (when pinned) and the last seen IP otherwise,
- * and the clock is not beyond `clock.block_ms`: a launch would go ahead without `--force`.
+ * the clock is not beyond `clock.block_ms`, and (for a template that requires it) the
+ * environment fits the exit: a launch would go ahead without `--force`.
  */
 ok: boolean, 
 /**

@@ -7,4 +7,8 @@ export type EgressCheck = { template_id: string, ip: string, exit_url: string, v
 /**
  * RFC 3339 UTC.
  */
-checked_at: string, };
+checked_at: string, 
+/**
+ * Where the exit was, by the IP-info service that answered (`geo_source`), if one did.
+ */
+country: string | null, timezone: string | null, geo_source: string | null, };

@@ -31,4 +31,14 @@ previous: string | null,
 /**
  * The exit used (URL without password).
  */
-exit: string, };
+exit: string, 
+/**
+ * Where the exit was at `checked_at` (ISO country code, IANA timezone), when an IP-info
+ * service said so.
+ */
+country: string | null, timezone: string | null, 
+/**
+ * The country the exit was in at the check before, when it differs from `country`: the
+ * exit moved to another country.
+ */
+previous_country: string | null, };

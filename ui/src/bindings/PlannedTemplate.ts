@@ -24,6 +24,7 @@ with_secret: boolean,
 secret_refused: string | null, 
 /**
  * For `replace`: how the new template is weaker than the one it overwrites (a proxied or
- * pinned exit turned `direct`, a pin dropped); importing it needs `allow_weaker`.
+ * pinned exit turned `direct`, a pin dropped, the fit with the exit no longer required);
+ * importing it needs `allow_weaker`.
  */
 weaker: string | null, };

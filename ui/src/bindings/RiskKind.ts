@@ -3,4 +3,4 @@
 /**
  * Why a window is open.
  */
-export type RiskKind = "egress_changed" | "refresh_failed" | "clock_drift" | "failure_spike" | "observer_lost";
+export type RiskKind = "egress_changed" | "geo_changed" | "refresh_failed" | "clock_drift" | "failure_spike" | "observer_lost";

@@ -13,7 +13,11 @@ export type SessionEvent = { "kind": "relay_started", addr: string, } | { "kind"
 /**
  * `host:port` the browser asked for.
  */
-target: string, reason: string, } | { "kind": "egress_checked", ip: string, via: string, } | { "kind": "egress_changed", old: string, new: string, } | { "kind": "egress_check_failed", reason: string, } | { "kind": "relay_stopped" } | { "kind": "browser_started", pid: number, } | { "kind": "browser_exited", code: number | null, } | { "kind": "request_failed", stage: FailureStage, request_kind: RequestKind, 
+target: string, reason: string, } | { "kind": "egress_checked", ip: string, via: string, } | { "kind": "egress_changed", old: string, new: string, } | { "kind": "geo_changed", old: string, new: string, 
+/**
+ * The exit's timezone now, if known.
+ */
+timezone: string | null, } | { "kind": "egress_check_failed", reason: string, } | { "kind": "relay_stopped" } | { "kind": "browser_started", pid: number, } | { "kind": "browser_exited", code: number | null, } | { "kind": "request_failed", stage: FailureStage, request_kind: RequestKind, 
 /**
  * Without query values.
  */

@@ -24,6 +24,11 @@ rules: TemplateRules,
  */
 automation: boolean, 
 /**
+ * Refuse launches (unless forced) while the timezone or locale does not fit where the exit
+ * is, or while that is unknown; off: only warn.
+ */
+require_consistent: boolean, 
+/**
  * 1 when added, +1 per saved change: an edit may require the version it started from.
  */
 version: number, created_at: string, updated_at: string, };

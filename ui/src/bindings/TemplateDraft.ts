@@ -20,4 +20,8 @@ rules?: TemplateRules,
 /**
  * Open a DevTools TCP port at each launch (default off).
  */
-automation?: boolean, };
+automation?: boolean, 
+/**
+ * Refuse launches that do not fit the exit's location (default off: warn).
+ */
+require_consistent?: boolean, };

@@ -18,6 +18,10 @@ rules?: TemplateRules,
  */
 automation?: boolean, 
 /**
+ * Turn refusing launches that do not fit the exit's location on or off.
+ */
+require_consistent?: boolean, 
+/**
  * The version this edit started from (the app sends the one it showed): if another save
  * came in between, nothing is written and the edit fails with `edit_conflict`.
  */

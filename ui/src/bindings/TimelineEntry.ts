@@ -5,7 +5,7 @@
  */
 export type TimelineEntry = { at: string, 
 /**
- * `egress_change`, `request_failed`, `refresh_failed`, `relay_failure`, `reconnect_spike`,
+ * `egress_change`, `geo_change`, `request_failed`, `refresh_failed`, `relay_failure`, `reconnect_spike`,
  * `clock_drift`, `session_start`, `session_end`.
  */
 kind: string, stage: string | null, detail: string, 

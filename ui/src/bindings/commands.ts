@@ -2,6 +2,7 @@
 import { call } from "../ipc";
 import type { CheckReport } from "./CheckReport";
 import type { Decision } from "./Decision";
+import type { ExitFit } from "./ExitFit";
 import type { ExitStatus } from "./ExitStatus";
 import type { ExportSummary } from "./ExportSummary";
 import type { FleetRow } from "./FleetRow";
@@ -39,6 +40,8 @@ export const commands = {
   exitStatuses: () => call<Array<ExitStatus>>("exit_statuses"),
   /** Fetches a template's egress IP through its exit now and records it. */
   checkExit: (name: string) => call<CheckReport>("check_exit", { name }),
+  /** Where a template's exit is now (asked through the exit) and the timezone and locale that would fit it; nothing is saved. */
+  exitFit: (name: string) => call<ExitFit>("exit_fit", { name }),
   /** Writes a bundle of the selected templates to `path` (an empty passphrase is none). */
   exportBundle: (selection: Selection, path: string, passphrase: string | null) => call<ExportSummary>("export_bundle", { selection, path, passphrase }),
   /** Plans (`dry_run`) or performs the import of the bundle at `path` (`allow_weaker`: let a replacement turn a proxied or pinned exit direct or drop a pin). */

@@ -59,6 +59,11 @@ export function ExitStatusPanel({ name, status, onChecked }: Props) {
         <dd data-testid="exit-changed">
           {shown?.changed ? `yes${shown.previous ? ` (was ${shown.previous})` : ""}` : "no"}
         </dd>
+        <dt>Exit is in</dt>
+        <dd data-testid="exit-geo">
+          {shown?.country || shown?.timezone ? `${shown.country ?? "?"} · ${shown.timezone ?? "?"}` : "—"}
+          {shown?.previous_country ? ` (was ${shown.previous_country})` : ""}
+        </dd>
         <dt>Last check</dt>
         <dd data-testid="exit-checked-at">{formatWhen(shown?.checked_at ?? null)}</dd>
       </dl>
@@ -67,11 +72,25 @@ export function ExitStatusPanel({ name, status, onChecked }: Props) {
           {error.message}
         </div>
       )}
+      {report?.geo && report.geo.verdict !== "consistent" && (
+        <div
+          className={"banner " + (report.geo.verdict === "mismatch" ? "warn" : "info")}
+          role="status"
+          data-testid="geo-result"
+          data-verdict={report.geo.verdict}
+        >
+          {report.geo.verdict === "mismatch"
+            ? `Does not fit the exit: ${report.geo.issues.map((i) => i.message).join("; ")}`
+            : `Where the exit is is unknown: ${report.geo.reason ?? ""}`}
+        </div>
+      )}
       {report && !error && (
         <div className={"banner " + (report.ok ? "ok" : "error")} role="status" data-testid="check-result">
           {report.ok
             ? `Egress ${report.egress.ip ?? ""} via ${report.egress.via ?? ""}`
-            : `Egress ${report.egress.ip ?? ""} differs from ${report.egress.pinned ?? report.egress.previous ?? "before"}`}
+            : report.egress.changed
+              ? `Egress ${report.egress.ip ?? ""} differs from ${report.egress.pinned ?? report.egress.previous ?? "before"}`
+              : "This template requires its environment to fit the exit: a launch would be refused"}
         </div>
       )}
     </section>

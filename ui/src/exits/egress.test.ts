@@ -10,6 +10,9 @@ const base: EgressStatus = {
   via: "http://127.0.0.1/ip",
   previous: null,
   exit: "http://u@127.0.0.1:8080",
+  country: null,
+  timezone: null,
+  previous_country: null,
 };
 
 describe("egressState", () => {

@@ -82,6 +82,8 @@ export function fieldForCode(code: ErrorCode, field: string | null): FormField |
     case "profile_in_use":
     case "clock_skew":
     case "egress_mismatch":
+    case "environment_mismatch":
+    case "exit_location_unknown":
     case "not_running":
     case "hold_not_found":
     case "changed_meanwhile":
@@ -134,6 +136,7 @@ export function isOverridable(code: ErrorCode): boolean {
   switch (code) {
     case "clock_skew":
     case "egress_mismatch":
+    case "environment_mismatch":
     case "exit_unreachable":
     case "exit_auth_failed":
     case "egress_probe_failed":

@@ -2,6 +2,7 @@ import { useState, type ReactNode } from "react";
 import { api } from "../api";
 import type { EgressStatus } from "../bindings/EgressStatus";
 import type { ErrorPayload } from "../bindings/ErrorPayload";
+import type { ExitFit } from "../bindings/ExitFit";
 import type { Template } from "../bindings/Template";
 import { fieldForCode, toErrorPayload, type FormField } from "../shared/errors";
 import { ExitStatusPanel } from "../exits/ExitStatusPanel";
@@ -41,6 +42,9 @@ export function TemplateEditor({ mode, onSaved, onRemoved, onCancel, status = nu
   const [busy, setBusy] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [purge, setPurge] = useState(false);
+  /** Where the exit is, once "Match the exit" asked; the fields then hold what fits it. */
+  const [fit, setFit] = useState<ExitFit | null>(null);
+  const [fitting, setFitting] = useState(false);
   /** The version the form started from: a save fails with edit_conflict if another came in. */
   const [base, setBase] = useState<number | undefined>(mode.kind === "edit" ? mode.template.version : undefined);
 
@@ -103,6 +107,22 @@ export function TemplateEditor({ mode, onSaved, onRemoved, onCancel, status = nu
       await submit(t.version);
     } catch (e) {
       showError(e);
+    }
+  };
+
+  /** Asks (through the exit) where it is, and fills the timezone and locale that fit it. */
+  const matchExit = async () => {
+    if (mode.kind !== "edit") return;
+    setFitting(true);
+    try {
+      const f = await api.exitFit(mode.template.name);
+      setFit(f);
+      setForm((s) => ({ ...s, timezone: f.timezone, locale: f.locale }));
+      setFormError(null);
+    } catch (e) {
+      showError(e);
+    } finally {
+      setFitting(false);
     }
   };
 
@@ -199,6 +219,27 @@ export function TemplateEditor({ mode, onSaved, onRemoved, onCancel, status = nu
           <input value={form.locale} onChange={set("locale")} data-testid="field-locale" />,
           "BCP 47 tag, e.g. de-DE",
         )}
+        {mode.kind === "edit" && (
+          <div className="field exit-fit" data-testid="exit-fit">
+            <span className="label">Where the exit is</span>
+            <span data-testid="exit-location">
+              {fit
+                ? `${fit.country} · ${fit.timezone}`
+                : status?.country || status?.timezone
+                  ? `${status.country ?? "?"} · ${status.timezone ?? "?"} (last check)`
+                  : "not known yet"}
+            </span>
+            <button type="button" onClick={() => void matchExit()} disabled={fitting || busy} data-testid="match-exit">
+              {fitting ? "Asking the exit…" : "Match the exit"}
+            </button>
+            {fit && (
+              <span className="hint" role="status" data-testid="exit-fit-result">
+                Timezone {fit.current_timezone} → {fit.timezone}, locale {fit.current_locale} → {fit.locale} (per{" "}
+                {fit.source}). Save to keep.
+              </span>
+            )}
+          </div>
+        )}
         {field(
           "pinned_egress_ip",
           "Pinned egress IP",
@@ -258,6 +299,16 @@ export function TemplateEditor({ mode, onSaved, onRemoved, onCancel, status = nu
         />{" "}
         Automation port at every launch — any program on this computer that finds the port can drive this browser
         and read its cookies; leave off unless a script needs it.
+      </label>
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={form.requireConsistent}
+          onChange={(e) => setForm((f) => ({ ...f, requireConsistent: e.target.checked }))}
+          data-testid="field-require-consistent"
+        />{" "}
+        Refuse to launch when the timezone or locale does not fit where the exit is (or where it is cannot be
+        learned); off: only warn.
       </label>
       <datalist id="tz-list">
         {TIMEZONES.map((tz) => (

@@ -21,6 +21,7 @@ const stored: Template = {
     sensitive: [{ action: "payment", methods: ["POST", "PUT"], url: "*/checkout*" }],
   },
   automation: true,
+  require_consistent: true,
   version: 4,
   created_at: "2026-01-01T00:00:00Z",
   updated_at: "2026-01-01T00:00:00Z",
@@ -58,6 +59,8 @@ describe("form conversion", () => {
 
   it("leaves the automation port off on a new template", () => {
     expect(draftFromForm({ ...emptyForm(), name: "x" }).automation).toBe(false);
+    expect(draftFromForm({ ...emptyForm(), name: "x" }).require_consistent).toBe(false);
+    expect(patchFromForm(formFromTemplate(stored)).require_consistent).toBe(true);
   });
 
   it("edits sensitive-action rules as ACTION METHODS URL lines", () => {

@@ -25,6 +25,8 @@ export interface FormState {
   sensitiveRules: string;
   /** Open a DevTools port at every launch for automation tools. */
   automation: boolean;
+  /** Refuse launches whose timezone or locale does not fit where the exit is. */
+  requireConsistent: boolean;
 }
 
 /** An empty form for a new template, with the core's defaults shown. */
@@ -45,6 +47,7 @@ export function emptyForm(): FormState {
     verificationRules: "",
     sensitiveRules: "",
     automation: false,
+    requireConsistent: false,
   };
 }
 
@@ -66,6 +69,7 @@ export function formFromTemplate(t: Template): FormState {
     verificationRules: t.rules.verification.join("\n"),
     sensitiveRules: t.rules.sensitive.map(sensitiveLine).join("\n"),
     automation: t.automation,
+    requireConsistent: t.require_consistent,
   };
 }
 
@@ -130,6 +134,7 @@ export function draftFromForm(f: FormState): TemplateDraft {
     notes: f.notes,
     rules: rulesFromForm(f),
     automation: f.automation,
+    require_consistent: f.requireConsistent,
   };
 }
 

@@ -1,4 +1,4 @@
-//! The bundle file format (version 3), documented in `docs/bundle-format.md`.
+//! The bundle file format (version 4), documented in `docs/bundle-format.md`.
 //!
 //! Parsing is strict and bounded: a size limit before anything is read into memory, the
 //! `format` and `version` checked before the rest (so a newer file gets a clear "newer version"
@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 /// The `format` field of every bundle.
 pub const FORMAT: &str = "holdfast-bundle";
 /// The version this build writes and the newest it reads.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 /// Largest bundle accepted, in bytes.
 pub const MAX_BYTES: usize = 32 * 1024 * 1024;
 /// Most templates in one bundle.
@@ -59,6 +59,10 @@ pub struct BundleTemplate {
     /// none and gets the defaults, a version 2 bundle's rules get the default sensitive rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<crate::rules::TemplateRules>,
+    /// Launches refuse an environment that does not fit the exit's location (version 4; false
+    /// when absent).
+    #[serde(default)]
+    pub require_consistent: bool,
 }
 
 /// Only what is needed to decide how to read the rest.
@@ -172,8 +176,8 @@ mod tests {
             (ok_bundle()[..60].to_owned(), "truncated"),
             ("[".repeat(10_000), "recursion limit"),
             (
-                ok_bundle().replace("\"version\":1", "\"version\":4"),
-                "version 4",
+                ok_bundle().replace("\"version\":1", "\"version\":5"),
+                "version 5",
             ),
             (
                 ok_bundle().replace("\"version\":1", "\"version\":\"1\""),

@@ -29,6 +29,7 @@ pub fn from_template(t: &Template) -> BundleTemplate {
         tags: t.tags.clone(),
         notes: t.notes.clone(),
         rules: Some(t.rules.clone()),
+        require_consistent: t.require_consistent,
     }
 }
 

@@ -56,7 +56,8 @@ pub struct PlannedTemplate {
     /// by a Holdfast that did not bind passwords to exits).
     pub secret_refused: Option<String>,
     /// For `replace`: how the new template is weaker than the one it overwrites (a proxied or
-    /// pinned exit turned `direct`, a pin dropped); importing it needs `allow_weaker`.
+    /// pinned exit turned `direct`, a pin dropped, the fit with the exit no longer required);
+    /// importing it needs `allow_weaker`.
     pub weaker: Option<String>,
 }
 
@@ -235,6 +236,9 @@ fn weaker(old: &Template, new: &Template) -> Option<String> {
             old.pinned_egress_ip.as_deref().unwrap_or_default()
         ));
     }
+    if old.require_consistent && !new.require_consistent {
+        what.push("launches no longer refuse an environment that does not fit the exit".to_owned());
+    }
     (!what.is_empty()).then(|| what.join("; "))
 }
 
@@ -273,6 +277,7 @@ fn validate(
         rules: bt.rules.clone(),
         // New templates from a bundle never open an automation port until the operator says so.
         automation: None,
+        require_consistent: Some(bt.require_consistent),
     };
     let (mut template, _) = draft.validate(now).map_err(invalid)?;
     if has_secret {

@@ -23,6 +23,9 @@ commands! {
     exit_statuses() -> Vec<ExitStatus> |hf| hf.exits().statuses().await;
     /// Fetches a template's egress IP through its exit now and records it.
     check_exit(name: String) -> CheckReport |hf| hf.exits().check(&name).await;
+    /// Where a template's exit is now (asked through the exit) and the timezone and locale
+    /// that would fit it; nothing is saved.
+    exit_fit(name: String) -> ExitFit |hf| hf.exits().fit(&name).await;
     /// Writes a bundle of the selected templates to `path` (an empty passphrase is none).
     #[chosen(path, Save)]
     export_bundle(selection: Selection, path: String, passphrase: Option<String>) -> ExportSummary

@@ -13,6 +13,7 @@ use types::*;
 pub mod types {
     pub use crate::bundle::{ExportSummary, ImportPlan, OnConflict, Selection};
     pub use crate::exit::check::{CheckReport, ExitStatus};
+    pub use crate::exit::fit::ExitFit;
     pub use crate::fleet::{FleetRow, HealthSeries, Overview};
     pub use crate::guard::audit::HoldRecord;
     pub use crate::guard::{Decision, PendingHold, RiskState};

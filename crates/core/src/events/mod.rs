@@ -25,6 +25,7 @@ use ts_rs::TS;
 /// The event kinds a risk window is computed from (all others are ignored).
 pub const RISK_KINDS: &[&str] = &[
     "egress_changed",
+    "geo_changed",
     "request_failed",
     "refresh_succeeded",
     "clock_checked",
@@ -50,6 +51,13 @@ pub enum SessionEvent {
     EgressChecked { ip: String, via: String },
     /// The egress IP differs from the one seen before.
     EgressChanged { old: String, new: String },
+    /// The exit is in another country than at the check before (ISO 3166-1 alpha-2 codes).
+    GeoChanged {
+        old: String,
+        new: String,
+        /// The exit's timezone now, if known.
+        timezone: Option<String>,
+    },
     /// The egress IP could not be fetched.
     EgressCheckFailed { reason: String },
     /// The relay stopped.
@@ -110,6 +118,7 @@ impl SessionEvent {
             Self::DialFailed { .. } => "dial_failed",
             Self::EgressChecked { .. } => "egress_checked",
             Self::EgressChanged { .. } => "egress_changed",
+            Self::GeoChanged { .. } => "geo_changed",
             Self::EgressCheckFailed { .. } => "egress_check_failed",
             Self::RelayStopped => "relay_stopped",
             Self::BrowserStarted { .. } => "browser_started",

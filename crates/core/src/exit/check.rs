@@ -8,6 +8,8 @@ use ts_rs::TS;
 
 use crate::error::{Error, ErrorPayload, Result};
 use crate::exit::egress::Probe;
+use crate::exit::fit::GeoReport;
+use crate::exit::geo::ExitGeo;
 use crate::exit::{DialError, Stage};
 use crate::store::egress::{self, EgressCheck};
 use crate::template::Template;
@@ -30,6 +32,13 @@ pub struct EgressStatus {
     pub previous: Option<String>,
     /// The exit used (URL without password).
     pub exit: String,
+    /// Where the exit was at `checked_at` (ISO country code, IANA timezone), when an IP-info
+    /// service said so.
+    pub country: Option<String>,
+    pub timezone: Option<String>,
+    /// The country the exit was in at the check before, when it differs from `country`: the
+    /// exit moved to another country.
+    pub previous_country: Option<String>,
 }
 
 /// The result of `holdfast check`.
@@ -39,8 +48,12 @@ pub struct CheckReport {
     pub egress: EgressStatus,
     /// The clock against SNTP servers (absent where only the egress was probed).
     pub clock: Option<crate::clock::ClockReport>,
+    /// Where the exit is and whether the template's timezone and locale fit it (absent when
+    /// the setting `egress.geo_urls` is off).
+    pub geo: Option<GeoReport>,
     /// The egress was fetched and matches the pin (when pinned) and the last seen IP otherwise,
-    /// and the clock is not beyond `clock.block_ms`: a launch would go ahead without `--force`.
+    /// the clock is not beyond `clock.block_ms`, and (for a template that requires it) the
+    /// environment fits the exit: a launch would go ahead without `--force`.
     pub ok: bool,
     /// Why the egress could not be fetched, when it could not.
     pub error: Option<ErrorPayload>,
@@ -54,28 +67,58 @@ pub struct ExitStatus {
     pub egress: EgressStatus,
 }
 
-/// Records a successful probe; returns the status and `(old, new)` if the IP changed since the
-/// last check.
+/// What recording a probe found.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub status: EgressStatus,
+    /// `(old, new)` IPs when the IP changed since the last check.
+    pub moved: Option<(String, String)>,
+    /// `(old, new)` countries when the exit's country changed since the last check that knew
+    /// one.
+    pub country_moved: Option<(String, String)>,
+}
+
+/// Records a successful probe (with where the exit is, when known) in the egress history.
 pub async fn record(
     conn: &mut SqliteConnection,
     template: &Template,
     probe: &Probe,
+    geo: Option<&ExitGeo>,
     at: DateTime<Utc>,
-) -> Result<(EgressStatus, Option<(String, String)>)> {
+) -> Result<Recorded> {
     let last = egress::latest(conn, &template.id).await?;
+    let last_country = egress::latest_country(conn, &template.id).await?;
     let exit_url = template.exit.to_string();
-    egress::insert(conn, &template.id, &probe.ip, &exit_url, &probe.via, at).await?;
+    let country = geo.and_then(|g| g.country.clone());
+    egress::insert(
+        conn,
+        egress::NewCheck {
+            template_id: &template.id,
+            ip: &probe.ip,
+            exit_url: &exit_url,
+            via: &probe.via,
+            country: country.as_deref(),
+            timezone: geo.and_then(|g| g.timezone.as_deref()),
+            geo_source: geo.map(|g| g.source.as_str()),
+            at,
+        },
+    )
+    .await?;
     let previous = last.map(|l| l.ip);
     let moved = previous
         .as_ref()
         .filter(|old| **old != probe.ip)
         .map(|old| (old.clone(), probe.ip.clone()));
+    let country_moved = match (&last_country, &country) {
+        (Some(old), Some(new)) if old != new => Some((old.clone(), new.clone())),
+        _ => None,
+    };
     let changed = match &template.pinned_egress_ip {
         Some(pin) => *pin != probe.ip,
         None => moved.is_some(),
     };
-    Ok((
-        EgressStatus {
+    Ok(Recorded {
+        status: EgressStatus {
             ip: Some(probe.ip.clone()),
             pinned: template.pinned_egress_ip.clone(),
             changed,
@@ -83,9 +126,13 @@ pub async fn record(
             via: Some(probe.via.clone()),
             previous,
             exit: exit_url,
+            country,
+            timezone: geo.and_then(|g| g.timezone.clone()),
+            previous_country: country_moved.as_ref().map(|(old, _)| old.clone()),
         },
         moved,
-    ))
+        country_moved,
+    })
 }
 
 /// The status from the stored history (last check), without probing.
@@ -108,6 +155,9 @@ pub fn stored(
         via: last.map(|l| l.via.clone()),
         previous: before.map(str::to_owned),
         exit: template.exit.to_string(),
+        country: last.and_then(|l| l.country.clone()),
+        timezone: last.and_then(|l| l.timezone.clone()),
+        previous_country: None,
     }
 }
 

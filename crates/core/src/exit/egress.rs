@@ -8,6 +8,9 @@ use crate::error::{Error, Result};
 
 pub use crate::settings::DEFAULT_ECHO_URLS;
 
+/// Largest echo or IP-info answer read.
+const MAX_ANSWER: usize = 64 * 1024;
+
 /// One successful probe.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Probe {
@@ -19,13 +22,7 @@ pub struct Probe {
 
 /// Fetches the egress IP through the relay at `relay`, trying each echo URL in turn.
 pub async fn probe(relay: SocketAddr, echo_urls: &[String], per_url: Duration) -> Result<Probe> {
-    let proxy = reqwest::Proxy::all(format!("http://{relay}")).map_err(probe_err)?;
-    let client = reqwest::Client::builder()
-        .proxy(proxy)
-        .timeout(per_url)
-        .user_agent(concat!("holdfast/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(probe_err)?;
+    let client = through(relay, per_url).map_err(probe_err)?;
     let mut failures = Vec::new();
     for url in echo_urls {
         match fetch(&client, url).await {
@@ -47,8 +44,28 @@ pub async fn probe(relay: SocketAddr, echo_urls: &[String], per_url: Duration) -
     })
 }
 
+/// An HTTP client whose every request goes through the relay at `relay` (so through the exit),
+/// each allowed `per_url`.
+pub(crate) fn through(relay: SocketAddr, per_url: Duration) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .proxy(reqwest::Proxy::all(format!("http://{relay}"))?)
+        .timeout(per_url)
+        .user_agent(concat!("holdfast/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
 async fn fetch(client: &reqwest::Client, url: &str) -> std::result::Result<String, String> {
-    let response = client.get(url).send().await.map_err(|e| {
+    let body = fetch_small(client, url).await?;
+    parse_ip(&body).ok_or_else(|| format!("no IP address in the answer {:?}", first_line(&body)))
+}
+
+/// GETs `url` and returns its body: an error names the HTTP failure or the status. Answers are
+/// a few bytes; a large page is refused rather than read into memory.
+pub(crate) async fn fetch_small(
+    client: &reqwest::Client,
+    url: &str,
+) -> std::result::Result<String, String> {
+    let mut response = client.get(url).send().await.map_err(|e| {
         // reqwest hides the proxy's answer behind "unsuccessful tunnel"; the relay's reason
         // comes from its last failure instead (see `Holdfast::check`).
         let mut s = e.to_string();
@@ -61,15 +78,26 @@ async fn fetch(client: &reqwest::Client, url: &str) -> std::result::Result<Strin
         s
     })?;
     let status = response.status();
-    // Echo answers are a few bytes; refuse to read a large page into memory.
-    if response.content_length().is_some_and(|n| n > 64 * 1024) {
+    // Echo and IP-info answers are a few hundred bytes; refuse to read a large page into memory,
+    // whether it says its length or streams without one.
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_ANSWER as u64)
+    {
         return Err("answer too large".into());
     }
-    let body = response.text().await.map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+        if bytes.len() + chunk.len() > MAX_ANSWER {
+            return Err("answer too large".into());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    let body = String::from_utf8_lossy(&bytes).into_owned();
     if !status.is_success() {
         return Err(format!("answered {status}: {}", first_line(&body)));
     }
-    parse_ip(&body).ok_or_else(|| format!("no IP address in the answer {:?}", first_line(&body)))
+    Ok(body)
 }
 
 /// Reads an IP from a plain-text answer or from a JSON object's `ip` field; canonical form.
@@ -83,7 +111,7 @@ pub fn parse_ip(body: &str) -> Option<String> {
     Some(ip.to_string())
 }
 
-fn first_line(s: &str) -> String {
+pub(crate) fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or("").chars().take(120).collect()
 }
 

@@ -1,11 +1,13 @@
 //! The exit at run time: the relay (listener, upstream dialers, byte pump), back-off, the egress
-//! probe and connection-layer metrics.
+//! probe, where the exit is (and whether a template fits it) and connection-layer metrics.
 
 pub(crate) mod backoff;
 pub mod check;
 pub mod config;
 pub(crate) mod dial;
 pub mod egress;
+pub mod fit;
+pub mod geo;
 pub(crate) mod head;
 pub(crate) mod histogram;
 pub mod metric_rows;

@@ -79,6 +79,7 @@ async fn run(
                     let urgent = matches!(
                         record.event,
                         SessionEvent::EgressChanged { .. }
+                            | SessionEvent::GeoChanged { .. }
                             | SessionEvent::ClockChecked { .. }
                             | SessionEvent::RequestHeld { .. }
                             | SessionEvent::ObserverLost { .. }

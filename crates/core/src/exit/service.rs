@@ -8,6 +8,8 @@ use chrono::Utc;
 use crate::error::{Error, Result};
 use crate::events::{self, EventBus};
 use crate::exit::check::{self, CheckReport, ExitStatus};
+use crate::exit::fit::{self, ExitFit};
+use crate::exit::geo;
 use crate::exit::recorder::{Recorder, RecorderConfig};
 use crate::exit::session::RelaySession;
 use crate::exit::stats::{self, RelayStats};
@@ -57,7 +59,8 @@ impl Service<'_> {
         Ok(report)
     }
 
-    /// Probes the egress through `relay` and records it (see `check`). The error, if any, comes
+    /// Probes the egress through `relay` and records it (see `check`), learning at the same
+    /// time where the exit is and judging the template against it. The error, if any, comes
     /// back beside the report for callers that refuse on it.
     pub(crate) async fn egress_report(
         &self,
@@ -66,33 +69,69 @@ impl Service<'_> {
         settings: &Settings,
         session_id: &str,
     ) -> Result<(CheckReport, Option<Error>)> {
-        let probe = exit::egress::probe(
-            relay.addr(),
-            &settings.echo_urls(),
-            settings.probe_timeout(),
-        )
-        .await;
+        let (echo_urls, geo_urls) = (settings.echo_urls(), settings.geo_urls());
+        let (probe, located) = tokio::join!(
+            exit::egress::probe(relay.addr(), &echo_urls, settings.probe_timeout()),
+            async {
+                if geo_urls.is_empty() {
+                    None
+                } else {
+                    Some(geo::locate(relay.addr(), &geo_urls, settings.probe_timeout()).await)
+                }
+            }
+        );
         let relay_failure = relay.dialer().last_failure();
+        let now = Utc::now();
+        let geo_report = located.as_ref().map(|l| {
+            fit::judge(
+                &template.timezone,
+                &template.locale,
+                l.as_ref().map_err(String::as_str),
+                now,
+            )
+        });
+        if let Some(Err(why)) = &located {
+            tracing::warn!(template = %template.name, "the exit's location is unknown: {why}");
+        }
+        let fits =
+            !template.require_consistent || geo_report.as_ref().is_some_and(|g| g.consistent);
         let mut conn = self.store.pool().acquire().await?;
         match probe {
             Ok(p) => {
-                let now = Utc::now();
-                let (status, moved) = check::record(&mut conn, template, &p, now).await?;
-                if let Some((old, new)) = moved {
-                    let record = events::SessionRecord {
+                let geo = located.as_ref().and_then(|l| l.as_ref().ok());
+                let recorded = check::record(&mut conn, template, &p, geo, now).await?;
+                let mut events = Vec::new();
+                if let Some((old, new)) = recorded.moved {
+                    events.push(events::SessionEvent::EgressChanged { old, new });
+                }
+                if let Some((old, new)) = recorded.country_moved {
+                    tracing::warn!(template = %template.name, %old, %new, "the exit is in another country");
+                    events.push(events::SessionEvent::GeoChanged {
+                        old,
+                        new,
+                        timezone: geo.and_then(|g| g.timezone.clone()),
+                    });
+                }
+                let records: Vec<_> = events
+                    .into_iter()
+                    .map(|event| events::SessionRecord {
                         template_id: template.id.clone(),
                         session_id: session_id.to_owned(),
                         at: now,
-                        event: events::SessionEvent::EgressChanged { old, new },
-                    };
-                    store::events::insert_batch(&mut conn, &[record]).await?;
+                        event,
+                    })
+                    .collect();
+                if !records.is_empty() {
+                    store::events::insert_batch(&mut conn, &records).await?;
                 }
-                tracing::info!(template = %template.name, ip = %p.ip, changed = status.changed, "egress checked");
+                let status = recorded.status;
+                tracing::info!(template = %template.name, ip = %p.ip, changed = status.changed, country = ?status.country, "egress checked");
                 Ok((
                     CheckReport {
-                        ok: !status.changed,
+                        ok: !status.changed && fits,
                         egress: status,
                         clock: None,
+                        geo: geo_report,
                         error: None,
                     },
                     None,
@@ -110,12 +149,76 @@ impl Service<'_> {
                         ok: false,
                         egress: status,
                         clock: None,
+                        geo: geo_report,
                         error: Some(e.payload()),
                     },
                     Some(e),
                 ))
             }
         }
+    }
+
+    /// Where the template's exit is now (through the exit) and the timezone and locale that
+    /// would fit it: what "match the exit" applies. Nothing is saved.
+    pub async fn fit(&self, name: &str) -> Result<ExitFit> {
+        let template = self.template(name).await?;
+        let settings = self.settings().await?;
+        let urls = settings.geo_urls();
+        if urls.is_empty() {
+            return Err(Error::ExitLocationUnknown {
+                detail: "the setting egress.geo_urls is off".to_owned(),
+            });
+        }
+        let relay = self.relay_for(&template, &settings, None).await?;
+        let located = geo::locate(relay.addr(), &urls, settings.probe_timeout()).await;
+        let relay_failure = relay.dialer().last_failure();
+        relay.stop().await;
+        // The relay's own failure (the exit refused the tunnel, a wrong password) says more
+        // than the HTTP client's "unsuccessful tunnel".
+        let geo = located.map_err(|detail| Error::ExitLocationUnknown {
+            detail: match relay_failure {
+                Some(f) => format!("{detail} (relay: {} at {})", f.reason, f.stage.as_str()),
+                None => detail,
+            },
+        })?;
+        let (Some(country), Some(timezone)) = (geo.country.clone(), geo.timezone.clone()) else {
+            return Err(Error::ExitLocationUnknown {
+                detail: format!(
+                    "{} gave {}",
+                    geo.source,
+                    if geo.country.is_none() {
+                        "no country"
+                    } else {
+                        "no timezone"
+                    }
+                ),
+            });
+        };
+        let locale = fit::locale_for(&country).ok_or_else(|| Error::ExitLocationUnknown {
+            detail: format!("no language is known for the country {country}"),
+        })?;
+        Ok(ExitFit {
+            country,
+            timezone,
+            locale,
+            source: geo.source,
+            current_timezone: template.timezone,
+            current_locale: template.locale,
+        })
+    }
+
+    /// Sets the template's timezone and locale to fit where its exit is now (see `fit`).
+    pub async fn match_exit(&self, name: &str, base_version: Option<i64>) -> Result<Template> {
+        let fit = self.fit(name).await?;
+        let patch = TemplatePatch {
+            timezone: Some(fit.timezone),
+            locale: Some(fit.locale),
+            base_version,
+            ..TemplatePatch::default()
+        };
+        crate::template::service::Service::new(self.ctx)
+            .edit(name, patch)
+            .await
     }
 
     /// Pins a template's egress IP: the given one, or the one `check` sees now.

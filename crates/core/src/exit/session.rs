@@ -8,7 +8,7 @@ use tokio::task::JoinHandle;
 use crate::events::{EventBus, SessionEvent};
 use crate::exit::check;
 use crate::exit::recorder::Recorder;
-use crate::exit::{egress, Relay};
+use crate::exit::{egress, geo, Relay};
 use crate::settings::Settings;
 use crate::store::Store;
 use crate::template::Template;
@@ -127,20 +127,31 @@ async fn probe_loop(
     let mut tick = tokio::time::interval_at(start, settings.probe_interval());
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let urls = settings.echo_urls();
+    let geo_urls = settings.geo_urls();
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = crate::events::stopped(&mut stopped) => return,
         }
-        let probe = tokio::select! {
-            p = egress::probe(relay, &urls, settings.probe_timeout()) => p,
+        let located = async {
+            if geo_urls.is_empty() {
+                None
+            } else {
+                geo::locate(relay, &geo_urls, settings.probe_timeout())
+                    .await
+                    .map_err(|why| tracing::warn!(template = %template.name, "the exit's location is unknown: {why}"))
+                    .ok()
+            }
+        };
+        let (probe, located) = tokio::select! {
+            p = async { tokio::join!(egress::probe(relay, &urls, settings.probe_timeout()), located) } => p,
             _ = crate::events::stopped(&mut stopped) => return,
         };
         match probe {
             Ok(p) => {
                 let recorded = async {
                     let mut conn = store.pool().acquire().await?;
-                    check::record(&mut conn, &template, &p, Utc::now()).await
+                    check::record(&mut conn, &template, &p, located.as_ref(), Utc::now()).await
                 }
                 .await;
                 bus.publish(SessionEvent::EgressChecked {
@@ -148,11 +159,20 @@ async fn probe_loop(
                     via: p.via.clone(),
                 });
                 match recorded {
-                    Ok((_, Some((old, new)))) => {
-                        tracing::warn!(%old, %new, template = %template.name, "egress changed");
-                        bus.publish(SessionEvent::EgressChanged { old, new });
+                    Ok(r) => {
+                        if let Some((old, new)) = r.moved {
+                            tracing::warn!(%old, %new, template = %template.name, "egress changed");
+                            bus.publish(SessionEvent::EgressChanged { old, new });
+                        }
+                        if let Some((old, new)) = r.country_moved {
+                            tracing::warn!(%old, %new, template = %template.name, "the exit is in another country");
+                            bus.publish(SessionEvent::GeoChanged {
+                                old,
+                                new,
+                                timezone: r.status.timezone,
+                            });
+                        }
                     }
-                    Ok(_) => {}
                     Err(e) => tracing::warn!("recording the egress check failed: {e}"),
                 }
             }

@@ -14,7 +14,7 @@ pub use crate::events::RISK_KINDS;
 /// Thresholds of the risk window.
 #[derive(Debug, Clone)]
 pub struct RiskConfig {
-    /// How long an egress change keeps the window open.
+    /// How long an egress change (or the exit's move to another country) keeps the window open.
     pub egress_calm: Duration,
     /// How long refreshes must succeed after a failure before the window closes.
     pub refresh_calm: Duration,
@@ -43,6 +43,8 @@ impl Default for RiskConfig {
 #[ts(export)]
 pub enum RiskKind {
     EgressChanged,
+    /// The exit moved to another country.
+    GeoChanged,
     RefreshFailed,
     ClockDrift,
     FailureSpike,
@@ -55,6 +57,7 @@ impl RiskKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::EgressChanged => "egress_changed",
+            Self::GeoChanged => "geo_changed",
             Self::RefreshFailed => "refresh_failed",
             Self::ClockDrift => "clock_drift",
             Self::FailureSpike => "failure_spike",
@@ -111,6 +114,9 @@ pub fn evaluate(events: &[SessionRecord], now: DateTime<Utc>, c: &RiskConfig) ->
     if let Some(r) = egress(events, now, c) {
         reasons.push(r);
     }
+    if let Some(r) = geo(events, now, c) {
+        reasons.push(r);
+    }
     if let Some(r) = refresh(events, now, c) {
         reasons.push(r);
     }
@@ -136,6 +142,19 @@ fn egress(events: &[SessionRecord], now: DateTime<Utc>, c: &RiskConfig) -> Optio
                 kind: RiskKind::EgressChanged,
                 since: r.at,
                 detail: format!("egress {old} → {new}"),
+            })
+        }
+        _ => None,
+    })
+}
+
+fn geo(events: &[SessionRecord], now: DateTime<Utc>, c: &RiskConfig) -> Option<RiskReason> {
+    events.iter().rev().find_map(|r| match &r.event {
+        SessionEvent::GeoChanged { old, new, .. } if now - r.at < c.egress_calm => {
+            Some(RiskReason {
+                kind: RiskKind::GeoChanged,
+                since: r.at,
+                detail: format!("exit country {old} → {new}"),
             })
         }
         _ => None,
@@ -309,6 +328,7 @@ mod tests {
     fn kind_names_are_the_serde_names() {
         for k in [
             RiskKind::EgressChanged,
+            RiskKind::GeoChanged,
             RiskKind::RefreshFailed,
             RiskKind::ClockDrift,
             RiskKind::FailureSpike,
@@ -319,6 +339,27 @@ mod tests {
                 "text and --json agree"
             );
         }
+    }
+
+    #[test]
+    fn the_exit_moving_to_another_country_opens_the_window_for_the_calm_period() {
+        let c = RiskConfig::default();
+        let moved = [at(
+            0,
+            SessionEvent::GeoChanged {
+                old: "DE".into(),
+                new: "JP".into(),
+                timezone: Some("Asia/Tokyo".into()),
+            },
+        )];
+        let s = evaluate(&moved, t(60), &c);
+        assert!(s.open);
+        assert_eq!(s.reasons[0].kind, RiskKind::GeoChanged);
+        assert_eq!(s.reasons[0].detail, "exit country DE → JP");
+        assert!(
+            !evaluate(&moved, t(15 * 60 + 1), &c).open,
+            "closed after the calm"
+        );
     }
 
     #[test]

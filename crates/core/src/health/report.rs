@@ -132,7 +132,7 @@ pub struct ExitHealth {
 #[ts(export)]
 pub struct TimelineEntry {
     pub at: String,
-    /// `egress_change`, `request_failed`, `refresh_failed`, `relay_failure`, `reconnect_spike`,
+    /// `egress_change`, `geo_change`, `request_failed`, `refresh_failed`, `relay_failure`, `reconnect_spike`,
     /// `clock_drift`, `session_start`, `session_end`.
     pub kind: String,
     pub stage: Option<String>,
@@ -351,6 +351,11 @@ pub fn timeline(events: &[StoredEvent]) -> Vec<TimelineEntry> {
                 "egress_change",
                 None,
                 format!("{} → {}", s("old"), s("new")),
+            ),
+            "geo_changed" => (
+                "geo_change",
+                None,
+                format!("exit country {} → {}", s("old"), s("new")),
             ),
             "request_failed" => {
                 let what = match (d.get("status").and_then(|v| v.as_u64()), s("error")) {

@@ -330,7 +330,13 @@ impl<'a> Service<'a> {
                 verdict: clock_report.verdict,
             });
             let judged = egress.and_then(|(report, error)| {
-                preflight::judge(clock_report, report, error, options.force)
+                preflight::judge(
+                    clock_report,
+                    report,
+                    error,
+                    template.require_consistent,
+                    options.force,
+                )
             });
             let mut preflight = match judged {
                 Ok(p) => p,

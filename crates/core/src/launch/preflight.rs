@@ -6,6 +6,7 @@ use ts_rs::TS;
 use crate::clock::{ClockReport, ClockVerdict};
 use crate::error::Error;
 use crate::exit::check::CheckReport;
+use crate::exit::fit::GeoVerdict;
 
 /// What the preflight saw, shown before and after a launch.
 #[derive(Debug, Clone, Serialize, TS, schemars::JsonSchema)]
@@ -19,11 +20,13 @@ pub struct Preflight {
     pub forced: Vec<String>,
 }
 
-/// Judges the clock and egress results: `Err` with the first refusal unless `force`.
+/// Judges the clock and egress results (and, with `require_consistent`, whether the environment
+/// fits the exit's location): `Err` with the first refusal unless `force`.
 pub fn judge(
     clock: ClockReport,
     egress: CheckReport,
     egress_error: Option<Error>,
+    require_consistent: bool,
     force: bool,
 ) -> Result<Preflight, Error> {
     let mut refusals: Vec<Error> = Vec::new();
@@ -72,6 +75,23 @@ pub fn judge(
             egress.egress.previous.as_deref().unwrap_or("?"),
             egress.egress.ip.as_deref().unwrap_or("?")
         ));
+    }
+    if let Some(geo) = &egress.geo {
+        let off = match geo.verdict {
+            GeoVerdict::Consistent => None,
+            GeoVerdict::Mismatch => Some(format!(
+                "the environment does not fit the exit: {}",
+                geo.summary()
+            )),
+            GeoVerdict::Unknown => Some(geo.summary()),
+        };
+        match off {
+            Some(_) if require_consistent => refusals.push(Error::EnvironmentMismatch {
+                detail: geo.summary(),
+            }),
+            Some(why) => warnings.push(why),
+            None => {}
+        }
     }
     if !force {
         if let Some(first) = refusals.into_iter().next() {

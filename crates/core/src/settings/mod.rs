@@ -13,6 +13,9 @@ use crate::error::{Error, Result};
 /// Environment variable that overrides `egress.echo_urls` (comma-separated).
 pub const ECHO_URLS_ENV: &str = "HOLDFAST_ECHO_URLS";
 
+/// Environment variable that overrides `egress.geo_urls` (comma-separated, or `off`).
+pub const GEO_URLS_ENV: &str = "HOLDFAST_GEO_URLS";
+
 /// Environment variable that overrides `clock.servers` (comma-separated `host:port`).
 pub const NTP_SERVERS_ENV: &str = "HOLDFAST_NTP_SERVERS";
 /// Environment variable that overrides `browser.path`.
@@ -25,6 +28,8 @@ pub const DEFAULT_NTP_SERVERS: &str = "0.pool.ntp.org:123,1.pool.ntp.org:123,2.p
 enum Kind {
     /// Comma-separated http(s) URLs.
     Urls,
+    /// Comma-separated http(s) URLs, or `off`.
+    UrlsOrOff,
     /// Comma-separated `host:port`.
     HostPorts,
     /// An absolute file path, or empty.
@@ -49,6 +54,12 @@ const SPECS: &[Spec] = &[
         kind: Kind::Urls,
         default: "",
         about: "IP-echo URLs tried in order (plain-text IP or JSON `ip`); env HOLDFAST_ECHO_URLS overrides",
+    },
+    Spec {
+        key: "egress.geo_urls",
+        kind: Kind::UrlsOrOff,
+        default: "",
+        about: "IP-info URLs (JSON with country/country_code and timezone/time_zone) fetched through the exit to learn where it is; `off` asks none; env HOLDFAST_GEO_URLS overrides",
     },
     Spec {
         key: "egress.probe_interval_secs",
@@ -245,6 +256,15 @@ pub const DEFAULT_ECHO_URLS: [&str; 3] = [
     "https://ifconfig.me/ip",
 ];
 
+/// Public IP-info services (JSON) used when no setting or environment override names others:
+/// ipinfo.io (`country`, `timezone`), ipapi.co (`country_code`, `timezone`), ipwho.is
+/// (`country_code`, `timezone.id`).
+pub const DEFAULT_GEO_URLS: [&str; 3] = [
+    "https://ipinfo.io/json",
+    "https://ipapi.co/json/",
+    "https://ipwho.is/",
+];
+
 /// The settings in effect (stored values over defaults, environment over both).
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -312,6 +332,24 @@ impl Settings {
         let urls = split_urls(self.raw("egress.echo_urls"));
         if urls.is_empty() {
             DEFAULT_ECHO_URLS.iter().map(|s| (*s).to_owned()).collect()
+        } else {
+            urls
+        }
+    }
+
+    /// IP-info URLs for the exit's location: `HOLDFAST_GEO_URLS`, else the setting, else public
+    /// defaults; an empty list when either says `off`.
+    pub fn geo_urls(&self) -> Vec<String> {
+        let chosen = match std::env::var(GEO_URLS_ENV) {
+            Ok(env) if !env.trim().is_empty() => env,
+            _ => self.raw("egress.geo_urls").to_owned(),
+        };
+        if chosen.trim().eq_ignore_ascii_case("off") {
+            return Vec::new();
+        }
+        let urls = split_urls(&chosen);
+        if urls.is_empty() {
+            DEFAULT_GEO_URLS.iter().map(|s| (*s).to_owned()).collect()
         } else {
             urls
         }
@@ -434,7 +472,8 @@ pub fn validate(key: &str, value: &str) -> Result<String> {
             }
             Ok(n.to_string())
         }
-        Kind::Urls => {
+        Kind::UrlsOrOff if value.trim().eq_ignore_ascii_case("off") => Ok("off".to_owned()),
+        Kind::Urls | Kind::UrlsOrOff => {
             let urls = split_urls(value);
             for u in &urls {
                 let parsed =
@@ -515,6 +554,29 @@ mod tests {
             "http://127.0.0.1:9/ip,https://e.example/"
         );
         assert!(validate("egress.echo_urls", "ftp://x/").is_err());
+        assert_eq!(validate("egress.geo_urls", " OFF ").unwrap(), "off");
+        assert!(
+            validate("egress.echo_urls", "off").is_err(),
+            "only the location may be switched off"
+        );
+        assert!(validate("egress.geo_urls", "file:///etc/passwd").is_err());
+    }
+
+    #[test]
+    fn geo_urls_default_to_public_services_and_can_be_switched_off() {
+        // The environment override is read too; this test's process does not set it.
+        if std::env::var_os(GEO_URLS_ENV).is_some() {
+            return;
+        }
+        let none = Settings::from_stored(Vec::new());
+        assert_eq!(none.geo_urls().len(), DEFAULT_GEO_URLS.len());
+        let off = Settings::from_stored(vec![("egress.geo_urls".into(), "off".into())]);
+        assert!(off.geo_urls().is_empty());
+        let own = Settings::from_stored(vec![(
+            "egress.geo_urls".into(),
+            "http://127.0.0.1:9/geo".into(),
+        )]);
+        assert_eq!(own.geo_urls(), ["http://127.0.0.1:9/geo"]);
     }
 
     #[test]

@@ -26,6 +26,7 @@ const TEMPLATE_JSON: &str = r#"'{"id":' || json_quote(id) || ',"name":' || json_
      || ',"start_urls":' || start_urls || ',"tags":' || tags || ',"notes":' || json_quote(notes)
      || ',"rules":' || health_rules
      || ',"automation":' || CASE WHEN automation THEN 'true' ELSE 'false' END
+     || ',"require_consistent":' || CASE WHEN require_consistent THEN 'true' ELSE 'false' END
      || ',"version":' || version
      || ',"created_at":' || json_quote(created_at) || ',"updated_at":' || json_quote(updated_at)
      || '}'"#;
@@ -184,13 +185,13 @@ pub async fn find_by_name(conn: &mut SqliteConnection, name: &str) -> Result<Opt
 
 const COLUMNS: &str = "id, name, account, exit_kind, exit_host, exit_port, exit_username, \
      exit_has_password, exit_url, pinned_egress_ip, timezone, locale, start_urls, tags, notes, \
-     created_at, updated_at, health_rules, automation, version";
+     created_at, updated_at, health_rules, automation, version, require_consistent";
 
 /// Inserts a validated template; a taken name is `duplicate_name`.
 pub async fn insert(conn: &mut SqliteConnection, t: &Template) -> Result<()> {
     let sql = format!(
         "INSERT INTO templates ({COLUMNS}) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
     );
     bind_all(sqlx::query(&sql), t)?
         .execute(conn)
@@ -199,14 +200,14 @@ pub async fn insert(conn: &mut SqliteConnection, t: &Template) -> Result<()> {
     Ok(())
 }
 
-/// Rows per multi-row INSERT: 20 parameters each, well under SQLite's 32,766.
+/// Rows per multi-row INSERT: 21 parameters each, well under SQLite's 32,766.
 const INSERT_CHUNK: usize = 400;
 
 /// Inserts many validated templates with multi-row statements: sqlx runs SQLite on a worker
 /// thread, and one statement per row costs a thread round trip per row (10,000 rows: ~1 s).
 pub async fn insert_many(conn: &mut SqliteConnection, list: &[&Template]) -> Result<()> {
     for chunk in list.chunks(INSERT_CHUNK) {
-        let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+        let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
         let values = vec![row; chunk.len()].join(", ");
         let sql = format!("INSERT INTO templates ({COLUMNS}) VALUES {values}");
         let mut q = sqlx::query(&sql);
@@ -227,7 +228,7 @@ pub async fn update(conn: &mut SqliteConnection, t: &Template) -> Result<()> {
          exit_host = ?5, exit_port = ?6, exit_username = ?7, exit_has_password = ?8, \
          exit_url = ?9, pinned_egress_ip = ?10, timezone = ?11, locale = ?12, start_urls = ?13, \
          tags = ?14, notes = ?15, created_at = ?16, updated_at = ?17, health_rules = ?18, \
-         automation = ?19, version = ?20 WHERE id = ?1";
+         automation = ?19, version = ?20, require_consistent = ?21 WHERE id = ?1";
     let done = bind_all(sqlx::query(sql), t)?
         .execute(conn)
         .await
@@ -275,7 +276,8 @@ fn bind_all<'q>(q: Query<'q>, t: &'q Template) -> Result<Query<'q>> {
         .bind(timestamp(&t.updated_at))
         .bind(serde_json::to_string(&t.rules).map_err(decode_err)?)
         .bind(t.automation)
-        .bind(t.version))
+        .bind(t.version)
+        .bind(t.require_consistent))
 }
 
 /// A time as stored and as `Template`'s serde form writes it (chrono: RFC 3339, AutoSi, `Z`).
@@ -326,6 +328,7 @@ mod tests {
                 start_urls: Some(vec!["https://ex.example/a?b=c&d=\"e\"".into()]),
                 pinned_egress_ip: Some("2001:db8::1".into()),
                 automation: Some(true),
+                require_consistent: Some(true),
                 ..draft("Ünicode name", "socks5://us%40er:pw@[::1]:1080")
             },
             draft("http-user", "http://bob@proxy.example:3128"),

@@ -46,6 +46,10 @@ pub struct Template {
     /// Whether launches open a DevTools TCP port for automation tools (off unless asked for:
     /// any local process can drive a browser through that port).
     pub automation: bool,
+    /// Refuse launches (unless forced) while the timezone or locale does not fit where the exit
+    /// is, or while that is unknown; off: only warn.
+    #[serde(default)]
+    pub require_consistent: bool,
     /// 1 when added, +1 per saved change: an edit may require the version it started from.
     #[ts(type = "number")]
     #[schemars(with = "i64")]
@@ -92,6 +96,8 @@ pub struct TemplateDraft {
     pub rules: Option<TemplateRules>,
     /// Open a DevTools TCP port at each launch (default off).
     pub automation: Option<bool>,
+    /// Refuse launches that do not fit the exit's location (default off: warn).
+    pub require_consistent: Option<bool>,
 }
 
 /// Changes to a template; `None` keeps a field as it is. An empty pinned IP clears the pin.
@@ -114,6 +120,8 @@ pub struct TemplatePatch {
     pub rules: Option<TemplateRules>,
     /// Turn the automation port of launches on or off.
     pub automation: Option<bool>,
+    /// Turn refusing launches that do not fit the exit's location on or off.
+    pub require_consistent: Option<bool>,
     /// The version this edit started from (the app sends the one it showed): if another save
     /// came in between, nothing is written and the edit fails with `edit_conflict`.
     #[ts(optional, type = "number")]
@@ -151,6 +159,7 @@ impl TemplateDraft {
             notes: fields::notes(self.notes.as_deref().unwrap_or(""))?,
             rules: self.rules.clone().unwrap_or_default().validated()?,
             automation: self.automation.unwrap_or(false),
+            require_consistent: self.require_consistent.unwrap_or(false),
             version: 1,
             created_at: now,
             updated_at: now,
@@ -224,6 +233,9 @@ impl TemplatePatch {
         }
         if let Some(v) = self.automation {
             t.automation = v;
+        }
+        if let Some(v) = self.require_consistent {
+            t.require_consistent = v;
         }
         t.version = current.version + 1;
         t.updated_at = now;
