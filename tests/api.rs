@@ -616,9 +616,11 @@ fn the_event_stream_tells_a_script_of_launch_session_events_and_the_end() {
 
 /// The browsers running on each profile of `home`: the pids of the processes Holdfast started
 /// as browsers, i.e. process-group leaders (it spawns each browser in its own group) that are
-/// alive, carry no `--type=` and name a profile of `home`. Chromium rewrites its
-/// `/proc/PID/cmdline` into one space-joined string once it runs, so both forms are read. Helpers
-/// (and a shell fork of a killed wrapper script that is still exiting) are not group leaders.
+/// alive, carry no `--type=`, name a profile of `home`, and are not a child of a process on that
+/// profile. Chromium rewrites its `/proc/PID/cmdline` into one space-joined string once it runs,
+/// so both forms are read. Not counted: a fork of a killed wrapper script that is still exiting
+/// (not a group leader), and a child the browser has just forked that still shows the browser's
+/// command line until it execs (the crash handler's launch puts one in a session of its own).
 fn browsers_per_profile(home: &TestHome) -> std::collections::HashMap<String, Vec<String>> {
     let profiles = format!("--user-data-dir={}/profiles/", home.path().display());
     let mut found: std::collections::HashMap<String, Vec<String>> = Default::default();
@@ -637,15 +639,24 @@ fn browsers_per_profile(home: &TestHome) -> std::collections::HashMap<String, Ve
         if args.iter().any(|a| a.starts_with("--type=")) {
             continue;
         }
-        // state ppid pgrp …
+        // state ppid pgrp session …
         let stat = common::proc_stat(&pid);
         let alive = stat.first().is_some_and(|s| s != "Z" && s != "X");
-        let leader = stat.get(2) == Some(&pid);
-        if alive && leader {
-            found
-                .entry(profile.to_owned())
-                .or_default()
-                .push(format!("{pid}: {}", String::from_utf8_lossy(&cmdline)));
+        // Its own group, but not its own session: Holdfast never calls setsid for a browser,
+        // while Chromium's crash handler launch does (a double fork whose middle process calls
+        // setsid and shows the browser's command line until it forks again).
+        let leader = stat.get(2) == Some(&pid) && stat.get(3) != Some(&pid);
+        let parent = stat
+            .get(1)
+            .and_then(|ppid| std::fs::read(format!("/proc/{ppid}/cmdline")).ok())
+            .unwrap_or_default();
+        let forked = String::from_utf8_lossy(&parent).contains(&format!("{profiles}{profile}"));
+        if alive && leader && !forked {
+            found.entry(profile.to_owned()).or_default().push(format!(
+                "{pid} (parent {}): {}",
+                stat.get(1).map_or("?", String::as_str),
+                String::from_utf8_lossy(&cmdline)
+            ));
         }
     }
     found

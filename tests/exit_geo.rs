@@ -127,7 +127,16 @@ fn a_berlin_template_fits_a_german_exit_not_a_japanese_one_and_match_exit_fixes_
         "the text report says so too: {said}"
     );
 
-    // Only a warning until the template opts in; then the launch is refused.
+    // Only a warning until the template opts in…
+    let warned = launch_with(&b.home, &b.site, &geo_url).expect("a mismatch alone only warns");
+    let warnings = warned.info["warnings"].to_string();
+    assert!(
+        warnings.contains("does not fit the exit") && warnings.contains("the exit is in JP"),
+        "the launch says why: {}",
+        warned.info
+    );
+    drop(warned);
+    // …then the launch is refused.
     b.home
         .ok(&["template", "edit", "acct", "--require-consistent", "on"]);
     assert_eq!(b.home.show_json("acct")["require_consistent"], true);
