@@ -149,8 +149,26 @@ def test_the_fleet_launches_stops_checks_in_bulk_and_raises_a_risk_everywhere(op
         # The keyboard: "/" goes to the search field; in the list, arrows move and Enter opens.
         ActionChains(d).send_keys("/").perform()
         assert d.switch_to.active_element.get_attribute("data-testid") == "search"
-        tid(d, "template-list").click()
-        ActionChains(d).send_keys(Keys.ARROW_DOWN, Keys.ENTER).perform()
+        # Out of the field without clicking a row (a click opens the row it lands on, and where it
+        # lands depends on the window's layout); the cursor goes up to the top, one key at a time
+        # (each waits for the row to show it), then one down.
+        d.execute_script("document.activeElement.blur()")
+        names = ["acct-a", "acct-b", "acct-c"]
+
+        def cursor_at(drv):
+            return next((n for n in names if "cursor" in row(drv, n).get_attribute("class").split()), None)
+
+        def press(key, then):
+            ActionChains(d).send_keys(key).perform()
+            WebDriverWait(d, WAIT).until(lambda drv: cursor_at(drv) == then)
+
+        while (here := cursor_at(d)) != "acct-a":
+            if here:
+                press(Keys.ARROW_UP, names[names.index(here) - 1])
+            else:  # no cursor yet: the first ArrowDown puts it on the first row
+                press(Keys.ARROW_DOWN, "acct-a")
+        press(Keys.ARROW_DOWN, "acct-b")
+        ActionChains(d).send_keys(Keys.ENTER).perform()
         WebDriverWait(d, WAIT).until(lambda drv: tid(drv, "field-name").get_attribute("value") == "acct-b")
         ActionChains(d).send_keys(Keys.ESCAPE).perform()
 
