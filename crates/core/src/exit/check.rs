@@ -7,6 +7,7 @@ use sqlx::SqliteConnection;
 use ts_rs::TS;
 
 use crate::error::{Error, ErrorPayload, Result};
+use crate::events::SessionEvent;
 use crate::exit::egress::Probe;
 use crate::exit::fit::GeoReport;
 use crate::exit::geo::ExitGeo;
@@ -76,6 +77,27 @@ pub struct Recorded {
     /// `(old, new)` countries when the exit's country changed since the last check that knew
     /// one.
     pub country_moved: Option<(String, String)>,
+}
+
+impl Recorded {
+    /// The events of what changed since the last check (an egress change, the exit in another
+    /// country), each logged as a warning for `template`.
+    pub fn changes(&self, template: &str) -> Vec<SessionEvent> {
+        let mut events = Vec::new();
+        if let Some((old, new)) = self.moved.clone() {
+            tracing::warn!(%old, %new, %template, "egress changed");
+            events.push(SessionEvent::EgressChanged { old, new });
+        }
+        if let Some((old, new)) = self.country_moved.clone() {
+            tracing::warn!(%old, %new, %template, "the exit is in another country");
+            events.push(SessionEvent::GeoChanged {
+                old,
+                new,
+                timezone: self.status.timezone.clone(),
+            });
+        }
+        events
+    }
 }
 
 /// Records a successful probe (with where the exit is, when known) in the egress history.

@@ -65,6 +65,24 @@ pub async fn locate(
     Err(failures.join("; "))
 }
 
+/// `locate` when any IP-info URL is set (`None` when the lookup is off); an unknown location is
+/// logged for `template`.
+pub async fn lookup(
+    relay: SocketAddr,
+    urls: &[String],
+    per_url: Duration,
+    template: &str,
+) -> Option<Result<ExitGeo, String>> {
+    if urls.is_empty() {
+        return None;
+    }
+    let located = locate(relay, urls, per_url).await;
+    if let Err(why) = &located {
+        tracing::warn!(%template, "the exit's location is unknown: {why}");
+    }
+    Some(located)
+}
+
 /// The country and timezone in an IP-info answer; `None` when it holds neither.
 pub fn parse(body: &str) -> Option<(Option<String>, Option<String>)> {
     let json: Value = serde_json::from_str(body.trim()).ok()?;

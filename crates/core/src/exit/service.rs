@@ -72,13 +72,12 @@ impl Service<'_> {
         let (echo_urls, geo_urls) = (settings.echo_urls(), settings.geo_urls());
         let (probe, located) = tokio::join!(
             exit::egress::probe(relay.addr(), &echo_urls, settings.probe_timeout()),
-            async {
-                if geo_urls.is_empty() {
-                    None
-                } else {
-                    Some(geo::locate(relay.addr(), &geo_urls, settings.probe_timeout()).await)
-                }
-            }
+            geo::lookup(
+                relay.addr(),
+                &geo_urls,
+                settings.probe_timeout(),
+                &template.name
+            )
         );
         let relay_failure = relay.dialer().last_failure();
         let now = Utc::now();
@@ -90,9 +89,6 @@ impl Service<'_> {
                 now,
             )
         });
-        if let Some(Err(why)) = &located {
-            tracing::warn!(template = %template.name, "the exit's location is unknown: {why}");
-        }
         let fits =
             !template.require_consistent || geo_report.as_ref().is_some_and(|g| g.consistent);
         let mut conn = self.store.pool().acquire().await?;
@@ -100,19 +96,8 @@ impl Service<'_> {
             Ok(p) => {
                 let geo = located.as_ref().and_then(|l| l.as_ref().ok());
                 let recorded = check::record(&mut conn, template, &p, geo, now).await?;
-                let mut events = Vec::new();
-                if let Some((old, new)) = recorded.moved {
-                    events.push(events::SessionEvent::EgressChanged { old, new });
-                }
-                if let Some((old, new)) = recorded.country_moved {
-                    tracing::warn!(template = %template.name, %old, %new, "the exit is in another country");
-                    events.push(events::SessionEvent::GeoChanged {
-                        old,
-                        new,
-                        timezone: geo.and_then(|g| g.timezone.clone()),
-                    });
-                }
-                let records: Vec<_> = events
+                let records: Vec<_> = recorded
+                    .changes(&template.name)
                     .into_iter()
                     .map(|event| events::SessionRecord {
                         template_id: template.id.clone(),
@@ -205,20 +190,6 @@ impl Service<'_> {
             current_timezone: template.timezone,
             current_locale: template.locale,
         })
-    }
-
-    /// Sets the template's timezone and locale to fit where its exit is now (see `fit`).
-    pub async fn match_exit(&self, name: &str, base_version: Option<i64>) -> Result<Template> {
-        let fit = self.fit(name).await?;
-        let patch = TemplatePatch {
-            timezone: Some(fit.timezone),
-            locale: Some(fit.locale),
-            base_version,
-            ..TemplatePatch::default()
-        };
-        crate::template::service::Service::new(self.ctx)
-            .edit(name, patch)
-            .await
     }
 
     /// Pins a template's egress IP: the given one, or the one `check` sees now.

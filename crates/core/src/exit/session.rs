@@ -133,20 +133,17 @@ async fn probe_loop(
             _ = tick.tick() => {}
             _ = crate::events::stopped(&mut stopped) => return,
         }
-        let located = async {
-            if geo_urls.is_empty() {
-                None
-            } else {
-                geo::locate(relay, &geo_urls, settings.probe_timeout())
-                    .await
-                    .map_err(|why| tracing::warn!(template = %template.name, "the exit's location is unknown: {why}"))
-                    .ok()
-            }
+        let checked = async {
+            tokio::join!(
+                egress::probe(relay, &urls, settings.probe_timeout()),
+                geo::lookup(relay, &geo_urls, settings.probe_timeout(), &template.name)
+            )
         };
         let (probe, located) = tokio::select! {
-            p = async { tokio::join!(egress::probe(relay, &urls, settings.probe_timeout()), located) } => p,
+            checked = checked => checked,
             _ = crate::events::stopped(&mut stopped) => return,
         };
+        let located = located.and_then(Result::ok);
         match probe {
             Ok(p) => {
                 let recorded = async {
@@ -159,20 +156,10 @@ async fn probe_loop(
                     via: p.via.clone(),
                 });
                 match recorded {
-                    Ok(r) => {
-                        if let Some((old, new)) = r.moved {
-                            tracing::warn!(%old, %new, template = %template.name, "egress changed");
-                            bus.publish(SessionEvent::EgressChanged { old, new });
-                        }
-                        if let Some((old, new)) = r.country_moved {
-                            tracing::warn!(%old, %new, template = %template.name, "the exit is in another country");
-                            bus.publish(SessionEvent::GeoChanged {
-                                old,
-                                new,
-                                timezone: r.status.timezone,
-                            });
-                        }
-                    }
+                    Ok(r) => r
+                        .changes(&template.name)
+                        .into_iter()
+                        .for_each(|e| bus.publish(e)),
                     Err(e) => tracing::warn!("recording the egress check failed: {e}"),
                 }
             }

@@ -76,22 +76,15 @@ pub fn judge(
             egress.egress.ip.as_deref().unwrap_or("?")
         ));
     }
-    if let Some(geo) = &egress.geo {
-        let off = match geo.verdict {
-            GeoVerdict::Consistent => None,
-            GeoVerdict::Mismatch => Some(format!(
-                "the environment does not fit the exit: {}",
-                geo.summary()
-            )),
-            GeoVerdict::Unknown => Some(geo.summary()),
-        };
-        match off {
-            Some(_) if require_consistent => refusals.push(Error::EnvironmentMismatch {
-                detail: geo.summary(),
-            }),
-            Some(why) => warnings.push(why),
-            None => {}
+    match egress.geo.as_ref().map(|g| (g.verdict, g.summary())) {
+        None | Some((GeoVerdict::Consistent, _)) => {}
+        Some((_, detail)) if require_consistent => {
+            refusals.push(Error::EnvironmentMismatch { detail })
         }
+        Some((GeoVerdict::Mismatch, detail)) => {
+            warnings.push(format!("the environment does not fit the exit: {detail}"))
+        }
+        Some((_, detail)) => warnings.push(detail),
     }
     if !force {
         if let Some(first) = refusals.into_iter().next() {
