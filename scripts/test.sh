@@ -54,6 +54,15 @@ env -u HOLDFAST_HOME -u DISPLAY XDG_DATA_HOME="$sentinel/data" XDG_CONFIG_HOME="
   XDG_CACHE_HOME="$sentinel/cache" SENTINEL="$sentinel" \
   dbus-run-session -- bash "$root/scripts/test-in-session.sh"
 
+# Installs, upgrades and removes the system package holdfast (so outside the sentinel session;
+# the test brings its own session, keyring and home).
+step "package: build, install with apt-get, use, upgrade, remove"
+if [ "${HOLDFAST_PACKAGE_TEST:-}" = skip ]; then
+  echo "skipped (HOLDFAST_PACKAGE_TEST=skip)"
+else
+  scripts/test-package.sh
+fi
+
 step "fuzz: the bundle parser, ${HOLDFAST_FUZZ_SECONDS:-60} s"
 scripts/fuzz.sh "${HOLDFAST_FUZZ_SECONDS:-60}"
 

@@ -90,3 +90,10 @@ class Site:
 
     def stop(self) -> None:
         self.server.shutdown()
+
+
+if __name__ == "__main__":
+    # Standalone for shell tests (scripts/test-package.sh): prints its port, serves until killed.
+    standalone = Site()
+    print(standalone.port, flush=True)
+    threading.Event().wait()
