@@ -12,8 +12,8 @@ log() { printf '\033[1;34m[package]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[package] error:\033[0m %s\n' "$*" >&2; exit 1; }
 
 case "${1:-}" in
-  "") profile=release; build_flags=(--release) ;;
-  --debug) profile=dev; build_flags=() ;;
+  "") profile=release; profile_dir=release; build_flags=(--release) ;;
+  --debug) profile=dev; profile_dir=debug; build_flags=() ;;
   *) die "usage: scripts/package.sh [--debug]" ;;
 esac
 
@@ -26,11 +26,16 @@ if [ "$(cargo deb --version 2>/dev/null)" != "cargo-deb $CARGO_DEB_VERSION" ]; t
   cargo install cargo-deb --version "=$CARGO_DEB_VERSION" --locked -q
 fi
 
-version=$(cargo metadata --format-version 1 --no-deps --locked |
-  python3 -c 'import json, sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "holdfast"))')
+read -r version target < <(cargo metadata --format-version 1 --no-deps --locked | python3 -c 'import json, sys
+m = json.load(sys.stdin)
+print(next(p["version"] for p in m["packages"] if p["name"] == "holdfast"), m["target_directory"])')
 deb="dist/holdfast_${version}_$(dpkg --print-architecture).deb"
 
-log "building holdfast $version ($profile) with the desktop app"
+log "building holdfast $version ($profile): the CLI-only build, then the desktop app"
+# The CLI-only build goes to /usr/lib/holdfast/holdfast-cli: `holdfast launch` and `holdfast
+# serve` hand over to it, so that a session's process maps no GTK or WebKit (src-tauri/src/lean.rs).
+cargo build --locked "${build_flags[@]}" -p holdfast --bin holdfast
+cp "$target/$profile_dir/holdfast" "$target/$profile_dir/holdfast-cli"
 (cd ui && npm run -s build)
 cargo build --locked "${build_flags[@]}" -p holdfast --features gui --bin holdfast
 

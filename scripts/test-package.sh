@@ -97,13 +97,13 @@ ok "holdfast $version: Depends: $(field Depends); Recommends: $(field Recommends
 files=$(dpkg-deb -c "$deb" | awk '{print $6}')
 outside=$(grep -v '^\./usr/' <<<"$files" | grep -vx '\./usr/' || true)
 [ -z "$outside" ] || fail "the package installs outside /usr: $outside"
-for f in ./usr/bin/holdfast ./usr/share/applications/holdfast.desktop; do
+for f in ./usr/bin/holdfast ./usr/lib/holdfast/holdfast-cli ./usr/share/applications/holdfast.desktop; do
   grep -qx "$f" <<<"$files" || fail "the package lacks $f"
 done
 for s in 16 24 32 48 64 128 256 512; do
   grep -qx "./usr/share/icons/hicolor/${s}x${s}/apps/holdfast.png" <<<"$files" || fail "no ${s}x${s} icon"
 done
-ok "$(wc -l <<<"$files") paths, all under /usr: the binary, the menu entry, icons 16 to 512 px, the copyright"
+ok "$(wc -l <<<"$files") paths, all under /usr: the binary and its CLI-only build, the menu entry, icons 16 to 512 px, the copyright"
 
 # Every library the binary links comes with a package that Depends pulls in.
 mkdir "$work/unpacked" && dpkg-deb -x "$deb" "$work/unpacked"
@@ -181,12 +181,18 @@ holdfast launch acct-b --headless --force --json >"$work/launch.json" 2>"$work/l
 launch_pid=$!
 for _ in $(seq 600); do [ -s "$work/launch.json" ] && break; kill -0 "$launch_pid" 2>/dev/null || break; sleep 0.1; done
 [ -s "$work/launch.json" ] || fail "launch acct-b did not start: $(cat "$work/launch.err")"
+# The session's process is the CLI-only build: no GTK or WebKit in it.
+session_exe=$(readlink "/proc/$launch_pid/exe")
+[ "$session_exe" = /usr/lib/holdfast/holdfast-cli ] || fail "the session runs in $session_exe, not the CLI-only build"
+! grep -qE 'libgtk|libwebkit' "/proc/$launch_pid/maps" || fail "the session's process maps GTK or WebKit"
+session_rss=$(awk '/^VmRSS/ {print $2 " " $3}' "/proc/$launch_pid/status")
 holdfast stop acct-b >/dev/null
 wait "$launch_pid" || true
 profile="$data/profiles/$id_b"
 [ -f "$profile/Default/Preferences" ] || fail "no profile at $profile: $(ls -R "$profile" 2>&1 | head)"
 profile_sum=$(find "$profile" -type f -printf '%P %s\n' | sort | sha256sum)
 ok "2 templates in $data, acct-a's password in the keyring, acct-b's profile at profiles/$id_b"
+ok "holdfast launch ran in $session_exe (no GTK or WebKit mapped; RSS $session_rss while running)"
 
 step "package: the app from the menu entry, under Xvfb"
 HOLDFAST_BIN=/usr/bin/holdfast HOLDFAST_INSTALLED_DESKTOP=/usr/share/applications/holdfast.desktop \

@@ -9,6 +9,9 @@
 
 #[cfg(feature = "gui")]
 mod app;
+// Used by the desktop build only; compiled always so that its test runs without GTK.
+#[cfg_attr(not(feature = "gui"), allow(dead_code))]
+mod lean;
 
 use std::process::ExitCode;
 
@@ -21,6 +24,8 @@ fn main() -> ExitCode {
     if wants_app {
         return app();
     }
+    #[cfg(feature = "gui")]
+    lean::exec_cli_only_for_long_runs();
     holdfast_cli::run(Cli::parse())
 }
 
