@@ -2,8 +2,12 @@
 """Scale run (bench/scale.sh runs it under a private keyring): SESSIONS headless sessions, each in
 its own `holdfast launch` process, through real tinyproxy exits with passwords (four exits, leaving
 from 127.0.0.2-5), each on a page that polls the loopback test site once a second, for DURATION
-seconds. Reports Holdfast's CPU share and memory beside the browsers', and compares every
-session's health rows with the requests the site saw (none may be lost). No timed assertion.
+seconds. Each page also pays once while calm, then makes a token refresh fail (which opens the
+session's risk window) and pays every 10 s from then on: every payment made in the window must be
+held by the guard (blocked by its policy, as `holdfast launch` alone has no app to ask) and none
+may reach the site. Reports Holdfast's CPU share and memory beside the browsers', compares every
+session's health rows with the requests the site saw (none may be lost) and the pages' payments
+with the guard's holds (none may be missed). No timed assertion.
 usage: bench/scale.py HOLDFAST_BIN NTP_SERVER [SESSIONS] [DURATION_S]"""
 import collections, http.server, json, os, signal, sqlite3, subprocess, sys, tempfile, threading, time
 
@@ -15,6 +19,8 @@ USER, PASS = "scale", "s3cret-scale"
 TICK = os.sysconf("SC_CLK_TCK")
 
 hits = collections.Counter()
+# Payments that reached the site, while calm and in the risk window; what each page says it tried.
+paid_calm, paid_window, tried = collections.Counter(), collections.Counter(), {}
 lock = threading.Lock()
 stopping = threading.Event()
 
@@ -30,9 +36,7 @@ class Site(http.server.BaseHTTPRequestHandler):
         elif path == "/page":
             # Polls once a second until the site says stop (so the count is final before the
             # sessions are stopped: a request cut by the stop itself is not a lost row).
-            body = ("<title>poll</title><script>let n=0;const h=setInterval(()=>fetch('/data?t=%s&n='+(n++),"
-                    "{cache:'no-store'}).then(r=>r.json()).then(j=>{if(j.stop)clearInterval(h)}),1000)</script>"
-                    % args.get("t", ""))
+            body = PAGE.replace("$T", args.get("t", ""))
         elif path == "/data":
             with lock:
                 hits[args.get("t", "")] += 1
@@ -46,8 +50,41 @@ class Site(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def do_POST(self):
+        path, _, query = self.path.partition("?")
+        args = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        status = 200
+        with lock:
+            if path == "/api/refresh":
+                status = 503
+            elif path == "/api/payment":
+                (paid_calm if args.get("calm") else paid_window)[args.get("t", "")] += 1
+            elif path == "/final":
+                tried[args.get("t", "")] = int(args.get("p", "0"))
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def log_message(self, *a):
         pass
+
+
+# Polls once a second until the site says stop (so the count is final before the sessions are
+# stopped: a request cut by the stop itself is not a lost row). Pays once while calm, fails a
+# token refresh (the window opens within well under 2 s), then pays every 10 s.
+PAGE = """<title>poll</title><script>
+const t = '$T', post = (u) => fetch(u, {method: 'POST', body: 'x'}).catch(() => {});
+let n = 0, p = 0, payments;
+const poll = setInterval(() => fetch('/data?t=' + t + '&n=' + (n++), {cache: 'no-store'})
+  .then(r => r.json()).then(j => { if (j.stop) { clearInterval(poll); clearInterval(payments); post('/final?t=' + t + '&p=' + p); } }), 1000);
+(async () => {
+  await post('/api/payment?t=' + t + '&calm=1');
+  await post('/api/refresh?t=' + t);
+  await new Promise(r => setTimeout(r, 2000));
+  payments = setInterval(() => { p++; post('/api/payment?t=' + t); }, 10000);
+})();
+</script>"""
 
 
 def free_port():
@@ -170,7 +207,9 @@ for i in range(sessions):
     seen = hits[name]
     lost += max(0, seen - rows)
     extra += max(0, rows - seen)
-holds = db.execute("SELECT count(*) FROM guard_holds").fetchone()[0]
+holds = dict(db.execute("SELECT decision, count(*) FROM guard_holds WHERE action = 'payment' GROUP BY decision"))
+held = sum(holds.values())
+tried_sum = sum(tried.values())
 
 cores = os.cpu_count()
 print(f"after {wall:.0f} s ({cores} cores):")
@@ -180,4 +219,8 @@ print(f"  memory: holdfast RSS per process median {sorted(rss)[len(rss) // 2]:.1
       f" (peak sum {peak_rss / 1024:.0f}), PSS sum {sum(pss):.0f} MB; browsers' PSS {browsers_pss:.0f} MB")
 print(f"  requests the site saw: {sum(hits.values())}; health rows for them: {rows_total};"
       f" lost (seen by the site, no row): {lost}; rows without a hit: {extra}")
-print(f"  guard holds: {holds} (no risk window opened in this run); launch exit codes: {sorted(set(codes))}")
+print(f"  payments while calm: {sum(paid_calm.values())} of {sessions} reached the site (none held: {held == tried_sum})")
+print(f"  payments in the risk window: pages tried {tried_sum} (reports from {len(tried)} of {sessions} pages),"
+      f" guard held {held} ({holds}), reached the site {sum(paid_window.values())};"
+      f" missed (tried, not held): {max(0, tried_sum - held)}")
+print(f"  launch exit codes: {sorted(set(codes))}")

@@ -4,6 +4,9 @@
 //! - bare Chromium with `--remote-debugging-pipe` to its first DevTools answer
 //!   (`Browser.getVersion`, what an automation client such as Playwright waits for): the same
 //!   readiness Holdfast needs, the fair baseline;
+//! - bare Chromium with the pipe to the first fetch it completes in its first tab
+//!   (`Network.loadNetworkResource`): the earliest a page of bare Chromium loads anything, and
+//!   what Holdfast's check of the browser's own egress waits for;
 //! - `holdfast launch --headless --json` to its JSON line, i.e. preflight, relay, browser,
 //!   observer attached, the browser's own egress checked, start URL opened. Each step's time
 //!   comes from the launch's debug log (`HOLDFAST_LOG=holdfast=debug`).
@@ -27,9 +30,11 @@ use std::time::{Duration, Instant};
 const STEPS: &[(&str, &str)] = &[
     ("step=Lease", "lease taken"),
     ("step=Preflight", "preflight starts"),
-    ("step=Browser", "preflight passed, browser spawned"),
+    ("step=Browser", "preflight passed"),
+    ("browser spawned", "browser spawned"),
     ("browser answers on its DevTools pipe", "DevTools answers"),
-    ("observer attached", "observer attached"),
+    ("first tab attached", "first tab attached"),
+    ("first tab resumed", "first tab resumed (renderer runs)"),
     ("the browser's own egress checked", "browser egress checked"),
     ("start URLs opened", "start URL opened"),
     ("step=Ready", "ready (line printed)"),
@@ -75,25 +80,29 @@ fn main() {
     }
     let mut port_file = Vec::new();
     let mut pipe = Vec::new();
+    let mut fetch = Vec::new();
     let mut holdfast = Vec::new();
     let mut steps: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
     // Round 0 warms the page cache for all three and is not counted.
     for i in 0..=rounds {
         let b = bare_chromium(chromium, tmp.path(), i, &echo);
         let p = bare_pipe(chromium, tmp.path(), i, &echo);
+        let f = bare_first_fetch(chromium, tmp.path(), i, &echo);
         let (h, marks) = holdfast_launch(&hf, &format!("b{i}"));
         if i > 0 {
             port_file.push(b);
             pipe.push(p);
+            fetch.push(f);
             holdfast.push(h);
             for (k, ms) in marks {
                 steps.entry(k).or_default().push(ms);
             }
         }
     }
-    let (fm, pm, hm) = (
+    let (fm, pm, xm, hm) = (
         median(&mut port_file),
         median(&mut pipe),
+        median(&mut fetch),
         median(&mut holdfast),
     );
     println!("launch, headless, one start URL, {rounds} rounds each, alternating (median / p90):");
@@ -108,15 +117,21 @@ fn main() {
         p90(&pipe)
     );
     println!(
+        "  bare chromium to a first fetch in its tab  {:7.1} ms / {:7.1} ms",
+        xm,
+        p90(&fetch)
+    );
+    println!(
         "  holdfast launch to its line                {:7.1} ms / {:7.1} ms",
         hm,
         p90(&holdfast)
     );
     println!("  holdfast's steps, median time since the launch began (process start excluded):");
     let mut before = 0.0;
-    for (k, v) in &mut steps {
-        let m = median(v);
-        println!("    {:<36} {:7.1} ms  (+{:.1})", STEPS[*k].1, m, m - before);
+    let mut medians: Vec<(f64, usize)> = steps.iter_mut().map(|(k, v)| (median(v), *k)).collect();
+    medians.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (m, k) in medians {
+        println!("    {:<36} {:7.1} ms  (+{:.1})", STEPS[k].1, m, m - before);
         before = m;
     }
     println!(
@@ -130,6 +145,10 @@ fn main() {
         if fair <= 1.15 { "PASS" } else { "FAIL" }
     );
     println!("  ratio holdfast / bare to the port file: {:.2}x", hm / fm);
+    println!(
+        "  ratio holdfast / bare to a first fetch in its tab: {:.2}x",
+        hm / xm
+    );
 }
 
 fn bare_chromium(chromium: &str, tmp: &Path, i: usize, url: &str) -> f64 {
@@ -173,14 +192,21 @@ fn bare_command(chromium: &str, tmp: &Path, profile: &Path, devtools: &str, url:
     cmd
 }
 
-/// Bare Chromium with Holdfast's DevTools channel: a pipe on fds 3 and 4, ready at the first
-/// answer.
-fn bare_pipe(chromium: &str, tmp: &Path, i: usize, url: &str) -> f64 {
-    let profile = tmp.join(format!("pipe-{i}"));
-    let (commands_rx, mut commands_tx) = std::io::pipe().expect("pipe");
+/// Starts bare Chromium with Holdfast's DevTools channel (a pipe on fds 3 and 4); the
+/// browser, the commands' end and the messages' end.
+fn spawn_piped(
+    chromium: &str,
+    tmp: &Path,
+    profile: &Path,
+    url: &str,
+) -> (
+    std::process::Child,
+    std::io::PipeWriter,
+    std::io::PipeReader,
+) {
+    let (commands_rx, commands_tx) = std::io::pipe().expect("pipe");
     let (messages_rx, messages_tx) = std::io::pipe().expect("pipe");
-    let start = Instant::now();
-    let mut cmd = bare_command(chromium, tmp, &profile, "--remote-debugging-pipe", url);
+    let mut cmd = bare_command(chromium, tmp, profile, "--remote-debugging-pipe", url);
     let (rx, tx) = (
         std::os::fd::AsRawFd::as_raw_fd(&commands_rx),
         std::os::fd::AsRawFd::as_raw_fd(&messages_tx),
@@ -198,8 +224,16 @@ fn bare_pipe(chromium: &str, tmp: &Path, i: usize, url: &str) -> f64 {
             Ok(())
         });
     }
-    let mut child = cmd.spawn().expect("chromium");
+    let child = cmd.spawn().expect("chromium");
     drop((commands_rx, messages_tx));
+    (child, commands_tx, messages_rx)
+}
+
+/// Bare Chromium with Holdfast's DevTools channel, ready at the first answer.
+fn bare_pipe(chromium: &str, tmp: &Path, i: usize, url: &str) -> f64 {
+    let start = Instant::now();
+    let (mut child, mut commands_tx, messages_rx) =
+        spawn_piped(chromium, tmp, &tmp.join(format!("pipe-{i}")), url);
     commands_tx
         .write_all(b"{\"id\":1,\"method\":\"Browser.getVersion\"}\0")
         .expect("write the pipe");
@@ -212,6 +246,56 @@ fn bare_pipe(chromium: &str, tmp: &Path, i: usize, url: &str) -> f64 {
         "bare chromium answered: {}",
         String::from_utf8_lossy(&answer)
     );
+    let _ = child.kill();
+    let _ = child.wait();
+    t
+}
+
+/// Bare Chromium with the pipe, to the first fetch it completes in its first tab
+/// (`Network.loadNetworkResource` in the tab's main frame, what Holdfast's check of the
+/// browser's own egress needs): the earliest moment a page of bare Chromium can load anything.
+fn bare_first_fetch(chromium: &str, tmp: &Path, i: usize, url: &str) -> f64 {
+    let start = Instant::now();
+    let (mut child, mut commands_tx, messages_rx) = spawn_piped(
+        chromium,
+        tmp,
+        &tmp.join(format!("fetch-{i}")),
+        "about:blank",
+    );
+    commands_tx
+        .write_all(b"{\"id\":1,\"method\":\"Target.setAutoAttach\",\"params\":{\"autoAttach\":true,\"waitForDebuggerOnStart\":false,\"flatten\":true}}\0")
+        .expect("write the pipe");
+    let mut reader = BufReader::new(messages_rx);
+    let t = loop {
+        let mut raw = Vec::new();
+        reader.read_until(0, &mut raw).expect("read the pipe");
+        raw.pop();
+        let msg: serde_json::Value = serde_json::from_slice(&raw).expect("a DevTools message");
+        if msg["method"] == "Target.attachedToTarget"
+            && msg["params"]["targetInfo"]["type"] == "page"
+        {
+            let fetch = serde_json::json!({
+                "id": 2,
+                "sessionId": msg["params"]["sessionId"],
+                "method": "Network.loadNetworkResource",
+                "params": {
+                    "frameId": msg["params"]["targetInfo"]["targetId"],
+                    "url": url,
+                    "options": { "disableCache": true, "includeCredentials": false },
+                },
+            });
+            let mut framed = fetch.to_string().into_bytes();
+            framed.push(0);
+            commands_tx.write_all(&framed).expect("write the pipe");
+        }
+        if msg["id"] == 2 {
+            assert_eq!(
+                msg["result"]["resource"]["success"], true,
+                "bare fetch: {msg}"
+            );
+            break start.elapsed().as_secs_f64() * 1000.0;
+        }
+    };
     let _ = child.kill();
     let _ = child.wait();
     t

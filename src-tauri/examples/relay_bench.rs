@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 const USER: &str = "benchuser";
 const PASS: &str = "bench-pw";
@@ -42,7 +42,11 @@ fn wait_port(port: u16) {
 
 /// Origin: `p` → `p` (a round trip); `b` + u64 → that many bytes.
 async fn origin() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    // Room for the whole burst: the origin must not be what drops the SYNs of 1,000 tunnels
+    // (a bound listener's backlog is 128).
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let l = socket.listen(4096).unwrap();
     let port = l.local_addr().unwrap().port();
     tokio::spawn(async move {
         loop {

@@ -14,4 +14,4 @@ pub(crate) mod singleton;
 
 pub use args::LaunchArgs;
 pub use discover::find;
-pub use process::{Browser, DevTools, Ready};
+pub use process::{Browser, Connection, DevTools};

@@ -36,15 +36,14 @@ pub struct Browser {
     pipe: Option<PipeEnds>,
 }
 
-/// A browser that answered on its DevTools pipe.
+/// Holdfast's DevTools connection to a started browser, open before the browser answers:
+/// commands sent now wait in the pipe and run, in order, as soon as DevTools is up.
 #[derive(Debug)]
-pub struct Ready {
+pub struct Connection {
     /// Commands over the pipe (Holdfast's own observer and guard).
     pub cdp: Cdp,
     /// Every event of the browser and its attached targets.
     pub events: mpsc::UnboundedReceiver<CdpEvent>,
-    /// The automation port, when the launch asked for one.
-    pub port: Option<DevTools>,
 }
 
 impl Browser {
@@ -120,23 +119,29 @@ impl Browser {
         self.start
     }
 
-    /// Waits until the browser answers on its DevTools pipe and, with `port`, until its
-    /// automation port listens (`DevToolsActivePort` written); fails if the browser exits first
-    /// or `timeout` passes.
-    pub async fn ready(
-        &mut self,
-        profile_dir: &Path,
-        port: bool,
-        timeout: Duration,
-        log: &Path,
-    ) -> Result<Ready> {
-        let deadline = tokio::time::Instant::now() + timeout;
+    /// Opens Holdfast's DevTools connection over the pipe (once; the browser need not be up).
+    pub fn connect(&mut self) -> Result<Connection> {
         let ends = self.pipe.take().ok_or_else(|| Error::BrowserFailed {
             detail: "the DevTools pipe was already taken".to_owned(),
         })?;
         let (cdp, events) = devtools::over_pipe(ends).map_err(|e| Error::BrowserFailed {
             detail: e.to_string(),
         })?;
+        Ok(Connection { cdp, events })
+    }
+
+    /// Waits until the browser answers on its DevTools pipe and, with `port`, until its
+    /// automation port listens (`DevToolsActivePort` written, returned); fails if the browser
+    /// exits first or `timeout` passes.
+    pub async fn ready(
+        &mut self,
+        cdp: &Cdp,
+        profile_dir: &Path,
+        port: bool,
+        timeout: Duration,
+        log: &Path,
+    ) -> Result<Option<DevTools>> {
+        let deadline = tokio::time::Instant::now() + timeout;
         let exited = |status: std::io::Result<std::process::ExitStatus>| Error::BrowserFailed {
             detail: format!(
                 "the browser exited before it was ready ({}); see {}",
@@ -161,11 +166,7 @@ impl Browser {
             _ = tokio::time::sleep_until(deadline) => return Err(late()),
         }
         if !port {
-            return Ok(Ready {
-                cdp,
-                events,
-                port: None,
-            });
+            return Ok(None);
         }
         let port_file = profile_dir.join("DevToolsActivePort");
         // Chromium writes the file once, whole, after its DevTools socket listens. Polling a
@@ -178,11 +179,7 @@ impl Browser {
                 _ = tick.tick() => {}
             }
             if let Some(dt) = read_port_file(&port_file) {
-                return Ok(Ready {
-                    cdp,
-                    events,
-                    port: Some(dt),
-                });
+                return Ok(Some(dt));
             }
             if tokio::time::Instant::now() > deadline {
                 return Err(late());

@@ -34,6 +34,12 @@ type Body = BoxBody<Bytes, hyper::Error>;
 
 pub use crate::events::FAILURE_HEADER;
 
+/// The listener's backlog. A browser opens dozens of connections at once (a page of many hosts,
+/// a restored session, an automation script): past the backlog the kernel drops their SYNs and
+/// each costs a 1 s retransmission. The default of a bound listener is 128; the kernel caps
+/// this at `net.core.somaxconn` (4096 on current kernels).
+const BACKLOG: u32 = 4096;
+
 /// A running relay. Dropping it stops the listener; `stop` also closes open tunnels.
 #[derive(Debug)]
 pub struct Relay {
@@ -46,7 +52,9 @@ pub struct Relay {
 impl Relay {
     /// Starts a relay on 127.0.0.1 with a free port, forwarding through `dialer`.
     pub async fn start(dialer: Arc<Dialer>) -> std::io::Result<Self> {
-        let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind(SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)))?;
+        let listener = socket.listen(BACKLOG)?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(accept_loop(listener, addr, dialer.clone(), stopped));
@@ -500,4 +508,39 @@ fn text(status: StatusCode, body: &str) -> Response<Body> {
 
 fn empty() -> Body {
     Empty::new().map_err(|never| match never {}).boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exit::config::RelayConfig;
+    use crate::template::Exit;
+
+    /// The backlog the kernel keeps for the listener on `port`: the Send-Q that `ss` shows for
+    /// a listening socket (iproute2, installed by scripts/setup.sh test).
+    fn backlog_of(port: u16) -> Option<u32> {
+        let out = std::process::Command::new("ss")
+            .args(["-ltnH", &format!("sport = :{port}")])
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.split_whitespace().nth(2)?.parse().ok()
+    }
+
+    #[tokio::test]
+    async fn the_listener_takes_a_burst_of_connections_without_dropping_syns() {
+        let dialer = Dialer::new(Exit::Direct, None, RelayConfig::default(), None);
+        let relay = Relay::start(Arc::new(dialer)).await.unwrap();
+        let somaxconn: u32 = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(4096);
+        assert_eq!(
+            backlog_of(relay.addr().port()),
+            Some(BACKLOG.min(somaxconn)),
+            "the relay's backlog is its own, not a bound listener's default of 128 (which \
+             drops SYNs when a browser opens many connections at once)"
+        );
+        relay.stop().await;
+    }
 }

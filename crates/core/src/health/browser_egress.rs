@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::observer::ReadyPages;
+use super::observer::{Page, ReadyPages};
 use crate::browser::devtools::{Cdp, CdpError};
 
 /// Most of an echo's answer that is read.
@@ -53,8 +53,8 @@ impl BrowserProbe {
         if how == Probe::Tab {
             return self.in_hidden_tab(echo_url).await;
         }
-        if let Some(session) = self.ready.wait(None).await {
-            match self.fetch_in(&session, echo_url).await {
+        if let Some(page) = self.ready.wait(None).await {
+            match self.fetch_in(&page, echo_url).await {
                 Ok(seen) => return Ok(seen),
                 // A tab closed meanwhile, say: the hidden tab still works.
                 Err(e) => {
@@ -65,18 +65,11 @@ impl BrowserProbe {
         self.in_hidden_tab(echo_url).await
     }
 
-    /// `Network.loadNetworkResource` for the main frame of the tab behind `session`.
-    async fn fetch_in(&self, session: &str, echo_url: &str) -> Result<BrowserEgress, CdpError> {
-        let tree = self
-            .cdp
-            .call(Some(session), "Page.getFrameTree", json!({}))
-            .await?;
-        let frame = tree["frameTree"]["frame"]["id"]
-            .as_str()
-            .unwrap_or_default();
-        let loaded = self
-            .cdp
-            .call(
+    /// `Network.loadNetworkResource` for the main frame of `page`.
+    async fn fetch_in(&self, page: &Page, echo_url: &str) -> Result<BrowserEgress, CdpError> {
+        let session = page.session.as_str();
+        let load = |frame: &str| {
+            self.cdp.call(
                 Some(session),
                 "Network.loadNetworkResource",
                 json!({
@@ -85,7 +78,25 @@ impl BrowserProbe {
                     "options": { "disableCache": true, "includeCredentials": false },
                 }),
             )
-            .await?;
+        };
+        // A page's main frame has its target's id: no round trip to the page's renderer (which
+        // may still be starting) to ask. Should a browser ever differ, its frame tree says.
+        let loaded = match load(&page.target).await {
+            Ok(v) => v,
+            Err(CdpError::Command { .. }) => {
+                let tree = self
+                    .cdp
+                    .call(Some(session), "Page.getFrameTree", json!({}))
+                    .await?;
+                load(
+                    tree["frameTree"]["frame"]["id"]
+                        .as_str()
+                        .unwrap_or_default(),
+                )
+                .await?
+            }
+            Err(e) => return Err(e),
+        };
         let resource = &loaded["resource"];
         if resource["success"] != true {
             let why = resource["netErrorName"]

@@ -35,11 +35,32 @@ pub struct ObserverConfig {
     pub guard: Option<crate::guard::GuardConfig>,
 }
 
-/// Pages whose Network domain is on: target id → session id.
-#[derive(Debug, Default)]
+/// Pages whose observing commands were sent (in order, ahead of anything else sent to them):
+/// target id → session id.
+#[derive(Debug)]
 pub(super) struct ReadyPages {
     pages: Mutex<HashMap<String, String>>,
     changed: Notify,
+    /// Set once a page has answered its observing commands (its renderer runs).
+    resumed: tokio::sync::watch::Sender<bool>,
+}
+
+impl Default for ReadyPages {
+    fn default() -> Self {
+        Self {
+            pages: Mutex::default(),
+            changed: Notify::new(),
+            resumed: tokio::sync::watch::Sender::new(false),
+        }
+    }
+}
+
+/// A page the observer is attached to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Page {
+    /// Also the id of its main frame.
+    pub target: String,
+    pub session: String,
 }
 
 impl ReadyPages {
@@ -57,14 +78,18 @@ impl ReadyPages {
         }
     }
 
-    /// The session of `target` (any page with `None`), once ready.
-    pub(super) async fn wait(&self, target: Option<&str>) -> Option<String> {
+    /// `target` (any page with `None`), once ready.
+    pub(super) async fn wait(&self, target: Option<&str>) -> Option<Page> {
         let find = || {
             let p = self.pages.lock().ok()?;
-            match target {
-                Some(t) => p.get(t).cloned(),
-                None => p.values().next().cloned(),
-            }
+            let (target, session) = match target {
+                Some(t) => p.get_key_value(t)?,
+                None => p.iter().next()?,
+            };
+            Some(Page {
+                target: target.clone(),
+                session: session.clone(),
+            })
         };
         tokio::time::timeout(ATTACH_TIMEOUT, async {
             loop {
@@ -122,14 +147,19 @@ impl Observer {
             guard,
             fetch,
         ));
+        // Not awaited: sent now, they wait in the pipe until DevTools is up and run before
+        // anything sent later. A failure leaves no page attached, which `open` reports.
         let discover = cdp.begin(
             None,
             "Target.setDiscoverTargets",
             json!({ "discover": true }),
         );
         let attach = cdp.begin(None, "Target.setAutoAttach", auto_attach());
-        discover.await?;
-        attach.await?;
+        tokio::spawn(async move {
+            if let Err(e) = discover.await.and(attach.await) {
+                tracing::error!("the session observer cannot attach to the browser's targets: {e}");
+            }
+        });
         Ok(Self {
             cdp,
             ready,
@@ -139,10 +169,13 @@ impl Observer {
     }
 
     /// Opens the start URLs: the first in the browser's first tab, the others in new tabs —
-    /// each only once the observer is attached to it, so its first request is seen.
+    /// each only once the observer is attached to it, so its first request is seen. Returns
+    /// once every page has its answer (committed, or failed: a failure is logged, the observer
+    /// records its requests like any other).
     pub async fn open(&self, urls: &[String]) -> Result<(), CdpError> {
+        let mut navigations = Vec::new();
         for (i, url) in urls.iter().enumerate() {
-            let session = if i == 0 {
+            let page = if i == 0 {
                 self.ready.wait(None).await
             } else {
                 let target = self
@@ -151,17 +184,39 @@ impl Observer {
                     .await?;
                 self.ready.wait(Some(&target)).await
             };
-            let Some(session) = session else {
+            let Some(page) = page else {
                 return Err(CdpError::Command {
                     method: "Target.attachedToTarget".to_owned(),
                     message: format!("no tab was attached within {ATTACH_TIMEOUT:?}"),
                 });
             };
-            self.cdp
-                .call(Some(&session), "Page.navigate", json!({ "url": url }))
-                .await?;
+            // Under way at once; their answers are awaited together.
+            navigations.push(self.cdp.begin(
+                Some(&page.session),
+                "Page.navigate",
+                json!({ "url": url }),
+            ));
+        }
+        for nav in navigations {
+            if let Some(e) = nav.await?.get("errorText").and_then(Value::as_str) {
+                tracing::warn!("a start URL did not open: {e}");
+            }
         }
         Ok(())
+    }
+
+    /// Resolves once the first tab is attached (its observing commands sent).
+    pub async fn first_tab(&self) {
+        self.ready.wait(None).await;
+    }
+
+    /// Resolves once a tab has answered its observing commands, i.e. its renderer runs (for the
+    /// launch's timing breakdown).
+    pub fn first_tab_resumed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut resumed = self.ready.resumed.subscribe();
+        async move {
+            let _ = resumed.wait_for(|r| *r).await;
+        }
     }
 
     /// A handle that asks the browser itself for its egress (see [`BrowserProbe`]).
@@ -318,8 +373,8 @@ fn attached(
             "page" | "iframe" | "worker" | "shared_worker" | "service_worker"
         );
         // Sent back to back (the browser handles a session's commands in order, so all are in
-        // effect before the target runs) and awaited together: during the browser's start each
-        // round trip costs tens of milliseconds.
+        // effect before the target runs) and awaited together: during the browser's start the
+        // answers take up to a hundred milliseconds (they wait for the page's renderer).
         let mut steps = Vec::new();
         if observed {
             steps.push((
@@ -342,14 +397,22 @@ fn attached(
                 }
             }
         }
-        cdp.fire(Some(&session), "Runtime.runIfWaitingForDebugger", json!({}));
+        let resume = cdp.begin(Some(&session), "Runtime.runIfWaitingForDebugger", json!({}));
+        // Ready now, not at the answers: whatever is sent to this target from here on reaches
+        // the browser after these commands, and a page's session handles them in order (the
+        // browser-side Network and Fetch handlers at once, before it dispatches anything later),
+        // so the first request of a navigation sent next is seen. The answers come only once
+        // the page's renderer runs.
+        if kind == "page" {
+            ready.add(target, session);
+        }
         for (method, step) in steps {
             if let Err(e) = step.await {
                 tracing::debug!(%kind, "{method} failed: {e}");
             }
         }
-        if kind == "page" {
-            ready.add(target, session);
+        if resume.await.is_ok() && kind == "page" {
+            ready.resumed.send_replace(true);
         }
     });
 }

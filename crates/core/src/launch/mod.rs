@@ -378,33 +378,60 @@ impl<'a> Service<'a> {
                     automation,
                 );
                 let mut b = Browser::spawn(&args, &log)?;
-                match b.ready(&profile_dir, automation, READY_TIMEOUT, &log).await {
-                    Ok(ready) => Ok((b, ready)),
+                mark("browser spawned");
+                let browser::Connection { cdp, events } = match b.connect() {
+                    Ok(c) => c,
                     Err(e) => {
                         b.stop(None, Duration::from_secs(2)).await;
+                        return Err(e);
+                    }
+                };
+                // The observer attaches at once: its commands wait in the pipe and run as soon
+                // as DevTools is up, ahead of anything else, while the browser is still starting.
+                let (ready, observer) = tokio::join!(
+                    async {
+                        let ready = b
+                            .ready(&cdp, &profile_dir, automation, READY_TIMEOUT, &log)
+                            .await;
+                        mark("browser answers on its DevTools pipe");
+                        ready
+                    },
+                    self.observe(cdp.clone(), events, &template, &settings, &relay, &preflight)
+                );
+                match (ready, observer) {
+                    (Ok(port), Ok(observer)) => Ok((b, cdp, port, observer)),
+                    (Err(e), _) => {
+                        b.stop(None, Duration::from_secs(2)).await;
+                        Err(e)
+                    }
+                    (Ok(_), Err(e)) => {
+                        b.stop(Some(&cdp), Duration::from_secs(2)).await;
                         Err(e)
                     }
                 }
             }
             .await;
-            let (mut browser, ready) = match started {
-                Ok(v) => {
-                    mark("browser answers on its DevTools pipe");
-                    v
-                }
+            let (mut browser, cdp, port, observer) = match started {
+                Ok(v) => v,
                 Err(e) => {
                     relay.stop().await;
                     return Err(e);
                 }
             };
-            let browser::Ready { cdp, events, port } = ready;
             let cdp_url = port.map(|p| p.ws_url);
+            // The breakdown of where launch time goes: when the first tab's renderer runs.
+            let resumed = observer.first_tab_resumed();
+            tokio::spawn(async move {
+                resumed.await;
+                tracing::debug!(
+                    elapsed_ms = began.elapsed().as_secs_f64() * 1000.0,
+                    "first tab resumed"
+                );
+            });
             let extensions = browser::extensions::may_run(&profile_dir, browser.pid());
-            let observed = async {
-                let observer = self
-                    .observe(cdp.clone(), events, &template, &settings, &relay, &preflight)
-                    .await?;
-                mark("observer attached");
+            let checked = async {
+                observer.first_tab().await;
+                mark("first tab attached");
                 // Without extensions nothing can change the proxy after start-up (a policy
                 // applies before the first request): the first tab's quick fetch is enough. An
                 // extension may switch it a moment later: a page load in a hidden tab gives it
@@ -428,16 +455,15 @@ impl<'a> Service<'a> {
                 )
                 .await?;
                 mark(checked);
-                Ok::<_, Error>((observer, warning))
+                Ok::<_, Error>(warning)
             }
             .await;
-            let observer = match observed {
-                Ok((o, warning)) => {
+            match checked {
+                Ok(warning) => {
                     if let Some(w) = warning {
                         tracing::warn!(template = %template.name, "{w}");
                         preflight.warnings.push(w);
                     }
-                    o
                 }
                 Err(e) => {
                     browser.stop(Some(&cdp), Duration::from_secs(2)).await;
