@@ -4,7 +4,7 @@ PSS (proportional set size, from /proc/PID/smaps_rollup: shared pages split betw
 processes that map them) summed over the window's process and its WebKit processes (every
 descendant except the browsers Holdfast launches), after the window has settled. Scenarios, in
 one run and alternating per round: the bare window; Holdfast idle with 30 templates; idle with
-1,000; idle with 1,000 and 10 running headless sessions (launched through the app's local API so
+1,000; idle with 1,000 and 10 or 20 running headless sessions (launched through the app's local API so
 they live in the app's process, like sessions launched from the window).
 
 usage: app_memory.py HOLDFAST_BIN BARE_WINDOW_BIN SEED_BIN [ROUNDS]
@@ -133,7 +133,7 @@ def home_with(tmp: Path, env: dict, n: int, echo: Echo, api_port: int) -> dict:
     e = dict(env, HOLDFAST_HOME=str(tmp / f"home-{n}"), HOLDFAST_ECHO_URLS=echo.url + "/ip",
              HOLDFAST_GEO_URLS="off")
     subprocess.run([SEED, str(n)], env=e, check=True, capture_output=True)
-    for i in range(10):
+    for i in range(20):
         subprocess.run([BIN, "template", "add", f"live-{i}", "--exit", "direct", "--start-url", echo.url + f"/s{i}"], env=e, check=True, capture_output=True)
     subprocess.run([BIN, "setting", "set", "api.enabled", "on"], env=e, check=True, capture_output=True)
     subprocess.run([BIN, "setting", "set", "api.port", str(api_port)], env=e, check=True, capture_output=True)
@@ -191,6 +191,7 @@ def main() -> None:
             ("Holdfast, 30 templates", lambda: measure([BIN], homes[20])),
             ("Holdfast, 1,000 templates", lambda: measure([BIN], homes[990])),
             ("Holdfast, 1,000 templates, 10 sessions", lambda: measure([BIN], homes[990], 10, port)),
+            ("Holdfast, 1,000 templates, 20 sessions", lambda: measure([BIN], homes[990], 20, port)),
         ]
         results: dict[str, list[tuple[float, dict]]] = {name: [] for name, _ in scenarios}
         for r in range(ROUNDS):
@@ -207,6 +208,8 @@ def main() -> None:
         growth = med["Holdfast, 1,000 templates"] - med["Holdfast, 30 templates"]
         print(f"\ngrowth 30 -> 1,000 templates: {growth:+.1f} MB (target <= 30 MB)")
         print(f"idle with 1,000 templates vs bare: {med['Holdfast, 1,000 templates'] / bare:.2f}× (target <= 1.2×)")
+        twenty = med["Holdfast, 1,000 templates, 20 sessions"]
+        print(f"the app with 20 sessions: {twenty:.1f} MB, {twenty / bare:.2f}× the bare window (target <= 150 MB for Holdfast itself)")
     finally:
         echo.server.shutdown()
         desk.stop()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The desktop app's memory (release build) against a bare Tauri 2 window built in the same run:
 # PSS of the window's process and its WebKit processes, idle with 30 and 1,000 templates and with
-# 10 running sessions. Needs the desktop libraries, Xvfb and gnome-keyring (scripts/setup.sh test).
+# 10 and 20 running sessions. Needs the desktop libraries, Xvfb and gnome-keyring (scripts/setup.sh test).
 #   bench/app_memory.sh [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
