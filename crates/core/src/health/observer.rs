@@ -117,13 +117,13 @@ pub struct Observer {
 
 impl Observer {
     /// Takes the browser's DevTools connection and starts attaching to every target.
-    pub async fn attach(
+    pub fn attach(
         cdp: Cdp,
         events: mpsc::UnboundedReceiver<CdpEvent>,
         store: Store,
         bus: &EventBus,
         config: ObserverConfig,
-    ) -> Result<Self, CdpError> {
+    ) -> Self {
         let ready = Arc::new(ReadyPages::default());
         let pipeline = Pipeline::new(
             config.rules,
@@ -160,12 +160,12 @@ impl Observer {
                 tracing::error!("the session observer cannot attach to the browser's targets: {e}");
             }
         });
-        Ok(Self {
+        Self {
             cdp,
             ready,
             task,
             done: None,
-        })
+        }
     }
 
     /// Opens the start URLs: the first in the browser's first tab, the others in new tabs —

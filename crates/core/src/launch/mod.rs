@@ -600,12 +600,13 @@ impl<'a> Service<'a> {
                 history: Guarding::new(self.ctx).history(&template.id).await?,
             }),
         };
-        let devtools = |e: crate::browser::devtools::CdpError| Error::BrowserFailed {
-            detail: format!("DevTools: {e}"),
-        };
-        Observer::attach(cdp, events, self.store.clone(), relay.bus(), config)
-            .await
-            .map_err(devtools)
+        Ok(Observer::attach(
+            cdp,
+            events,
+            self.store.clone(),
+            relay.bus(),
+            config,
+        ))
     }
 
     /// Running sessions of every template. Records left by a Holdfast that died (its lease is
