@@ -351,6 +351,16 @@ fn the_clock_is_checked_against_real_ntp_and_a_skewed_clock_refuses_the_launch()
         stderr(&out)
     );
     assert!(status(&home).is_empty(), "a refused launch starts nothing");
+    // The browser starts while the preflight runs; a refusal stops it before the command ends.
+    let left = std::process::Command::new("pgrep")
+        .args(["-f", &home.path().display().to_string()])
+        .output()
+        .expect("pgrep");
+    assert!(
+        left.stdout.is_empty(),
+        "no process of the refused launch is left: {}",
+        String::from_utf8_lossy(&left.stdout)
+    );
 
     // A running session re-checks the clock: every second here.
     home.ok(&["setting", "set", "clock.check_interval_secs", "1"]);

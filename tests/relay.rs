@@ -434,7 +434,8 @@ async fn dials_to_one_exit_are_capped() {
         }));
     }
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let at_once = *silent.accepted.lock().unwrap();
+    // Handshakes begun, not TCP connections: up to two idle warm connections may be open too.
+    let at_once = *silent.asked.lock().unwrap();
     assert_eq!(
         at_once, 3,
         "only max_concurrent_dials reach the exit at once"
@@ -698,3 +699,145 @@ async fn two_thousand_silent_connections_are_all_closed_and_the_relay_keeps_serv
         answer.head
     );
 }
+
+/// The relay's connections to the exit at `port`, by TCP state, as the kernel lists them.
+fn legs_to_exit(port: u16) -> (usize, usize) {
+    let out = std::process::Command::new("ss")
+        .args(["-tnH", "dst", &format!("127.0.0.1:{port}")])
+        .output()
+        .expect("ss (iproute2)");
+    let table = String::from_utf8_lossy(&out.stdout).into_owned();
+    let count = |state: &str| table.lines().filter(|l| l.starts_with(state)).count();
+    (count("ESTAB"), count("CLOSE-WAIT"))
+}
+
+/// A connection opened to the exit ahead of need saves a tunnel its TCP connect; one the exit
+/// closed while idle (tinyproxy's own idle limit, here 1 s) is never handed to a tunnel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warm_connections_wait_for_tunnels_and_one_the_exit_closed_is_never_used() {
+    let origin = Origin::start();
+    let proxy = Upstream::tinyproxy_with_timeout("127.0.0.2", 0, 1);
+    let relay = relay(&proxy.http_url(), RelayConfig::default()).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while legs_to_exit(proxy.port).0 == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the relay connects to the exit before the browser asks for a tunnel"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The exit's idle limit passes: it closes the connections nobody used.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while legs_to_exit(proxy.port).1 == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "tinyproxy closes idle connections after its Timeout"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (mut s, answer) = tunnel(&relay, &format!("127.0.0.1:{}", origin.port)).await;
+    assert_eq!(
+        answer.status, 200,
+        "tunnel after the exit closed the warm connections: {}",
+        answer.head
+    );
+    assert_eq!(get_in_tunnel(&mut s, origin.port, "/ip").await, "127.0.0.2");
+    let m = relay.metrics().take();
+    assert_eq!(m.dial_ok, 1, "one dial, and it worked");
+    assert_eq!(
+        m.failures_at(Stage::ProxyHandshake) + m.failures_at(Stage::FirstByte),
+        0,
+        "a connection the exit had closed is not mistaken for a failing exit"
+    );
+}
+
+/// A launch's relay is held while its preflight runs: the browser, started meanwhile, gets no
+/// answer and reaches nothing, while the preflight's own probe goes through a side door. Once
+/// opened, what waited goes through; a relay stopped unopened refuses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_relay_lets_only_its_probe_through_until_opened() {
+    let origin = Origin::start();
+    let proxy = Upstream::tinyproxy("127.0.0.2", 0);
+    let (exit, password) = exit(&proxy.http_url());
+    let held = || async {
+        Relay::start_held(Arc::new(Dialer::new(
+            exit.clone(),
+            password.clone(),
+            RelayConfig::default(),
+            None,
+        )))
+        .await
+        .expect("relay starts")
+    };
+    let connect_to = |addr: std::net::SocketAddr| {
+        let target = format!("127.0.0.1:{}", origin.port);
+        async move {
+            let mut s = TcpStream::connect(addr)
+                .await
+                .expect("the kernel queues it");
+            s.write_all(format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").as_bytes())
+                .await
+                .expect("CONNECT written");
+            s
+        }
+    };
+
+    let relay = held().await;
+    assert_ne!(
+        relay.addr(),
+        relay.probe_addr(),
+        "the probe has a door of its own"
+    );
+    let mut waiting = connect_to(relay.addr()).await;
+    // The preflight's probe works while the browser's door is held.
+    let mut probe = connect_to(relay.probe_addr()).await;
+    let answer = read_head(&mut probe).await;
+    assert_eq!(
+        answer.status, 200,
+        "the probe tunnels at once: {}",
+        answer.head
+    );
+    assert_eq!(
+        get_in_tunnel(&mut probe, origin.port, "/ip").await,
+        "127.0.0.2"
+    );
+    let mut byte = [0u8; 1];
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), waiting.read(&mut byte))
+            .await
+            .is_err(),
+        "a held relay answers the browser nothing"
+    );
+    assert_eq!(
+        relay.metrics().take().dial_ok,
+        1,
+        "only the probe was dialled"
+    );
+    relay.open();
+    let answer = read_head(&mut waiting).await;
+    assert_eq!(
+        answer.status, 200,
+        "once open, the waiting CONNECT goes through: {}",
+        answer.head
+    );
+    assert_eq!(
+        get_in_tunnel(&mut waiting, origin.port, "/ip").await,
+        "127.0.0.2"
+    );
+    relay.stop().await;
+
+    // A refused preflight: the relay stops unopened and what waited is refused.
+    let relay = held().await;
+    let mut waiting = connect_to(relay.addr()).await;
+    relay.stop().await;
+    let got = tokio::time::timeout(WAIT_CLOSE, waiting.read(&mut byte))
+        .await
+        .expect("the waiting connection is ended, not left hanging");
+    assert!(
+        matches!(got, Ok(0) | Err(_)),
+        "closed or reset without an answer: {got:?}"
+    );
+}
+
+/// How long a closed relay may take to end a connection that waited.
+const WAIT_CLOSE: Duration = Duration::from_secs(5);

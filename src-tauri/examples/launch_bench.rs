@@ -16,6 +16,9 @@
 //! bench/launch.sh) and the echo server started here. Every Holdfast round launches a template
 //! never launched before (a fresh profile, like the bare runs').
 //!
+//! With `BENCH_EXIT_DELAY_MS=N` the echo page answers N ms late, as through an exit far away
+//! (the preflight's probe, the browser's own check and the start URL each wait for it).
+//!
 //! Usage: launch_bench HOLDFAST_BIN CHROMIUM [ROUNDS]
 
 use std::collections::BTreeMap;
@@ -336,9 +339,17 @@ fn holdfast_launch(hf: &dyn Fn(&[&str]) -> Command, name: &str) -> (f64, Vec<(us
     (t, marks)
 }
 
+/// The echo page (also the start URL). `BENCH_EXIT_DELAY_MS` delays each answer, a stand-in for
+/// an exit far away: every request through it waits for a round trip.
 fn start_echo() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
+    let delay = Duration::from_millis(
+        std::env::var("BENCH_EXIT_DELAY_MS")
+            .ok()
+            .and_then(|d| d.parse().ok())
+            .unwrap_or(0),
+    );
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             std::thread::spawn(move || {
@@ -349,6 +360,7 @@ fn start_echo() -> String {
                     .unwrap_or_default();
                 let mut buf = [0u8; 4096];
                 let _ = s.read(&mut buf);
+                std::thread::sleep(delay);
                 let _ = write!(
                     s,
                     "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{peer}",

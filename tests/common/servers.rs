@@ -333,6 +333,9 @@ pub struct Silent {
     pub port: u16,
     pub accepted: Arc<Mutex<usize>>,
     pub open: Arc<Mutex<usize>>,
+    /// Connections on which a client sent anything (a handshake begun); a connection opened
+    /// ahead of need and still idle is not counted.
+    pub asked: Arc<Mutex<usize>>,
 }
 
 impl Silent {
@@ -341,16 +344,22 @@ impl Silent {
         let port = listener.local_addr().expect("addr").port();
         let accepted = Arc::new(Mutex::new(0));
         let open = Arc::new(Mutex::new(0));
-        let (a, o) = (accepted.clone(), open.clone());
+        let asked = Arc::new(Mutex::new(0));
+        let (a, o, k) = (accepted.clone(), open.clone(), asked.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
                 *a.lock().expect("lock") += 1;
                 *o.lock().expect("lock") += 1;
-                let o = o.clone();
+                let (o, k) = (o.clone(), k.clone());
                 std::thread::spawn(move || {
                     let mut sink = [0u8; 1024];
-                    while stream.read(&mut sink).unwrap_or(0) > 0 {}
+                    let mut first = true;
+                    while stream.read(&mut sink).unwrap_or(0) > 0 {
+                        if std::mem::take(&mut first) {
+                            *k.lock().expect("lock") += 1;
+                        }
+                    }
                     *o.lock().expect("lock") -= 1;
                 });
             }
@@ -359,6 +368,7 @@ impl Silent {
             port,
             accepted,
             open,
+            asked,
         }
     }
 }

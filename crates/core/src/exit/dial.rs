@@ -2,6 +2,7 @@
 //! (HTTP CONNECT with Basic auth, or SOCKS5 with username/password), or straight to the target
 //! when the exit is `direct`. There is no other path: a failed exit fails the tunnel.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use super::backoff::ExitGate;
 use super::config::RelayConfig;
 use super::head::read_head;
 use super::metrics::RelayMetrics;
+use super::warm::Warm;
 use crate::events::{DialError, Stage};
 use crate::events::{EventBus, SessionEvent};
 use crate::store::secrets::Secret;
@@ -58,6 +60,54 @@ pub struct Dialer {
     metrics: Arc<RelayMetrics>,
     events: Option<EventBus>,
     last_failure: Mutex<Option<DialError>>,
+    /// Connections to a proxy exit opened ahead of need (none for `direct`).
+    warm: Option<Arc<Warm>>,
+    /// Dials under way through this dialer.
+    in_flight: AtomicUsize,
+}
+
+/// Counts a dial as under way until dropped (a dial whose browser left is dropped mid-way).
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn enter(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::AcqRel);
+        Self(count)
+    }
+
+    /// Whether this is the only dial under way.
+    fn alone(&self) -> bool {
+        self.0.load(Ordering::Acquire) == 1
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A failed proxy handshake, and whether the exit answered at all: one that closed or reset a
+/// warm connection without a word had dropped it while idle, and a fresh dial may still work.
+struct Refused {
+    error: DialError,
+    unanswered: bool,
+}
+
+impl Refused {
+    fn answered(error: DialError) -> Self {
+        Self {
+            error,
+            unanswered: false,
+        }
+    }
+
+    fn unanswered(error: DialError) -> Self {
+        Self {
+            error,
+            unanswered: true,
+        }
+    }
 }
 
 impl Dialer {
@@ -75,12 +125,30 @@ impl Dialer {
                 Exit::Direct => Arc::new(ExitGate::new(&config)),
                 Exit::Proxy(_) => ExitGate::shared(&exit.to_string(), &config),
             },
+            warm: match &exit {
+                Exit::Direct => None,
+                Exit::Proxy(p) => Some(Arc::new(Warm::new(
+                    &p.host,
+                    p.port,
+                    config.connect_timeout,
+                    config.keepalive,
+                ))),
+            },
             exit,
             password,
             config,
             metrics: Arc::new(RelayMetrics::default()),
             events,
             last_failure: Mutex::new(None),
+            in_flight: AtomicUsize::new(0),
+        }
+    }
+
+    /// Opens warm connections to a proxy exit in the background, so that the first tunnels
+    /// (the browser's first requests) skip the TCP connect. Must be called within a Tokio runtime.
+    pub fn warm_up(&self) {
+        if let Some(warm) = &self.warm {
+            warm.fill();
         }
     }
 
@@ -118,9 +186,18 @@ impl Dialer {
         }
         let _permit = self.gate.permit().await;
         self.metrics.dial_started();
+        let in_flight = InFlight::enter(&self.in_flight);
         let result = self.dial_once(target).await;
         match &result {
-            Ok(_) => self.gate.succeeded(),
+            Ok(_) => {
+                self.gate.succeeded();
+                // More tunnels tend to follow one (the next page, a new host). Not during a
+                // burst: every dial of it already pays its own connect, in parallel, and
+                // connections opened beside them would only compete.
+                if in_flight.alone() {
+                    self.warm_up();
+                }
+            }
             Err(e) => {
                 if e.stage.blames_exit() && self.exit.kind() != ExitKind::Direct {
                     self.gate.failed();
@@ -148,6 +225,23 @@ impl Dialer {
     }
 
     async fn dial_once(&self, target: &Target) -> Result<Tunnel, DialError> {
+        if let (Exit::Proxy(proxy), Some(warm)) = (&self.exit, &self.warm) {
+            if let Some(c) = warm.take() {
+                let started = Instant::now();
+                match self.handshake(c.stream, proxy, target).await {
+                    Ok(tunnel) => {
+                        self.metrics
+                            .dial_succeeded(c.connect, Some(started.elapsed()));
+                        return Ok(tunnel);
+                    }
+                    // The exit let the idle connection go just now: dial afresh below.
+                    Err(r) if r.unanswered => {
+                        tracing::debug!(reason = %r.error.reason, "warm connection to the exit was dropped")
+                    }
+                    Err(r) => return Err(r.error),
+                }
+            }
+        }
         let started = Instant::now();
         let (host, port) = match &self.exit {
             Exit::Direct => (target.host.as_str(), target.port),
@@ -186,29 +280,42 @@ impl Dialer {
                 leftover: Bytes::new(),
             });
         };
+        let tunnel = self
+            .handshake(stream, proxy, target)
+            .await
+            .map_err(|r| r.error)?;
+        self.metrics
+            .dial_succeeded(connect_time, Some(connected.elapsed()));
+        Ok(tunnel)
+    }
+
+    /// The proxy handshake on a connected `stream`, within the handshake timeout.
+    async fn handshake(
+        &self,
+        stream: TcpStream,
+        proxy: &ProxyAddr,
+        target: &Target,
+    ) -> Result<Tunnel, Refused> {
         let handshake = async {
             match proxy.kind {
                 ExitKind::Socks5 => self.socks5(stream, proxy, target).await,
                 _ => self.http_connect(stream, proxy, target).await,
             }
         };
-        let tunnel = match timeout(self.config.handshake_timeout, handshake).await {
-            Ok(r) => r?,
+        match timeout(self.config.handshake_timeout, handshake).await {
+            Ok(r) => r,
             Err(_) => {
                 // An exit that accepts TCP but never answers is as dead as one that refuses.
                 self.gate.failed();
-                return Err(DialError::new(
+                Err(Refused::answered(DialError::new(
                     Stage::ProxyHandshake,
                     format!(
                         "the exit did not complete its handshake within {} ms",
                         self.config.handshake_timeout.as_millis()
                     ),
-                ));
+                )))
             }
-        };
-        self.metrics
-            .dial_succeeded(connect_time, Some(connected.elapsed()));
-        Ok(tunnel)
+        }
     }
 
     async fn http_connect(
@@ -216,7 +323,7 @@ impl Dialer {
         mut stream: TcpStream,
         proxy: &ProxyAddr,
         target: &Target,
-    ) -> Result<Tunnel, DialError> {
+    ) -> Result<Tunnel, Refused> {
         // Written and parsed in this task (no hyper connection task to hand the socket back
         // from): a tunnel's handshake is one write and one read.
         let handshake_err = |what: &str, e: &dyn std::fmt::Display| {
@@ -230,33 +337,46 @@ impl Dialer {
             request.push_str(&format!("Proxy-Authorization: Basic {token}\r\n"));
         }
         request.push_str("\r\n");
-        stream
-            .write_all(request.as_bytes())
-            .await
-            .map_err(|e| handshake_err("cannot send CONNECT to the exit", &e))?;
+        stream.write_all(request.as_bytes()).await.map_err(|e| {
+            Refused::unanswered(handshake_err("cannot send CONNECT to the exit", &e))
+        })?;
         drop(request);
         let (buf, head_len) = match read_head(&mut stream).await {
             Ok(Some(h)) => h,
             Ok(None) => {
-                return Err(DialError::new(
+                return Err(Refused::unanswered(DialError::new(
                     Stage::ProxyHandshake,
                     "the exit closed the connection without answering CONNECT",
-                ))
+                )))
             }
-            Err(e) => return Err(handshake_err("no valid answer to CONNECT", &e)),
+            Err(e) if is_drop(&e) => {
+                return Err(Refused::unanswered(handshake_err(
+                    "no answer to CONNECT",
+                    &e,
+                )))
+            }
+            Err(e) => {
+                return Err(Refused::answered(handshake_err(
+                    "no valid answer to CONNECT",
+                    &e,
+                )))
+            }
         };
         let mut headers = [httparse::EMPTY_HEADER; 64];
         let mut response = httparse::Response::new(&mut headers);
         match response.parse(&buf[..head_len]) {
             Ok(httparse::Status::Complete(_)) => {}
             Ok(httparse::Status::Partial) => {
-                return Err(handshake_err("answer to CONNECT", &"incomplete head"))
+                return Err(Refused::answered(handshake_err(
+                    "answer to CONNECT",
+                    &"incomplete head",
+                )))
             }
             Err(e) => {
-                return Err(handshake_err(
+                return Err(Refused::answered(handshake_err(
                     "the exit's answer to CONNECT is not HTTP",
                     &e,
-                ))
+                )))
             }
         }
         let code = response.code.unwrap_or(0);
@@ -270,14 +390,14 @@ impl Dialer {
                 (true, false) => "the exit requires a username and password",
                 (false, _) => "the exit refused the tunnel",
             };
-            return Err(DialError::new(
+            return Err(Refused::answered(DialError::new(
                 if auth {
                     Stage::ProxyAuth
                 } else {
                     Stage::ProxyHandshake
                 },
                 format!("CONNECT {authority} answered {status}: {why}"),
-            ));
+            )));
         }
         Ok(Tunnel {
             stream,
@@ -290,7 +410,7 @@ impl Dialer {
         stream: TcpStream,
         proxy: &ProxyAddr,
         target: &Target,
-    ) -> Result<Tunnel, DialError> {
+    ) -> Result<Tunnel, Refused> {
         use tokio_socks::tcp::Socks5Stream;
         use tokio_socks::Error as S;
         // A host name goes to the exit as a name (ATYP domain): DNS is resolved by the exit.
@@ -308,6 +428,7 @@ impl Dialer {
                 leftover: Bytes::new(),
             }),
             Err(e) => {
+                let unanswered = matches!(&e, S::Io(io) if is_drop(io));
                 let stage = match e {
                     S::PasswordAuthFailure(_)
                     | S::AuthorizationRequired
@@ -322,22 +443,37 @@ impl Dialer {
                     Stage::ProxyAuth => "the exit rejected the username or password",
                     _ => "the SOCKS5 exit refused the tunnel",
                 };
-                Err(DialError::new(
+                let error = DialError::new(
                     stage,
                     format!("SOCKS5 to {}: {e}: {why}", target.authority()),
-                ))
+                );
+                Err(Refused { error, unanswered })
             }
         }
     }
 }
 
+/// Whether an I/O error means the peer closed or reset the connection.
+fn is_drop(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind as K;
+    matches!(
+        e.kind(),
+        K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe
+    )
+}
+
 /// No Nagle delay (request/response latency), and TCP keepalive so that NAT entries stay
 /// and dead peers are found. Failure to tune is not worth failing a connection for.
 pub fn tune(stream: &TcpStream, keepalive: Duration) {
-    let _ = stream.set_nodelay(true);
+    tune_socket(socket2::SockRef::from(stream), keepalive);
+}
+
+/// `tune` for any TCP socket (a listener's options are inherited by the sockets it accepts).
+pub fn tune_socket(socket: socket2::SockRef<'_>, keepalive: Duration) {
+    let _ = socket.set_tcp_nodelay(true);
     let ka = socket2::TcpKeepalive::new()
         .with_time(keepalive)
         .with_interval(Duration::from_secs(10).min(keepalive))
         .with_retries(3);
-    let _ = socket2::SockRef::from(stream).set_tcp_keepalive(&ka);
+    let _ = socket.set_tcp_keepalive(&ka);
 }

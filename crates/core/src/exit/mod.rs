@@ -19,6 +19,7 @@ pub mod relay;
 pub mod service;
 pub mod session;
 pub mod stats;
+pub(crate) mod warm;
 
 pub use crate::events::{DialError, Stage};
 pub use config::RelayConfig;

@@ -24,7 +24,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
 
-use super::dial::{tune, Dialer, Target};
+use super::dial::{tune_socket, Dialer, Target};
 use super::head::{read_head, Prefixed};
 use super::metrics::RelayMetrics;
 use super::pump::pump;
@@ -44,27 +44,74 @@ const BACKLOG: u32 = 4096;
 #[derive(Debug)]
 pub struct Relay {
     addr: SocketAddr,
+    probe_addr: SocketAddr,
     dialer: Arc<Dialer>,
     stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
+    open: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
 }
 
 impl Relay {
     /// Starts a relay on 127.0.0.1 with a free port, forwarding through `dialer`.
     pub async fn start(dialer: Arc<Dialer>) -> std::io::Result<Self> {
-        let socket = tokio::net::TcpSocket::new_v4()?;
-        socket.bind(SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)))?;
-        let listener = socket.listen(BACKLOG)?;
+        Self::start_with(dialer, false)
+    }
+
+    /// Starts a relay that accepts nothing at `addr` until `open` is called: the browser can
+    /// start meanwhile (its connections wait in the listen queue, unanswered), while a launch's
+    /// preflight probes the exit through `probe_addr`, a listener of its own that the browser
+    /// is never told. Stopped or dropped unopened, the relay refuses what waited.
+    pub async fn start_held(dialer: Arc<Dialer>) -> std::io::Result<Self> {
+        Self::start_with(dialer, true)
+    }
+
+    fn start_with(dialer: Arc<Dialer>, held: bool) -> std::io::Result<Self> {
+        let listener = listen(&dialer)?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(accept_loop(listener, addr, dialer.clone(), stopped));
-        tracing::info!(%addr, exit = %dialer.exit(), "relay listening");
+        let (open, opened) = watch::channel(!held);
+        let mut tasks = vec![tokio::spawn(accept_loop(
+            listener,
+            addr,
+            dialer.clone(),
+            stopped.clone(),
+            Some(opened),
+        ))];
+        let probe_addr = if held {
+            let probe = listen(&dialer)?;
+            let probe_addr = probe.local_addr()?;
+            tasks.push(tokio::spawn(accept_loop(
+                probe,
+                probe_addr,
+                dialer.clone(),
+                stopped,
+                None,
+            )));
+            probe_addr
+        } else {
+            addr
+        };
+        // The first requests follow at once: have a connection to the exit waiting.
+        dialer.warm_up();
+        tracing::info!(%addr, held, exit = %dialer.exit(), "relay listening");
         Ok(Self {
             addr,
+            probe_addr,
             dialer,
             stop,
-            task,
+            open,
+            tasks,
         })
+    }
+
+    /// Lets the browser's connections in (a relay from `start_held`; others are open).
+    pub fn open(&self) {
+        let _ = self.open.send(true);
+    }
+
+    /// Where the relay's own probes connect: the held relay's side door, else `addr`.
+    pub fn probe_addr(&self) -> SocketAddr {
+        self.probe_addr
     }
 
     /// Where the browser connects.
@@ -91,13 +138,13 @@ impl Relay {
     /// (its connections are refused). The relay is not restarted.
     pub fn refuse_all(&self) {
         let _ = self.stop.send(true);
-        self.task.abort();
+        self.tasks.iter().for_each(JoinHandle::abort);
     }
 
     /// Stops accepting and closes every open tunnel.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
-        self.task.abort();
+        self.tasks.iter().for_each(JoinHandle::abort);
         // Let the connection tasks see the signal before the caller moves on.
         tokio::task::yield_now().await;
     }
@@ -106,18 +153,35 @@ impl Relay {
 impl Drop for Relay {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
-        self.task.abort();
+        self.tasks.iter().for_each(JoinHandle::abort);
     }
 }
 
+/// A listener on 127.0.0.1 with a free port and room for a burst of connections.
+fn listen(dialer: &Dialer) -> std::io::Result<TcpListener> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    // Accepted sockets inherit these: no per-connection system calls to set them.
+    tune_socket(socket2::SockRef::from(&socket), dialer.config().keepalive);
+    socket.bind(SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)))?;
+    socket.listen(BACKLOG)
+}
+
 /// Accepts connections on `listener` (bound at `local`, which is every accepted socket's own
-/// address) and serves each of this user's on a task of its own.
+/// address) and serves each of this user's on a task of its own; with `opened`, only once it
+/// says so.
 async fn accept_loop(
     listener: TcpListener,
     local: SocketAddr,
     dialer: Arc<Dialer>,
     stopped: watch::Receiver<bool>,
+    opened: Option<watch::Receiver<bool>>,
 ) {
+    if let Some(mut opened) = opened {
+        // Until then the kernel keeps the connections queued; nothing is read or dialled.
+        if opened.wait_for(|open| *open).await.is_err() {
+            return;
+        }
+    }
     let me = super::peer::own_uid();
     loop {
         let (stream, from) = match listener.accept().await {
@@ -134,7 +198,6 @@ async fn accept_loop(
         if !is_own(local, from, me) {
             continue;
         }
-        tune(&stream, dialer.config().keepalive);
         let (dialer, mut stopped) = (dialer.clone(), stopped.clone());
         tokio::spawn(async move {
             tokio::select! {

@@ -22,6 +22,15 @@ crate::context::service! {
     /// Exit operations.
 }
 
+/// Who starts a relay session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Starter {
+    /// `holdfast relay`: open at once, probing the egress at once.
+    Relay,
+    /// A launch: held until its preflight, which probes the egress itself, has passed.
+    Launch,
+}
+
 impl Service<'_> {
     /// A relay for a template's exit, not yet recording (for `check` and tests).
     pub async fn relay_for(
@@ -30,13 +39,34 @@ impl Service<'_> {
         settings: &Settings,
         bus: Option<EventBus>,
     ) -> Result<Relay> {
+        self.relay_with(template, settings, bus, false).await
+    }
+
+    /// `relay_for`, held until opened when `held` (see `Relay::start_held`).
+    async fn relay_with(
+        &self,
+        template: &Template,
+        settings: &Settings,
+        bus: Option<EventBus>,
+        held: bool,
+    ) -> Result<Relay> {
         let password = if template.exit_has_password {
             self.exit_secret(&template.id).await?
         } else {
             None
         };
-        let dialer = Dialer::new(template.exit.clone(), password, settings.relay(), bus);
-        Relay::start(Arc::new(dialer)).await.map_err(Error::Relay)
+        let dialer = Arc::new(Dialer::new(
+            template.exit.clone(),
+            password,
+            settings.relay(),
+            bus,
+        ));
+        let started = if held {
+            Relay::start_held(dialer).await
+        } else {
+            Relay::start(dialer).await
+        };
+        started.map_err(Error::Relay)
     }
 
     /// Fetches the egress IP through the template's exit, records it in the egress history (an
@@ -71,9 +101,9 @@ impl Service<'_> {
     ) -> Result<(CheckReport, Option<Error>)> {
         let (echo_urls, geo_urls) = (settings.echo_urls(), settings.geo_urls());
         let (probe, located) = tokio::join!(
-            exit::egress::probe(relay.addr(), &echo_urls, settings.probe_timeout()),
+            exit::egress::probe(relay.probe_addr(), &echo_urls, settings.probe_timeout()),
             geo::lookup(
-                relay.addr(),
+                relay.probe_addr(),
                 &geo_urls,
                 settings.probe_timeout(),
                 &template.name
@@ -248,21 +278,24 @@ impl Service<'_> {
     pub async fn start_relay(&self, name: &str) -> Result<RelaySession> {
         let template = self.template(name).await?;
         let settings = self.settings().await?;
-        self.start_relay_session(template, &settings, true).await
+        self.start_relay_session(template, &settings, Starter::Relay)
+            .await
     }
 
-    /// `start_relay` for a loaded template; `probe_now: false` leaves the first egress probe to
-    /// the caller (the launch preflight) and re-probes one interval later.
+    /// `start_relay` for a loaded template. For a launch, the relay is held (the browser's
+    /// connections wait until `RelaySession::open`) and the first egress probe is left to the
+    /// launch's preflight, the next one an interval later.
     pub(crate) async fn start_relay_session(
         &self,
         template: Template,
         settings: &Settings,
-        probe_now: bool,
+        starter: Starter,
     ) -> Result<RelaySession> {
         let session_id = uuid::Uuid::new_v4().to_string();
         let bus = EventBus::new(&template.id, &session_id, 4096);
+        let held = starter == Starter::Launch;
         let relay = self
-            .relay_for(&template, settings, Some(bus.clone()))
+            .relay_with(&template, settings, Some(bus.clone()), held)
             .await?;
         let recorder = Recorder::spawn(
             self.store.clone(),
@@ -284,7 +317,7 @@ impl Service<'_> {
             bus,
             recorder,
             settings,
-            probe_now,
+            !held,
         ))
     }
 

@@ -53,7 +53,7 @@ impl RelaySession {
         let prober = tokio::spawn(probe_loop(
             store,
             template,
-            relay.addr(),
+            relay.probe_addr(),
             bus.clone(),
             settings.clone(),
             probe_now,
@@ -91,6 +91,12 @@ impl RelaySession {
     /// The relay (address, metrics).
     pub fn relay(&self) -> &Relay {
         &self.relay
+    }
+
+    /// Lets the browser's connections in (the relay of a launch is held until its preflight
+    /// passed).
+    pub fn open(&self) {
+        self.relay.open();
     }
 
     /// The session's event stream.

@@ -28,7 +28,7 @@ use crate::browser::{self, process, Browser, LaunchArgs};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::events::SessionEvent;
-use crate::exit::service::Service as Exits;
+use crate::exit::service::{Service as Exits, Starter};
 use crate::guard::service::Service as Guarding;
 use crate::health::{Observer, ObserverConfig, WriterConfig};
 use crate::store::lease::Lease;
@@ -318,47 +318,20 @@ impl<'a> Service<'a> {
             report(LaunchStep::Preflight, None);
             let exits = Exits::new(self.ctx);
             let relay = exits
-                .start_relay_session(template.clone(), &settings, false)
+                .start_relay_session(template.clone(), &settings, Starter::Launch)
                 .await?;
-            let clock_config = settings.clock();
-            let (egress, clock_report) = tokio::join!(
-                exits.egress_report(&template, relay.relay(), &settings, relay.session_id()),
-                clock::check(&clock_config)
-            );
-            relay.bus().publish(SessionEvent::ClockChecked {
-                offset_ms: clock_report.offset_ms,
-                verdict: clock_report.verdict,
-            });
-            let judged = egress.and_then(|(report, error)| {
-                preflight::judge(
-                    clock_report,
-                    report,
-                    error,
-                    template.require_consistent,
-                    options.force,
-                )
-            });
-            let mut preflight = match judged {
-                Ok(p) => p,
-                Err(e) => {
-                    relay.stop().await;
-                    return Err(e);
-                }
-            };
-            // Info, not warn: the CLI and the app show these to the operator themselves; the log
-            // file keeps them.
-            for w in preflight.warnings.iter().chain(&preflight.forced) {
-                tracing::info!(template = %template.name, "launch preflight: {w}");
-            }
-
-            report(LaunchStep::Browser, Some(&preflight));
             // The account's latest session state from the team, if this profile is older: its
-            // local storage now, its cookies once the browser answers (before any page opens).
+            // local storage before the browser starts, its cookies once it answers (before any
+            // page opens).
             let mut restore = None;
             if let Some(l) = &team_lease {
                 match l.latest_state().await {
                     Ok(Some((epoch, st))) if epoch > state::profile_epoch(&profile_dir) => {
-                        state::write_local_storage(&profile_dir, &st.local_storage)?;
+                        if let Err(e) = state::write_local_storage(&profile_dir, &st.local_storage)
+                        {
+                            relay.stop().await;
+                            return Err(e);
+                        }
                         restore = Some((epoch, st.cookies));
                     }
                     Ok(_) => {}
@@ -367,7 +340,10 @@ impl<'a> Service<'a> {
             }
             let automation = options.cdp || template.automation;
             let log = process::log_path(&self.home.logs_dir(), &template.id);
-            let started = async {
+            // The browser starts while the preflight runs: it sits on about:blank, and the relay
+            // (held) lets none of its connections through until the preflight has passed. A
+            // refusing preflight stops it.
+            let spawned = async {
                 browser::prefs::apply(&profile_dir, &template)?;
                 let args = LaunchArgs::new(
                     binary,
@@ -379,45 +355,76 @@ impl<'a> Service<'a> {
                 );
                 let mut b = Browser::spawn(&args, &log)?;
                 mark("browser spawned");
-                let browser::Connection { cdp, events } = match b.connect() {
-                    Ok(c) => c,
+                match b.connect() {
+                    Ok(c) => Ok((b, c)),
                     Err(e) => {
                         b.stop(None, Duration::from_secs(2)).await;
-                        return Err(e);
-                    }
-                };
-                // The observer attaches at once: its commands wait in the pipe and run as soon
-                // as DevTools is up, ahead of anything else, while the browser is still starting.
-                let (ready, observer) = tokio::join!(
-                    async {
-                        let ready = b
-                            .ready(&cdp, &profile_dir, automation, READY_TIMEOUT, &log)
-                            .await;
-                        mark("browser answers on its DevTools pipe");
-                        ready
-                    },
-                    self.observe(cdp.clone(), events, &template, &settings, &relay, &preflight)
-                );
-                match (ready, observer) {
-                    (Ok(port), Ok(observer)) => Ok((b, cdp, port, observer)),
-                    (Err(e), _) => {
-                        b.stop(None, Duration::from_secs(2)).await;
-                        Err(e)
-                    }
-                    (Ok(_), Err(e)) => {
-                        b.stop(Some(&cdp), Duration::from_secs(2)).await;
                         Err(e)
                     }
                 }
             }
             .await;
-            let (mut browser, cdp, port, observer) = match started {
+            let (mut b, browser::Connection { cdp, events }) = match spawned {
                 Ok(v) => v,
                 Err(e) => {
                     relay.stop().await;
                     return Err(e);
                 }
             };
+            let clock_config = settings.clock();
+            let preflight_then_observe = async {
+                let (egress, clock_report) = tokio::join!(
+                    exits.egress_report(&template, relay.relay(), &settings, relay.session_id()),
+                    clock::check(&clock_config)
+                );
+                relay.bus().publish(SessionEvent::ClockChecked {
+                    offset_ms: clock_report.offset_ms,
+                    verdict: clock_report.verdict,
+                });
+                let preflight = egress.and_then(|(report, error)| {
+                    preflight::judge(
+                        clock_report,
+                        report,
+                        error,
+                        template.require_consistent,
+                        options.force,
+                    )
+                })?;
+                relay.open();
+                // Info, not warn: the CLI and the app show these to the operator themselves;
+                // the log file keeps them.
+                for w in preflight.warnings.iter().chain(&preflight.forced) {
+                    tracing::info!(template = %template.name, "launch preflight: {w}");
+                }
+                report(LaunchStep::Browser, Some(&preflight));
+                // The observer attaches at once: its commands wait in the pipe and run as soon
+                // as DevTools is up, ahead of anything else, while the browser is still starting.
+                let observer = self
+                    .observe(cdp.clone(), events, &template, &settings, &relay, &preflight)
+                    .await?;
+                Ok::<_, Error>((preflight, observer))
+            };
+            // A refusing preflight ends the wait for the browser at once.
+            let started = tokio::try_join!(
+                async {
+                    let ready = b
+                        .ready(&cdp, &profile_dir, automation, READY_TIMEOUT, &log)
+                        .await;
+                    mark("browser answers on its DevTools pipe");
+                    ready
+                },
+                preflight_then_observe
+            );
+            let (port, mut preflight, observer) = match started {
+                Ok((port, (preflight, observer))) => (port, preflight, observer),
+                Err(e) => {
+                    // It may not answer on DevTools yet: a signal (Chromium closes cleanly on it).
+                    b.stop(None, Duration::from_secs(2)).await;
+                    relay.stop().await;
+                    return Err(e);
+                }
+            };
+            let mut browser = b;
             let cdp_url = port.map(|p| p.ws_url);
             // The breakdown of where launch time goes: when the first tab's renderer runs.
             let resumed = observer.first_tab_resumed();
