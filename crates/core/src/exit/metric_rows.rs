@@ -144,20 +144,12 @@ pub async fn prune(conn: &mut SqliteConnection, before: &str) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Store;
 
     #[tokio::test]
     async fn rows_round_trip_and_old_rows_are_pruned() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.db")).await.unwrap();
+        let store = crate::store::with_template(dir.path()).await;
         let mut conn = store.pool().acquire().await.unwrap();
-        sqlx::query(
-            "INSERT INTO templates (id, name, exit_kind, exit_url, timezone, locale, created_at, updated_at) \
-             VALUES ('t1', 'a', 'direct', 'direct', 'UTC', 'en-US', 'x', 'x')",
-        )
-        .execute(&mut *conn)
-        .await
-        .unwrap();
         let src = MetricsSource {
             template_id: "t1",
             session_id: "s",

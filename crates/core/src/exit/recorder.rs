@@ -16,6 +16,8 @@ use crate::store::{self, Store};
 
 /// Events buffered before a flush is forced.
 const MAX_BUFFER: usize = 512;
+/// How often rows past the retention are pruned (as the health writer does).
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 /// A running recorder; `stop` flushes what is left.
 #[derive(Debug)]
@@ -66,6 +68,7 @@ async fn run(
 ) {
     let mut buffer: Vec<SessionRecord> = Vec::new();
     let mut period_start = Utc::now();
+    let mut last_prune = None;
     let mut tick = tokio::time::interval(config.flush);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
@@ -98,7 +101,7 @@ async fn run(
                     continue;
                 }
                 Err(broadcast::error::RecvError::Closed) => {
-                    flush(&store, &mut buffer, &metrics, &config, &mut period_start, true).await;
+                    flush(&store, &mut buffer, &metrics, &config, &mut period_start, true, &mut last_prune).await;
                     return;
                 }
             },
@@ -108,7 +111,7 @@ async fn run(
                 while let Ok(record) = rx.try_recv() {
                     buffer.push(record);
                 }
-                flush(&store, &mut buffer, &metrics, &config, &mut period_start, true).await;
+                flush(&store, &mut buffer, &metrics, &config, &mut period_start, true, &mut last_prune).await;
                 return;
             }
         }
@@ -119,6 +122,7 @@ async fn run(
             &config,
             &mut period_start,
             flush_metrics,
+            &mut last_prune,
         )
         .await;
     }
@@ -131,27 +135,40 @@ async fn flush(
     config: &RecorderConfig,
     period_start: &mut chrono::DateTime<Utc>,
     with_metrics: bool,
+    last_prune: &mut Option<tokio::time::Instant>,
 ) {
+    let prune_due = with_metrics && last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY);
+    let delta = with_metrics.then(|| metrics.take());
+    let now = Utc::now();
+    // An idle session does no database work between prunes (nor pages the database's code
+    // back in after it was handed back, see `memory`).
+    if buffer.is_empty() && delta.as_ref().is_none_or(|d| d.is_quiet()) && !prune_due {
+        if with_metrics {
+            *period_start = now;
+        }
+        return;
+    }
     let result = async {
         let mut conn = store.pool().acquire().await?;
         store::events::insert_batch(&mut conn, buffer).await?;
         buffer.clear();
+        if let Some(delta) = delta.filter(|d| !d.is_quiet()) {
+            let src = MetricsSource {
+                template_id: &config.template_id,
+                session_id: &config.session_id,
+                exit_url: &config.exit_url,
+            };
+            metric_rows::insert(&mut conn, &src, *period_start, now, &delta).await?;
+        }
         if with_metrics {
-            let now = Utc::now();
-            let delta = metrics.take();
-            if !delta.is_quiet() {
-                let src = MetricsSource {
-                    template_id: &config.template_id,
-                    session_id: &config.session_id,
-                    exit_url: &config.exit_url,
-                };
-                metric_rows::insert(&mut conn, &src, *period_start, now, &delta).await?;
-            }
             *period_start = now;
+        }
+        if prune_due {
             let before = store::timestamp(now - config.retention);
             metric_rows::prune(&mut conn, &before).await?;
             store::events::prune(&mut conn, &before, config.max_bytes).await?;
             store::retention::prune_holds(&mut conn, &before).await?;
+            *last_prune = Some(tokio::time::Instant::now());
         }
         Ok::<_, crate::Error>(())
     }
@@ -162,5 +179,64 @@ async fn flush(
         if buffer.len() > MAX_BUFFER * 8 {
             buffer.clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn count(store: &Store, sql: &str) -> i64 {
+        let mut conn = store.pool().acquire().await.unwrap();
+        sqlx::query_scalar(sql).fetch_one(&mut *conn).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_idle_session_still_prunes_old_rows_and_writes_no_empty_metrics() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::with_template(dir.path()).await;
+        {
+            let mut conn = store.pool().acquire().await.unwrap();
+            let old = SessionRecord {
+                template_id: "t1".into(),
+                session_id: "s0".into(),
+                at: Utc::now() - chrono::Duration::days(40),
+                event: SessionEvent::RelayStopped,
+            };
+            store::events::insert_batch(&mut conn, &[old])
+                .await
+                .unwrap();
+        }
+        let bus = EventBus::new("t1", "s1", 16);
+        let recorder = Recorder::spawn(
+            store.clone(),
+            &bus,
+            Arc::new(RelayMetrics::default()),
+            RecorderConfig {
+                template_id: "t1".into(),
+                session_id: "s1".into(),
+                exit_url: "direct".into(),
+                flush: Duration::from_millis(20),
+                retention: chrono::Duration::days(30),
+                max_bytes: 1 << 30,
+            },
+        );
+        // The first metrics flush prunes, idle or not.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while count(&store, "SELECT count(*) FROM session_events").await > 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "rows past the retention are pruned by an idle session too"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Several quiet flushes later: nothing written for them.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        recorder.stop().await;
+        assert_eq!(
+            count(&store, "SELECT count(*) FROM relay_metrics").await,
+            0,
+            "quiet periods leave no metrics rows"
+        );
     }
 }

@@ -72,6 +72,21 @@ impl Store {
     }
 }
 
+/// A store in `dir` with one bare template, id `t1` (for rows that reference a template).
+#[cfg(test)]
+pub(crate) async fn with_template(dir: &std::path::Path) -> Store {
+    let store = Store::open(&dir.join("t.db")).await.unwrap();
+    let mut conn = store.pool().acquire().await.unwrap();
+    sqlx::query(
+        "INSERT INTO templates (id, name, exit_kind, exit_url, timezone, locale, created_at, updated_at) \
+         VALUES ('t1', 'a', 'direct', 'direct', 'UTC', 'en-US', 'x', 'x')",
+    )
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    store
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
