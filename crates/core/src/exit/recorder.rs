@@ -16,8 +16,25 @@ use crate::store::{self, Store};
 
 /// Events buffered before a flush is forced.
 const MAX_BUFFER: usize = 512;
-/// How often rows past the retention are pruned (as the health writer does).
-const PRUNE_EVERY: Duration = Duration::from_secs(60);
+/// How often rows past the retention are pruned.
+#[derive(Debug, Clone, Copy)]
+pub struct Pruning {
+    /// While the session writes: every minute, as the health writer does.
+    pub busy: Duration,
+    /// While it writes nothing: rarely, so that an idle session does not page the database's
+    /// code back in after it was handed back (see `memory`). Rows are kept for days; an hour
+    /// late is nothing.
+    pub idle: Duration,
+}
+
+impl Default for Pruning {
+    fn default() -> Self {
+        Self {
+            busy: Duration::from_secs(60),
+            idle: Duration::from_secs(3600),
+        }
+    }
+}
 
 /// A running recorder; `stop` flushes what is left.
 #[derive(Debug)]
@@ -36,6 +53,8 @@ pub struct RecorderConfig {
     pub retention: chrono::Duration,
     /// Bytes the stored events may take (estimated); the oldest beyond are deleted.
     pub max_bytes: u64,
+    /// How often old rows are pruned.
+    pub pruning: Pruning,
 }
 
 impl Recorder {
@@ -68,7 +87,12 @@ async fn run(
 ) {
     let mut buffer: Vec<SessionRecord> = Vec::new();
     let mut period_start = Utc::now();
-    let mut last_prune = None;
+    // The first prune comes a while after start: the start-up writes are no reason to run it
+    // at once (the health writer prunes at its start).
+    let mut pruned = Pruned {
+        at: tokio::time::Instant::now(),
+        wrote_since: false,
+    };
     let mut tick = tokio::time::interval(config.flush);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
@@ -101,7 +125,7 @@ async fn run(
                     continue;
                 }
                 Err(broadcast::error::RecvError::Closed) => {
-                    flush(&store, &mut buffer, &metrics, &config, &mut period_start, true, &mut last_prune).await;
+                    flush(&store, &mut buffer, &metrics, &config, &mut period_start, true, &mut pruned).await;
                     return;
                 }
             },
@@ -111,7 +135,7 @@ async fn run(
                 while let Ok(record) = rx.try_recv() {
                     buffer.push(record);
                 }
-                flush(&store, &mut buffer, &metrics, &config, &mut period_start, true, &mut last_prune).await;
+                flush(&store, &mut buffer, &metrics, &config, &mut period_start, true, &mut pruned).await;
                 return;
             }
         }
@@ -122,10 +146,16 @@ async fn run(
             &config,
             &mut period_start,
             flush_metrics,
-            &mut last_prune,
+            &mut pruned,
         )
         .await;
     }
+}
+
+/// When old rows were last pruned, and whether anything was written since.
+struct Pruned {
+    at: tokio::time::Instant,
+    wrote_since: bool,
 }
 
 async fn flush(
@@ -135,14 +165,21 @@ async fn flush(
     config: &RecorderConfig,
     period_start: &mut chrono::DateTime<Utc>,
     with_metrics: bool,
-    last_prune: &mut Option<tokio::time::Instant>,
+    pruned: &mut Pruned,
 ) {
-    let prune_due = with_metrics && last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY);
     let delta = with_metrics.then(|| metrics.take());
     let now = Utc::now();
+    let has_data = !buffer.is_empty() || delta.as_ref().is_some_and(|d| !d.is_quiet());
+    pruned.wrote_since |= has_data;
+    let every = if pruned.wrote_since {
+        config.pruning.busy
+    } else {
+        config.pruning.idle
+    };
+    let prune_due = with_metrics && pruned.at.elapsed() >= every;
     // An idle session does no database work between prunes (nor pages the database's code
     // back in after it was handed back, see `memory`).
-    if buffer.is_empty() && delta.as_ref().is_none_or(|d| d.is_quiet()) && !prune_due {
+    if !has_data && !prune_due {
         if with_metrics {
             *period_start = now;
         }
@@ -168,7 +205,10 @@ async fn flush(
             metric_rows::prune(&mut conn, &before).await?;
             store::events::prune(&mut conn, &before, config.max_bytes).await?;
             store::retention::prune_holds(&mut conn, &before).await?;
-            *last_prune = Some(tokio::time::Instant::now());
+            *pruned = Pruned {
+                at: tokio::time::Instant::now(),
+                wrote_since: false,
+            };
         }
         Ok::<_, crate::Error>(())
     }
@@ -192,7 +232,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_idle_session_still_prunes_old_rows_and_writes_no_empty_metrics() {
+    async fn an_idle_session_still_prunes_old_rows_at_its_pace_and_writes_no_empty_metrics() {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::store::with_template(dir.path()).await;
         {
@@ -219,9 +259,13 @@ mod tests {
                 flush: Duration::from_millis(20),
                 retention: chrono::Duration::days(30),
                 max_bytes: 1 << 30,
+                pruning: Pruning {
+                    busy: Duration::from_millis(50),
+                    idle: Duration::from_millis(200),
+                },
             },
         );
-        // The first metrics flush prunes, idle or not.
+        // An idle session prunes too, at its idle pace.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         while count(&store, "SELECT count(*) FROM session_events").await > 0 {
             assert!(

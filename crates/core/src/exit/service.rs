@@ -10,7 +10,7 @@ use crate::events::{self, EventBus};
 use crate::exit::check::{self, CheckReport, ExitStatus};
 use crate::exit::fit::{self, ExitFit};
 use crate::exit::geo;
-use crate::exit::recorder::{Recorder, RecorderConfig};
+use crate::exit::recorder::{Pruning, Recorder, RecorderConfig};
 use crate::exit::session::RelaySession;
 use crate::exit::stats::{self, RelayStats};
 use crate::exit::{self, Dialer, Relay};
@@ -308,6 +308,7 @@ impl Service<'_> {
                 flush: settings.metrics_flush(),
                 retention: settings.retention(),
                 max_bytes: settings.health_max_bytes(),
+                pruning: Pruning::default(),
             },
         );
         Ok(RelaySession::start(
