@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use common::http::wait_until;
 use common::servers::{Origin, Silent, Upstream, HTTP_PASS, SOCKS_PASS};
 use holdfast_core::exit::{Dialer, Relay, RelayConfig, Stage};
 use holdfast_core::store::secrets::Secret;
@@ -718,23 +719,17 @@ async fn warm_connections_wait_for_tunnels_and_one_the_exit_closed_is_never_used
     let origin = Origin::start();
     let proxy = Upstream::tinyproxy_with_timeout("127.0.0.2", 0, 1);
     let relay = relay(&proxy.http_url(), RelayConfig::default()).await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while legs_to_exit(proxy.port).0 == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the relay connects to the exit before the browser asks for a tunnel"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until(
+        "the relay connects to the exit before the browser asks for a tunnel",
+        Duration::from_secs(5),
+        || legs_to_exit(proxy.port).0 > 0,
+    );
     // The exit's idle limit passes: it closes the connections nobody used.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while legs_to_exit(proxy.port).1 == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "tinyproxy closes idle connections after its Timeout"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until(
+        "tinyproxy closes idle connections after its Timeout",
+        Duration::from_secs(10),
+        || legs_to_exit(proxy.port).1 > 0,
+    );
     let (mut s, answer) = tunnel(&relay, &format!("127.0.0.1:{}", origin.port)).await;
     assert_eq!(
         answer.status, 200,

@@ -247,30 +247,13 @@ impl Dialer {
             Exit::Direct => (target.host.as_str(), target.port),
             Exit::Proxy(p) => (p.host.as_str(), p.port),
         };
-        let stream = match timeout(
+        let stream = connect(
+            host,
+            port,
             self.config.connect_timeout,
-            TcpStream::connect((host, port)),
+            self.config.keepalive,
         )
-        .await
-        {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => {
-                return Err(DialError::new(
-                    Stage::TcpConnect,
-                    format!("cannot connect to {host}:{port}: {e}"),
-                ))
-            }
-            Err(_) => {
-                return Err(DialError::new(
-                    Stage::TcpConnect,
-                    format!(
-                        "no TCP connection to {host}:{port} within {} ms",
-                        self.config.connect_timeout.as_millis()
-                    ),
-                ))
-            }
-        };
-        tune(&stream, self.config.keepalive);
+        .await?;
         let connected = Instant::now();
         let connect_time = connected - started;
         let Exit::Proxy(proxy) = &self.exit else {
@@ -451,6 +434,36 @@ impl Dialer {
             }
         }
     }
+}
+
+/// A TCP connection to `host:port` within `limit`, tuned (see `tune`): the first step of every
+/// dial, and of a warm connection.
+pub(crate) async fn connect(
+    host: &str,
+    port: u16,
+    limit: Duration,
+    keepalive: Duration,
+) -> Result<TcpStream, DialError> {
+    let stream = match timeout(limit, TcpStream::connect((host, port))).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            return Err(DialError::new(
+                Stage::TcpConnect,
+                format!("cannot connect to {host}:{port}: {e}"),
+            ))
+        }
+        Err(_) => {
+            return Err(DialError::new(
+                Stage::TcpConnect,
+                format!(
+                    "no TCP connection to {host}:{port} within {} ms",
+                    limit.as_millis()
+                ),
+            ))
+        }
+    };
+    tune(&stream, keepalive);
+    Ok(stream)
 }
 
 /// Whether an I/O error means the peer closed or reset the connection.

@@ -119,25 +119,39 @@ impl RelayMetrics {
         self.active_tunnels.load(Ordering::Relaxed)
     }
 
+    /// Whether `take` would now give a quiet delta (see [`MetricsDelta::is_quiet`]), without
+    /// taking anything.
+    pub fn is_quiet(&self) -> bool {
+        self.counts(|a| a.load(Ordering::Relaxed)).is_quiet()
+    }
+
     /// Takes the counts since the last call (resetting them) and the active-tunnel gauge.
     pub fn take(&self) -> MetricsDelta {
-        let take = |a: &AtomicU64| a.swap(0, Ordering::Relaxed);
         let latency = self
             .latency
             .lock()
             .map(|mut l| std::mem::take(&mut *l))
             .unwrap_or_default();
         MetricsDelta {
-            dial_attempts: take(&self.dial_attempts),
-            dial_ok: take(&self.dial_ok),
-            failures: std::array::from_fn(|i| take(&self.failures[i])),
-            backoff_waits: take(&self.backoff_waits),
-            active_tunnels: self.active_tunnels(),
-            bytes_up: take(&self.bytes_up),
-            bytes_down: take(&self.bytes_down),
             connect: latency.connect,
             handshake: latency.handshake,
             first_byte: latency.first_byte,
+            ..self.counts(|a| a.swap(0, Ordering::Relaxed))
+        }
+    }
+
+    /// The counters, each read with `read` (a load, or a swap to zero), and the active-tunnel
+    /// gauge; no latencies.
+    fn counts(&self, read: impl Fn(&AtomicU64) -> u64) -> MetricsDelta {
+        MetricsDelta {
+            dial_attempts: read(&self.dial_attempts),
+            dial_ok: read(&self.dial_ok),
+            failures: std::array::from_fn(|i| read(&self.failures[i])),
+            backoff_waits: read(&self.backoff_waits),
+            active_tunnels: self.active_tunnels(),
+            bytes_up: read(&self.bytes_up),
+            bytes_down: read(&self.bytes_down),
+            ..MetricsDelta::default()
         }
     }
 }

@@ -167,9 +167,8 @@ async fn flush(
     with_metrics: bool,
     pruned: &mut Pruned,
 ) {
-    let delta = with_metrics.then(|| metrics.take());
     let now = Utc::now();
-    let has_data = !buffer.is_empty() || delta.as_ref().is_some_and(|d| !d.is_quiet());
+    let has_data = !buffer.is_empty() || (with_metrics && !metrics.is_quiet());
     pruned.wrote_since |= has_data;
     let every = if pruned.wrote_since {
         config.pruning.busy
@@ -189,15 +188,18 @@ async fn flush(
         let mut conn = store.pool().acquire().await?;
         store::events::insert_batch(&mut conn, buffer).await?;
         buffer.clear();
-        if let Some(delta) = delta.filter(|d| !d.is_quiet()) {
-            let src = MetricsSource {
-                template_id: &config.template_id,
-                session_id: &config.session_id,
-                exit_url: &config.exit_url,
-            };
-            metric_rows::insert(&mut conn, &src, *period_start, now, &delta).await?;
-        }
         if with_metrics {
+            // Taken once the store is at hand: counts of a flush that could not start stay
+            // for the next one.
+            let delta = metrics.take();
+            if !delta.is_quiet() {
+                let src = MetricsSource {
+                    template_id: &config.template_id,
+                    session_id: &config.session_id,
+                    exit_url: &config.exit_url,
+                };
+                metric_rows::insert(&mut conn, &src, *period_start, now, &delta).await?;
+            }
             *period_start = now;
         }
         if prune_due {

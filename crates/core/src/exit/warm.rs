@@ -13,9 +13,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::net::TcpStream;
-use tokio::time::{timeout, Instant};
+use tokio::time::Instant;
 
-use super::dial::tune;
+use super::dial::connect;
 
 /// Warm connections kept at most: a page opens several connections at once.
 const KEEP: usize = 2;
@@ -81,15 +81,11 @@ impl Warm {
         tokio::spawn(async move {
             while warm.len() < KEEP {
                 let started = Instant::now();
-                let connected = timeout(
-                    warm.connect_timeout,
-                    TcpStream::connect((warm.host.as_str(), warm.port)),
-                )
-                .await;
+                let connected =
+                    connect(&warm.host, warm.port, warm.connect_timeout, warm.keepalive).await;
                 // A failed warm-up is not a failed dial: the next tunnel dials as usual and
                 // reports what it finds.
-                let Ok(Ok(stream)) = connected else { break };
-                tune(&stream, warm.keepalive);
+                let Ok(stream) = connected else { break };
                 let c = WarmConnection {
                     stream,
                     connect: started.elapsed(),

@@ -364,7 +364,7 @@ impl<'a> Service<'a> {
                 }
             }
             .await;
-            let (mut b, browser::Connection { cdp, events }) = match spawned {
+            let (mut browser, browser::Connection { cdp, events }) = match spawned {
                 Ok(v) => v,
                 Err(e) => {
                     relay.stop().await;
@@ -407,7 +407,7 @@ impl<'a> Service<'a> {
             // A refusing preflight ends the wait for the browser at once.
             let started = tokio::try_join!(
                 async {
-                    let ready = b
+                    let ready = browser
                         .ready(&cdp, &profile_dir, automation, READY_TIMEOUT, &log)
                         .await;
                     mark("browser answers on its DevTools pipe");
@@ -419,12 +419,11 @@ impl<'a> Service<'a> {
                 Ok((port, (preflight, observer))) => (port, preflight, observer),
                 Err(e) => {
                     // It may not answer on DevTools yet: a signal (Chromium closes cleanly on it).
-                    b.stop(None, Duration::from_secs(2)).await;
+                    browser.stop(None, Duration::from_secs(2)).await;
                     relay.stop().await;
                     return Err(e);
                 }
             };
-            let mut browser = b;
             let cdp_url = port.map(|p| p.ws_url);
             // The breakdown of where launch time goes: when the first tab's renderer runs.
             let resumed = observer.first_tab_resumed();
