@@ -259,10 +259,33 @@ impl KeyringSession {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut children = Children::default();
         let socket = dir.path().join("bus");
+        // A bus that starts no service on demand: the standard session bus would start a second
+        // keyring daemon, with the real user's HOME, for any client that asks for the secret
+        // service before ours owns the name, and ours would then give up ("another secret
+        // service is running").
+        let config = dir.path().join("bus.conf");
+        std::fs::write(
+            &config,
+            format!(
+                r#"<busconfig>
+  <type>session</type>
+  <listen>unix:path={}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#,
+                socket.display()
+            ),
+        )
+        .expect("write bus config");
         let dbus = children.push(
             Command::new("dbus-daemon")
-                .args(["--session", "--nofork", "--print-address=1"])
-                .arg(format!("--address=unix:path={}", socket.display()))
+                .args(["--nofork", "--print-address=1"])
+                .arg(format!("--config-file={}", config.display()))
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()
@@ -296,6 +319,10 @@ impl KeyringSession {
             ready.starts_with("GNOME_KEYRING_CONTROL"),
             "keyring not ready: {ready}"
         );
+        // The control line can come before the daemon owns its bus name and before the login
+        // collection is unlocked. Wait, by a read that stores nothing, until the default
+        // collection answers unlocked.
+        wait_unlocked(&address);
         Self {
             address,
             bus_pid,
@@ -321,6 +348,37 @@ impl KeyringSession {
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
     }
+}
+
+/// Polls the default collection's `Locked` property (dbus-send, from the dbus package) until it
+/// is false; panics after 10 s.
+fn wait_unlocked(address: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut last = String::new();
+    while std::time::Instant::now() < deadline {
+        let out = Command::new("dbus-send")
+            .arg(format!("--bus={address}"))
+            .args([
+                "--print-reply",
+                "--dest=org.freedesktop.secrets",
+                "/org/freedesktop/secrets/aliases/default",
+                "org.freedesktop.DBus.Properties.Get",
+                "string:org.freedesktop.Secret.Collection",
+                "string:Locked",
+            ])
+            .output()
+            .expect("dbus-send (apt: dbus) must be installed");
+        last = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if out.status.success() && last.contains("boolean false") {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("the test keyring's default collection never came unlocked: {last}");
 }
 
 fn first_line(child: &mut Child, what: &str) -> (String, BufReader<ChildStdout>) {

@@ -99,9 +99,18 @@ def start_xvfb(procs: Procs) -> str:
 
 
 def start_session_bus(procs: Procs, tmp: Path) -> str:
+    # A bus that starts no service on demand: the standard session bus would start a second
+    # keyring daemon, with the real HOME, for a client that asks before ours owns the name.
+    config = tmp / "bus.conf"
+    config.write_text(
+        f"""<busconfig><type>session</type><listen>unix:path={tmp}/bus</listen><auth>EXTERNAL</auth>
+<policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/>
+<allow own="*"/></policy></busconfig>
+"""
+    )
     dbus = procs.add(
         subprocess.Popen(
-            ["dbus-daemon", "--session", "--nofork", "--print-address=1", f"--address=unix:path={tmp}/bus"],
+            ["dbus-daemon", "--nofork", "--print-address=1", f"--config-file={config}"],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -126,7 +135,35 @@ def start_session_bus(procs: Procs, tmp: Path) -> str:
     keyring.stdin.close()
     ready = keyring.stdout.readline()
     assert ready.startswith("GNOME_KEYRING_CONTROL"), f"keyring not ready: {ready!r}"
+    wait_unlocked(address)
     return address
+
+
+def wait_unlocked(address: str) -> None:
+    """Waits until the default collection answers unlocked: the ready line can come before the
+    daemon owns its bus name and before the login collection is unlocked."""
+    deadline = time.monotonic() + 10
+    last = ""
+    while time.monotonic() < deadline:
+        out = subprocess.run(
+            [
+                "dbus-send",
+                f"--bus={address}",
+                "--print-reply",
+                "--dest=org.freedesktop.secrets",
+                "/org/freedesktop/secrets/aliases/default",
+                "org.freedesktop.DBus.Properties.Get",
+                "string:org.freedesktop.Secret.Collection",
+                "string:Locked",
+            ],
+            capture_output=True,
+            text=True,
+        )
+        last = out.stdout + out.stderr
+        if out.returncode == 0 and "boolean false" in last:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"the test keyring never came unlocked: {last}")
 
 
 @dataclass
