@@ -92,6 +92,8 @@ struct RequestInfo {
 #[derive(Deserialize)]
 struct Response {
     #[serde(default)]
+    url: String,
+    #[serde(default)]
     status: u16,
     #[serde(default)]
     headers: HashMap<String, Value>,
@@ -124,6 +126,8 @@ fn unset() -> f64 {
 struct ResponseReceived {
     request_id: String,
     response: Response,
+    #[serde(default, rename = "type")]
+    resource_type: String,
     #[serde(default)]
     timestamp: f64,
 }
@@ -211,10 +215,7 @@ impl Tracker {
                     }
                     _ => None,
                 };
-                if self.flights.len() >= MAX_IN_FLIGHT {
-                    self.drop_oldest();
-                }
-                self.flights.insert(
+                self.start(
                     key,
                     Flight {
                         at: wall(e.wall_time),
@@ -240,6 +241,25 @@ impl Tracker {
                 if has_header(&e.response, crate::guard::intercept::GUARD_HEADER) {
                     self.flights.remove(&key);
                     return None;
+                }
+                if !self.flights.contains_key(&key) {
+                    // Chromium now and then (under load, early in a new document) sends a
+                    // response whose requestWillBeSent never came: keep the request from its
+                    // response (method unknown, start time = now) rather than lose it.
+                    let (url, host) = clean_url(&e.response.url)?;
+                    self.start(
+                        key.clone(),
+                        Flight {
+                            at: Utc::now(),
+                            started: e.timestamp,
+                            method: "?".to_owned(),
+                            url,
+                            host,
+                            resource_type: e.resource_type.clone(),
+                            answered: false,
+                            response: None,
+                        },
+                    );
                 }
                 let f = self.flights.get_mut(&key)?;
                 if f.answered {
@@ -294,6 +314,14 @@ impl Tracker {
             }
             _ => None,
         }
+    }
+
+    /// Tracks a new flight, making room first.
+    fn start(&mut self, key: (String, String), flight: Flight) {
+        if self.flights.len() >= MAX_IN_FLIGHT {
+            self.drop_oldest();
+        }
+        self.flights.insert(key, flight);
     }
 
     fn drop_oldest(&mut self) {
@@ -423,6 +451,33 @@ mod tests {
         assert_eq!(o.tls_ms, None, "no TLS on plain http");
         assert_eq!(o.ttfb_ms, Some(10.0));
         assert_eq!(o.total_ms, Some(250.0));
+        assert_eq!(t.in_flight(), 0);
+    }
+
+    #[test]
+    fn a_response_whose_request_event_never_came_is_still_counted() {
+        let mut t = Tracker::new();
+        let o = t
+            .on_event(&ev(
+                "Network.responseReceived",
+                json!({"requestId": "9", "timestamp": 3.0, "type": "Fetch", "response": {"url": "http://h.test/api/private?k=v", "status": 401, "headers": {}}}),
+            ))
+            .expect("an outcome from the response alone");
+        assert_eq!(o.status, Some(401));
+        assert_eq!(
+            o.url, "http://h.test/api/private?k=",
+            "query values still cleaned"
+        );
+        assert_eq!(o.resource_type, "Fetch");
+        assert_eq!(o.method, "?", "the method is not known");
+        assert!(
+            t.on_event(&ev(
+                "Network.loadingFinished",
+                json!({"requestId": "9", "timestamp": 3.5})
+            ))
+            .is_none(),
+            "reported once"
+        );
         assert_eq!(t.in_flight(), 0);
     }
 

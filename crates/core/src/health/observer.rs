@@ -43,6 +43,9 @@ pub(super) struct ReadyPages {
     changed: Notify,
     /// Set once a page has answered its observing commands (its renderer runs).
     resumed: tokio::sync::watch::Sender<bool>,
+    /// Extension background contexts (service workers, background pages) that have run their
+    /// start-up script.
+    extensions_started: tokio::sync::watch::Sender<usize>,
 }
 
 impl Default for ReadyPages {
@@ -51,6 +54,7 @@ impl Default for ReadyPages {
             pages: Mutex::default(),
             changed: Notify::new(),
             resumed: tokio::sync::watch::Sender::new(false),
+            extensions_started: tokio::sync::watch::Sender::new(0),
         }
     }
 }
@@ -219,6 +223,15 @@ impl Observer {
         }
     }
 
+    /// Resolves once an extension's background context has run its start-up script, or after
+    /// `wait` (a profile whose extensions have no background context starts none). An
+    /// extension that switches the proxy at start-up does so about then, so a check of the
+    /// browser's egress in a tab opened afterwards sees it.
+    pub async fn extension_started(&self, wait: Duration) {
+        let mut started = self.ready.extensions_started.subscribe();
+        let _ = tokio::time::timeout(wait, started.wait_for(|n| *n > 0)).await;
+    }
+
     /// A handle that asks the browser itself for its egress (see [`BrowserProbe`]).
     pub fn probe(&self) -> super::browser_egress::BrowserProbe {
         super::browser_egress::BrowserProbe {
@@ -361,6 +374,11 @@ fn attached(
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_owned();
+    let extension = matches!(kind, "service_worker" | "background_page")
+        && info
+            .and_then(|i| i.get("url"))
+            .and_then(Value::as_str)
+            .is_some_and(|u| u.starts_with("chrome-extension://"));
     let (cdp, ready, session, kind) = (
         cdp.clone(),
         ready.clone(),
@@ -404,15 +422,32 @@ fn attached(
         // so the first request of a navigation sent next is seen. The answers come only once
         // the page's renderer runs.
         if kind == "page" {
-            ready.add(target, session);
+            ready.add(target, session.clone());
         }
         for (method, step) in steps {
             if let Err(e) = step.await {
                 tracing::debug!(%kind, "{method} failed: {e}");
             }
         }
-        if resume.await.is_ok() && kind == "page" {
+        let resumed = resume.await.is_ok();
+        if resumed && kind == "page" {
             ready.resumed.send_replace(true);
+        }
+        if resumed && extension {
+            // Answered on the context's own thread once its start-up script has run. (A
+            // promise awaiting a timer here is never answered in a service worker.)
+            let turn = cdp
+                .call(
+                    Some(&session),
+                    "Runtime.evaluate",
+                    json!({ "expression": "0" }),
+                )
+                .await;
+            tracing::debug!(
+                ok = turn.is_ok(),
+                "an extension's background context started"
+            );
+            ready.extensions_started.send_modify(|n| *n += 1);
         }
     });
 }

@@ -38,6 +38,11 @@ use crate::{clock, store, Template};
 
 /// How long a launched browser has to bring DevTools up.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a launch with extensions waits for one's background context to start before it
+/// checks the browser's egress (one without a background context never starts any).
+const EXTENSION_START: Duration = Duration::from_secs(3);
+/// How long after its first check a launch with extensions checks the browser's egress again.
+const EXTENSION_SETTLE: Duration = Duration::from_millis(700);
 /// How long `stop` waits for a clean browser shutdown before killing it.
 pub const STOP_GRACE: Duration = Duration::from_secs(10);
 
@@ -443,6 +448,10 @@ impl<'a> Service<'a> {
                 // extension may switch it a moment later: a page load in a hidden tab gives it
                 // that moment.
                 let (how, checked) = if extensions {
+                    // Under load an extension's service worker may start after the check's
+                    // tab has loaded: wait for it first.
+                    observer.extension_started(EXTENSION_START).await;
+                    mark("an extension's background context started (or none did)");
                     (
                         crate::health::Probe::Tab,
                         "the browser's own egress checked (hidden tab)",
@@ -453,14 +462,25 @@ impl<'a> Service<'a> {
                         "the browser's own egress checked (first tab)",
                     )
                 };
-                let warning = egress_check::verify(
-                    &observer.probe(),
-                    how,
-                    &settings.echo_urls(),
-                    preflight.egress.egress.ip.as_deref(),
-                )
-                .await?;
+                let (probe, echo_urls) = (observer.probe(), settings.echo_urls());
+                let verify = |how| {
+                    egress_check::verify(
+                        &probe,
+                        how,
+                        &echo_urls,
+                        preflight.egress.egress.ip.as_deref(),
+                    )
+                };
+                let mut warning = verify(how).await?;
                 mark(checked);
+                if extensions && warning.is_none() {
+                    // An extension's proxy setting reaches the network stack asynchronously
+                    // (on a loaded machine it took over 400 ms after its worker ran): ask once
+                    // more a moment later.
+                    tokio::time::sleep(EXTENSION_SETTLE).await;
+                    warning = verify(crate::health::Probe::Quick).await?;
+                    mark("the browser's own egress checked again");
+                }
                 Ok::<_, Error>(warning)
             }
             .await;
