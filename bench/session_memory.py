@@ -9,7 +9,7 @@ Idle headless sessions (direct exit, one loopback start page each), measured aft
 and, in the same run, the browsers' own memory (PSS of each session's Chromium process group) as
 the baseline Holdfast is compared against.
 usage: bench/session_memory.py HOLDFAST_BIN NTP_SERVER [ROUNDS]"""
-import json, os, signal, statistics, subprocess, sys, tempfile, time, urllib.request
+import atexit, json, os, shutil, signal, statistics, subprocess, sys, tempfile, time, urllib.request
 
 binary, ntp = sys.argv[1], sys.argv[2]
 rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 1
@@ -22,6 +22,8 @@ import loopback_site  # noqa: E402
 
 echo, site = loopback_site.start()
 home = tempfile.mkdtemp(prefix="holdfast-memory-bench.")
+# Profiles of every session: removed at exit (the sessions are stopped by then).
+atexit.register(shutil.rmtree, home, ignore_errors=True)
 env = dict(os.environ, HOLDFAST_HOME=home, HOME=home, HOLDFAST_ECHO_URLS=site + "/ip", HOLDFAST_GEO_URLS="off",
            HOLDFAST_NTP_SERVERS=ntp, DBUS_SESSION_BUS_ADDRESS=f"unix:path={home}/no-bus")
 env.pop("DISPLAY", None)
