@@ -43,9 +43,9 @@ pub(super) struct ReadyPages {
     changed: Notify,
     /// Set once a page has answered its observing commands (its renderer runs).
     resumed: tokio::sync::watch::Sender<bool>,
-    /// Extension background contexts (service workers, background pages) that have run their
-    /// start-up script.
-    extensions_started: tokio::sync::watch::Sender<usize>,
+    /// Set once an extension's background context (service worker, background page) has run
+    /// its start-up script.
+    extension_started: tokio::sync::watch::Sender<bool>,
 }
 
 impl Default for ReadyPages {
@@ -54,7 +54,7 @@ impl Default for ReadyPages {
             pages: Mutex::default(),
             changed: Notify::new(),
             resumed: tokio::sync::watch::Sender::new(false),
-            extensions_started: tokio::sync::watch::Sender::new(0),
+            extension_started: tokio::sync::watch::Sender::new(false),
         }
     }
 }
@@ -228,8 +228,8 @@ impl Observer {
     /// extension that switches the proxy at start-up does so about then, so a check of the
     /// browser's egress in a tab opened afterwards sees it.
     pub async fn extension_started(&self, wait: Duration) {
-        let mut started = self.ready.extensions_started.subscribe();
-        let _ = tokio::time::timeout(wait, started.wait_for(|n| *n > 0)).await;
+        let mut started = self.ready.extension_started.subscribe();
+        let _ = tokio::time::timeout(wait, started.wait_for(|s| *s)).await;
     }
 
     /// A handle that asks the browser itself for its egress (see [`BrowserProbe`]).
@@ -447,7 +447,7 @@ fn attached(
                 ok = turn.is_ok(),
                 "an extension's background context started"
             );
-            ready.extensions_started.send_modify(|n| *n += 1);
+            ready.extension_started.send_replace(true);
         }
     });
 }
