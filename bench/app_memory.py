@@ -24,6 +24,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
+import private_bus  # noqa: E402  (the e2e tests' keyring bus)
+
 BIN, BARE, SEED = sys.argv[1], sys.argv[2], sys.argv[3]
 ROUNDS = int(sys.argv[4]) if len(sys.argv) > 4 else 3
 SETTLE_S = 10.0
@@ -94,9 +97,8 @@ class Desktop:
         os.close(w)
         with os.fdopen(r) as f:
             display = ":" + f.readline().strip()
-        bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1", f"--address=unix:path={tmp}/bus"], stdout=subprocess.PIPE, text=True)
+        bus, address = private_bus.start(tmp)
         self.procs.append(bus)
-        address = bus.stdout.readline().strip()
         self.env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
         self.env.update(
             DISPLAY=display, DBUS_SESSION_BUS_ADDRESS=address, HOME=str(tmp), XDG_DATA_HOME=str(tmp / "data"),
@@ -109,6 +111,7 @@ class Desktop:
         keyring.stdin.write("bench")
         keyring.stdin.close()
         keyring.stdout.readline()
+        private_bus.wait_unlocked(address)
 
     def stop(self) -> None:
         for p in reversed(self.procs):

@@ -23,6 +23,8 @@ import urllib3
 from selenium import webdriver
 from selenium.webdriver.common.options import ArgOptions
 
+import private_bus  # this folder: the test keyring's bus
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("HOLDFAST_BIN", ROOT / "target" / "debug" / "holdfast"))
 SEED = ROOT / "target" / "debug" / "examples" / "seed_templates"
@@ -99,25 +101,8 @@ def start_xvfb(procs: Procs) -> str:
 
 
 def start_session_bus(procs: Procs, tmp: Path) -> str:
-    # A bus that starts no service on demand: the standard session bus would start a second
-    # keyring daemon, with the real HOME, for a client that asks before ours owns the name.
-    config = tmp / "bus.conf"
-    config.write_text(
-        f"""<busconfig><type>session</type><listen>unix:path={tmp}/bus</listen><auth>EXTERNAL</auth>
-<policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/>
-<allow own="*"/></policy></busconfig>
-"""
-    )
-    dbus = procs.add(
-        subprocess.Popen(
-            ["dbus-daemon", "--nofork", "--print-address=1", f"--config-file={config}"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-    )
-    assert dbus.stdout is not None
-    address = dbus.stdout.readline().strip()
+    bus, address = private_bus.start(tmp)
+    procs.add(bus)
     assert address, "dbus-daemon did not start"
     env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
     env.update(DBUS_SESSION_BUS_ADDRESS=address, HOME=str(tmp), XDG_DATA_HOME=str(tmp / "data"))
@@ -135,35 +120,8 @@ def start_session_bus(procs: Procs, tmp: Path) -> str:
     keyring.stdin.close()
     ready = keyring.stdout.readline()
     assert ready.startswith("GNOME_KEYRING_CONTROL"), f"keyring not ready: {ready!r}"
-    wait_unlocked(address)
+    private_bus.wait_unlocked(address)
     return address
-
-
-def wait_unlocked(address: str) -> None:
-    """Waits until the default collection answers unlocked: the ready line can come before the
-    daemon owns its bus name and before the login collection is unlocked."""
-    deadline = time.monotonic() + 10
-    last = ""
-    while time.monotonic() < deadline:
-        out = subprocess.run(
-            [
-                "dbus-send",
-                f"--bus={address}",
-                "--print-reply",
-                "--dest=org.freedesktop.secrets",
-                "/org/freedesktop/secrets/aliases/default",
-                "org.freedesktop.DBus.Properties.Get",
-                "string:org.freedesktop.Secret.Collection",
-                "string:Locked",
-            ],
-            capture_output=True,
-            text=True,
-        )
-        last = out.stdout + out.stderr
-        if out.returncode == 0 and "boolean false" in last:
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"the test keyring never came unlocked: {last}")
 
 
 @dataclass
