@@ -152,6 +152,13 @@ fn a_launched_profile_reaches_sites_only_through_its_exit_with_its_timezone_lang
         version.contains(cdp),
         "DevTools answers with the same browser websocket: {version}"
     );
+    // Stock Chromium renders the address bar's popup as a page of its own at start-up (it is
+    // listed beside the tab from the first moment); Holdfast turns that off to start faster.
+    let targets = http_get(port, "/json/list");
+    assert!(
+        targets.contains("\"page\"") && !targets.contains("omnibox-popup"),
+        "the session's browser has its tab and no preloaded omnibox popup page: {targets}"
+    );
 
     let running = status(&home);
     assert_eq!(running.len(), 1, "status lists the session: {running:?}");

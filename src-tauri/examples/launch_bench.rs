@@ -7,6 +7,9 @@
 //! - bare Chromium with the pipe to the first fetch it completes in its first tab
 //!   (`Network.loadNetworkResource`): the earliest a page of bare Chromium loads anything, and
 //!   what Holdfast's check of the browser's own egress waits for;
+//! - the last two again with the browser features Holdfast turns off
+//!   (`holdfast_core::browser::DISABLED_FEATURES`): what of the difference is Chromium's own
+//!   start-up work and what is Holdfast's;
 //! - `holdfast launch --headless --json` to its JSON line, i.e. preflight, relay, browser,
 //!   observer attached, the browser's own egress checked, start URL opened. Each step's time
 //!   comes from the launch's debug log (`HOLDFAST_LOG=holdfast=debug`).
@@ -84,18 +87,25 @@ fn main() {
     let mut port_file = Vec::new();
     let mut pipe = Vec::new();
     let mut fetch = Vec::new();
+    let mut pipe_lean = Vec::new();
+    let mut fetch_lean = Vec::new();
+    let lean = [holdfast_core::browser::DISABLED_FEATURES];
     let mut holdfast = Vec::new();
     let mut steps: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
-    // Round 0 warms the page cache for all three and is not counted.
+    // Round 0 warms the page cache for every side and is not counted.
     for i in 0..=rounds {
         let b = bare_chromium(chromium, tmp.path(), i, &echo);
-        let p = bare_pipe(chromium, tmp.path(), i, &echo);
-        let f = bare_first_fetch(chromium, tmp.path(), i, &echo);
+        let p = bare_pipe(chromium, tmp.path(), &format!("pipe-{i}"), &echo, &[]);
+        let f = bare_first_fetch(chromium, tmp.path(), &format!("fetch-{i}"), &echo, &[]);
+        let pl = bare_pipe(chromium, tmp.path(), &format!("pipe-l-{i}"), &echo, &lean);
+        let fl = bare_first_fetch(chromium, tmp.path(), &format!("fetch-l-{i}"), &echo, &lean);
         let (h, marks) = holdfast_launch(&hf, &format!("b{i}"));
         if i > 0 {
             port_file.push(b);
             pipe.push(p);
             fetch.push(f);
+            pipe_lean.push(pl);
+            fetch_lean.push(fl);
             holdfast.push(h);
             for (k, ms) in marks {
                 steps.entry(k).or_default().push(ms);
@@ -108,6 +118,7 @@ fn main() {
         median(&mut fetch),
         median(&mut holdfast),
     );
+    let (plm, flm) = (median(&mut pipe_lean), median(&mut fetch_lean));
     println!("launch, headless, one start URL, {rounds} rounds each, alternating (median / p90):");
     println!(
         "  bare chromium to DevToolsActivePort        {:7.1} ms / {:7.1} ms",
@@ -123,6 +134,17 @@ fn main() {
         "  bare chromium to a first fetch in its tab  {:7.1} ms / {:7.1} ms",
         xm,
         p90(&fetch)
+    );
+    println!("  the same two with Holdfast's {}:", lean[0]);
+    println!(
+        "    bare chromium to its first answer        {:7.1} ms / {:7.1} ms",
+        plm,
+        p90(&pipe_lean)
+    );
+    println!(
+        "    bare chromium to a first fetch in its tab{:7.1} ms / {:7.1} ms",
+        flm,
+        p90(&fetch_lean)
     );
     println!(
         "  holdfast launch to its line                {:7.1} ms / {:7.1} ms",
@@ -152,6 +174,11 @@ fn main() {
         "  ratio holdfast / bare to a first fetch in its tab: {:.2}x",
         hm / xm
     );
+    println!(
+        "  ratio holdfast / bare with the same features off: {:.2}x to first answer, {:.2}x to a first fetch",
+        hm / plm,
+        hm / flm
+    );
 }
 
 fn bare_chromium(chromium: &str, tmp: &Path, i: usize, url: &str) -> f64 {
@@ -177,7 +204,20 @@ fn bare_chromium(chromium: &str, tmp: &Path, i: usize, url: &str) -> f64 {
 
 /// Bare headless Chromium on a fresh profile with one DevTools switch, opening `url`.
 fn bare_command(chromium: &str, tmp: &Path, profile: &Path, devtools: &str, url: &str) -> Command {
+    bare_command_with(chromium, tmp, profile, devtools, url, &[])
+}
+
+/// The same with `extra` switches.
+fn bare_command_with(
+    chromium: &str,
+    tmp: &Path,
+    profile: &Path,
+    devtools: &str,
+    url: &str,
+    extra: &[&str],
+) -> Command {
     let mut cmd = Command::new(chromium);
+    cmd.args(extra);
     cmd.arg(format!("--user-data-dir={}", profile.display()))
         .args([
             "--headless",
@@ -202,6 +242,7 @@ fn spawn_piped(
     tmp: &Path,
     profile: &Path,
     url: &str,
+    extra: &[&str],
 ) -> (
     std::process::Child,
     std::io::PipeWriter,
@@ -209,7 +250,14 @@ fn spawn_piped(
 ) {
     let (commands_rx, commands_tx) = std::io::pipe().expect("pipe");
     let (messages_rx, messages_tx) = std::io::pipe().expect("pipe");
-    let mut cmd = bare_command(chromium, tmp, profile, "--remote-debugging-pipe", url);
+    let mut cmd = bare_command_with(
+        chromium,
+        tmp,
+        profile,
+        "--remote-debugging-pipe",
+        url,
+        extra,
+    );
     let (rx, tx) = (
         std::os::fd::AsRawFd::as_raw_fd(&commands_rx),
         std::os::fd::AsRawFd::as_raw_fd(&messages_tx),
@@ -233,10 +281,10 @@ fn spawn_piped(
 }
 
 /// Bare Chromium with Holdfast's DevTools channel, ready at the first answer.
-fn bare_pipe(chromium: &str, tmp: &Path, i: usize, url: &str) -> f64 {
+fn bare_pipe(chromium: &str, tmp: &Path, profile: &str, url: &str, extra: &[&str]) -> f64 {
     let start = Instant::now();
     let (mut child, mut commands_tx, messages_rx) =
-        spawn_piped(chromium, tmp, &tmp.join(format!("pipe-{i}")), url);
+        spawn_piped(chromium, tmp, &tmp.join(profile), url, extra);
     commands_tx
         .write_all(b"{\"id\":1,\"method\":\"Browser.getVersion\"}\0")
         .expect("write the pipe");
@@ -257,14 +305,10 @@ fn bare_pipe(chromium: &str, tmp: &Path, i: usize, url: &str) -> f64 {
 /// Bare Chromium with the pipe, to the first fetch it completes in its first tab
 /// (`Network.loadNetworkResource` in the tab's main frame, what Holdfast's check of the
 /// browser's own egress needs): the earliest moment a page of bare Chromium can load anything.
-fn bare_first_fetch(chromium: &str, tmp: &Path, i: usize, url: &str) -> f64 {
+fn bare_first_fetch(chromium: &str, tmp: &Path, profile: &str, url: &str, extra: &[&str]) -> f64 {
     let start = Instant::now();
-    let (mut child, mut commands_tx, messages_rx) = spawn_piped(
-        chromium,
-        tmp,
-        &tmp.join(format!("fetch-{i}")),
-        "about:blank",
-    );
+    let (mut child, mut commands_tx, messages_rx) =
+        spawn_piped(chromium, tmp, &tmp.join(profile), "about:blank", extra);
     commands_tx
         .write_all(b"{\"id\":1,\"method\":\"Target.setAutoAttach\",\"params\":{\"autoAttach\":true,\"waitForDebuggerOnStart\":false,\"flatten\":true}}\0")
         .expect("write the pipe");

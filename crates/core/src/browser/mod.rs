@@ -12,6 +12,6 @@ pub(crate) mod prefs;
 pub(crate) mod process;
 pub(crate) mod singleton;
 
-pub use args::LaunchArgs;
+pub use args::{LaunchArgs, DISABLED_FEATURES};
 pub use discover::find;
 pub use process::{Browser, Connection, DevTools};
