@@ -1,12 +1,12 @@
 //! Giving back what an idle long-lived process (a session's `launch`, the relay) no longer uses:
-//! freed heap pages, and the pages of its own code that only start-up ran (parsing arguments,
-//! migrations, the preflight). Left alone, both stay in the process's resident set for as long
-//! as the session runs.
+//! freed heap pages, and the pages of code and constants that only start-up used (parsing
+//! arguments, migrations, the preflight). Left alone, both stay in the process's resident set for
+//! as long as the session runs.
 
 use std::time::Duration;
 
-/// Hands freed heap pages back and unmaps this program's code pages; the code still in use is
-/// read back from the page cache at its next call (a minor fault, no disk read).
+/// Hands freed heap pages back and unmaps the clean pages of code and constants; what is still
+/// in use is read back from the page cache at its next use (a minor fault, no disk read).
 pub fn release_idle() {
     trim_heap();
     #[cfg(target_os = "linux")]
@@ -39,17 +39,18 @@ pub async fn keep_idle_small() {
     }
 }
 
-/// `MADV_DONTNEED` on the executable mappings of this program's own file. Only those: they are
-/// private, read-only and never written, so every page is a clean copy of the file and dropping
-/// it loses nothing. (Writable or relocated mappings would lose their contents.)
+/// `MADV_DONTNEED` on the read-only mappings of files (this program's code and constants, and
+/// the shared libraries') that hold no page of their own. Only those: private, read-only and
+/// with no copied-on-write page, every resident page is a clean copy of the file and dropping it
+/// loses nothing. (The relocated `r--p` part of a program or library holds written pages and is
+/// left, as are writable mappings.)
 #[cfg(target_os = "linux")]
 fn drop_code_pages() -> std::io::Result<()> {
-    let exe = std::fs::read_link("/proc/self/exe")?;
-    let exe = exe.to_string_lossy();
-    let maps = std::fs::read_to_string("/proc/self/maps")?;
-    for (start, end) in code_ranges(&maps, &exe) {
-        // SAFETY: see above: a private `r-xp` mapping of our own file, whose pages the kernel
-        // reads back from the file on the next access.
+    let smaps = std::fs::read_to_string("/proc/self/smaps")?;
+    for (start, end) in clean_file_ranges(&smaps) {
+        // SAFETY: see above: a private read-only mapping of a file with no anonymous page (it
+        // cannot gain one: it is not writable), whose pages the kernel reads back from the file
+        // on the next access.
         let r =
             unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
         if r != 0 {
@@ -59,28 +60,49 @@ fn drop_code_pages() -> std::io::Result<()> {
     Ok(())
 }
 
-/// The `r-xp` ranges of `exe` in a `/proc/PID/maps` text.
+/// The ranges of a `/proc/PID/smaps` text that are private read-only mappings (`r-xp`, `r--p`)
+/// of a file still on disk, with no anonymous (copied-on-write) page.
 #[cfg(any(target_os = "linux", test))]
-fn code_ranges(maps: &str, exe: &str) -> Vec<(usize, usize)> {
-    maps.lines()
-        .filter_map(|line| {
-            // start-end perms offset dev inode path
-            let mut fields = line.split_whitespace();
-            let range = fields.next()?;
-            let perms = fields.next()?;
-            let path = fields.nth(3)?;
-            // The path is the rest of the line; a rebuilt binary shows " (deleted)" and is left.
-            let rest = line.get(line.find(path)?..)?;
-            if perms != "r-xp" || rest != exe {
-                return None;
+fn clean_file_ranges(smaps: &str) -> Vec<(usize, usize)> {
+    let mut ranges = Vec::new();
+    // The mapping being read: its range, if it is a candidate, until its `Anonymous:` line.
+    let mut candidate: Option<(usize, usize)> = None;
+    for line in smaps.lines() {
+        if let Some(kb) = line.strip_prefix("Anonymous:") {
+            if let Some(range) = candidate.take() {
+                if kb.trim() == "0 kB" {
+                    ranges.push(range);
+                }
             }
-            let (a, b) = range.split_once('-')?;
-            Some((
-                usize::from_str_radix(a, 16).ok()?,
-                usize::from_str_radix(b, 16).ok()?,
-            ))
-        })
-        .collect()
+            continue;
+        }
+        if let Some(range) = mapping_header(line) {
+            candidate = range;
+        }
+    }
+    ranges
+}
+
+/// For a header line of `smaps` (`start-end perms offset dev inode path`): `Some(Some(range))`
+/// for a private read-only mapping of a file that still exists, `Some(None)` for any other
+/// mapping, `None` for a line that is not a header.
+#[cfg(any(target_os = "linux", test))]
+fn mapping_header(line: &str) -> Option<Option<(usize, usize)>> {
+    let mut fields = line.split_whitespace();
+    let (a, b) = fields.next()?.split_once('-')?;
+    let (start, end) = (
+        usize::from_str_radix(a, 16).ok()?,
+        usize::from_str_radix(b, 16).ok()?,
+    );
+    let perms = fields.next()?;
+    let _offset = fields.next()?;
+    let _dev = fields.next()?;
+    let _inode = fields.next()?;
+    let path = fields.next().unwrap_or("");
+    // A path is absolute ([heap], [vdso] and anonymous mappings are not files); a replaced
+    // file shows " (deleted)" and is left alone.
+    let file = path.starts_with('/') && !line.ends_with(" (deleted)");
+    Some((file && (perms == "r-xp" || perms == "r--p")).then_some((start, end)))
 }
 
 #[cfg(test)]
@@ -88,31 +110,45 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_the_executable_mapping_of_the_program_itself_is_picked() {
-        let maps = "\
+    fn only_read_only_file_mappings_without_written_pages_are_picked() {
+        let smaps = "\
 5600-5700 r--p 00000000 08:01 42 /opt/holdfast/bin/holdfast
+Rss:                 200 kB
+Anonymous:             0 kB
 5700-5900 r-xp 00100000 08:01 42 /opt/holdfast/bin/holdfast
+Anonymous:             0 kB
 5900-5a00 r--p 00300000 08:01 42 /opt/holdfast/bin/holdfast
+Anonymous:           960 kB
 5a00-5b00 rw-p 00400000 08:01 42 /opt/holdfast/bin/holdfast
+Anonymous:            28 kB
+5b00-5c00 rw-p 00000000 00:00 0 [heap]
+Anonymous:             0 kB
 7f00-7f10 r-xp 00000000 08:01 7 /usr/lib/x86_64-linux-gnu/libc.so.6
+Anonymous:             0 kB
+7f10-7f18 r-xp 00000000 08:01 7 /usr/lib/x86_64-linux-gnu/libc.so.6
+Anonymous:             4 kB
 7f20-7f30 r-xp 00000000 08:01 9 /opt/holdfast/bin/holdfast (deleted)
+Anonymous:             0 kB
 7f40-7f50 rw-p 00000000 00:00 0
+Anonymous:             0 kB
+7ff0-7ff2 r-xp 00000000 00:00 0 [vdso]
+Anonymous:             0 kB
 ";
         assert_eq!(
-            code_ranges(maps, "/opt/holdfast/bin/holdfast"),
-            vec![(0x5700, 0x5900)],
-            "only our own r-xp mapping: not data, not libc, not a replaced binary"
+            clean_file_ranges(smaps),
+            vec![(0x5600, 0x5700), (0x5700, 0x5900), (0x7f00, 0x7f10)],
+            "constants and code of the program and of libc; not the relocated part, not data, \
+             not a page a debugger wrote, not a replaced binary, not the vdso"
         );
     }
 
     #[cfg(target_os = "linux")]
     #[test]
     fn the_process_keeps_running_its_code_after_its_pages_are_dropped() {
-        let before = std::fs::read_to_string("/proc/self/maps").unwrap();
-        let exe = std::fs::read_link("/proc/self/exe").unwrap();
+        let before = std::fs::read_to_string("/proc/self/smaps").unwrap();
         assert!(
-            !code_ranges(&before, &exe.to_string_lossy()).is_empty(),
-            "the test binary has a code mapping to drop"
+            !clean_file_ranges(&before).is_empty(),
+            "the test binary has code mappings to drop"
         );
         release_idle();
         // Code from everywhere in the binary runs again (faulted back in).
