@@ -8,6 +8,4 @@ cd "$(dirname "$0")/.."
 cargo build --release -p holdfast --bin holdfast >&2
 tmp=$(mktemp -d)
 . bench/ntp.sh
-HOME="$tmp" XDG_DATA_HOME="$tmp/.local/share" XDG_RUNTIME_DIR="$tmp" dbus-run-session -- sh -c \
-  'echo -n bench | gnome-keyring-daemon --unlock --components=secrets >/dev/null; exec python3 "$@"' \
-  sh bench/scale.py "$PWD/target/release/holdfast" "$ntp" "${1:-20}" "${2:-300}"
+python3 bench/keyring_bus.py python3 bench/scale.py "$PWD/target/release/holdfast" "$ntp" "${1:-20}" "${2:-300}"

@@ -34,9 +34,8 @@ target/release/examples/team_bench "postgres://owner@127.0.0.1:$port/leases?sslm
 
 # 2: two homes with the same 10,000 templates, one local, one in a team (private keyring).
 export TEAM_URL="postgres://owner@127.0.0.1:$port/team?sslmode=disable"
-HOME="$tmp" XDG_DATA_HOME="$tmp/.local/share" XDG_RUNTIME_DIR="$tmp" dbus-run-session -- bash -c '
+python3 bench/keyring_bus.py bash -c '
   set -euo pipefail
-  echo -n bench | gnome-keyring-daemon --unlock --components=secrets >/dev/null
   tmp="$1"; bin="$2"; n="$3"
   HOLDFAST_HOME="$tmp/local" target/release/examples/seed_templates "$n" >/dev/null
   HOLDFAST_HOME="$tmp/owner" target/release/examples/seed_templates "$n" >/dev/null

@@ -1,4 +1,5 @@
-"""A private D-Bus session bus for a test keyring, shared by the e2e tests and bench/app_memory.py.
+"""A private D-Bus session bus for a test keyring, shared by the e2e tests, bench/app_memory.py
+and bench/keyring_bus.py.
 
 The bus starts no service on demand: the standard session bus would start a second keyring
 daemon, with the real HOME, for a client that asks before the test's own daemon owns the name,
