@@ -106,20 +106,10 @@ class Desktop:
             GTK_USE_PORTAL="0", NO_AT_BRIDGE="1", WEBKIT_DISABLE_COMPOSITING_MODE="1", LIBGL_ALWAYS_SOFTWARE="1",
             HOLDFAST_NTP_SERVERS="127.0.0.1:9",
         )
-        keyring = subprocess.Popen(["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=self.env)
-        self.procs.append(keyring)
-        keyring.stdin.write("bench")
-        keyring.stdin.close()
-        keyring.stdout.readline()
-        private_bus.wait_unlocked(address)
+        self.procs.append(private_bus.start_keyring(self.env, "bench"))
 
     def stop(self) -> None:
-        for p in reversed(self.procs):
-            p.terminate()
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        private_bus.stop_all(self.procs)
 
 
 class Echo:
@@ -174,12 +164,7 @@ def measure(cmd: list[str], env: dict, sessions: int = 0, api_port: int = 0) -> 
         best = sorted(samples, key=lambda s: s[0])[1]
         return best
     finally:
-        p.terminate()
-        try:
-            p.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+        private_bus.stop_all([p], timeout=30)
 
 
 def main() -> None:

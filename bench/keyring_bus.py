@@ -36,29 +36,10 @@ def main() -> int:
             XDG_CACHE_HOME=str(tmp / ".cache"),
             XDG_RUNTIME_DIR=str(tmp),
         )
-        keyring = subprocess.Popen(
-            ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            env=env,
-        )
-        procs.append(keyring)
-        assert keyring.stdin is not None and keyring.stdout is not None
-        keyring.stdin.write("bench")
-        keyring.stdin.close()
-        keyring.stdout.readline()
-        private_bus.wait_unlocked(address)
+        procs.append(private_bus.start_keyring(env, "bench"))
         return subprocess.call(sys.argv[1:], env=env)
     finally:
-        for p in reversed(procs):
-            p.terminate()
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        private_bus.stop_all(procs)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -73,14 +73,7 @@ class Procs:
         return p
 
     def stop(self) -> None:
-        for p in reversed(self.items):
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+        private_bus.stop_all(self.items)
 
 
 def start_xvfb(procs: Procs) -> str:
@@ -106,21 +99,7 @@ def start_session_bus(procs: Procs, tmp: Path) -> str:
     assert address, "dbus-daemon did not start"
     env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
     env.update(DBUS_SESSION_BUS_ADDRESS=address, HOME=str(tmp), XDG_DATA_HOME=str(tmp / "data"))
-    keyring = procs.add(
-        subprocess.Popen(
-            ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-    )
-    assert keyring.stdin is not None and keyring.stdout is not None
-    keyring.stdin.write("e2e-unlock")
-    keyring.stdin.close()
-    ready = keyring.stdout.readline()
-    assert ready.startswith("GNOME_KEYRING_CONTROL"), f"keyring not ready: {ready!r}"
-    private_bus.wait_unlocked(address)
+    procs.add(private_bus.start_keyring(env, "e2e-unlock"))
     return address
 
 

@@ -55,3 +55,37 @@ def wait_unlocked(address: str) -> None:
             return
         time.sleep(0.02)
     raise AssertionError(f"the test keyring never came unlocked: {last}")
+
+
+def start_keyring(env: dict[str, str], password: str) -> subprocess.Popen:
+    """Starts gnome-keyring's Secret Service on the bus of `env` (DBUS_SESSION_BUS_ADDRESS), its
+    login collection unlocked with `password`, and waits until it answers unlocked."""
+    keyring = subprocess.Popen(
+        ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    assert keyring.stdin is not None and keyring.stdout is not None
+    keyring.stdin.write(password)
+    keyring.stdin.close()
+    # Its control line, or nothing when XDG_RUNTIME_DIR names its control directory; either way
+    # it is not ready yet (see wait_unlocked).
+    keyring.stdout.readline()
+    assert keyring.poll() is None, f"the keyring exited with status {keyring.returncode}"
+    wait_unlocked(env["DBUS_SESSION_BUS_ADDRESS"])
+    return keyring
+
+
+def stop_all(procs: list[subprocess.Popen], timeout: float = 5) -> None:
+    """Stops `procs`, last started first: a signal, then a kill after `timeout` seconds."""
+    for p in reversed(procs):
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
