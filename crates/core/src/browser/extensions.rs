@@ -77,11 +77,12 @@ mod tests {
         );
     }
 
-    /// `sh -c 'sleep 30; :' ARG0` once it has exec'd (before, /proc shows the forked test).
+    /// `sh -c 'read x; :' ARG0` once it has exec'd (before, /proc shows the forked test). It
+    /// waits on its stdin in the shell itself: no child of its own outlives the kill.
     fn shell_with_arg0(arg0: &str) -> (std::process::Child, i32) {
         let child = std::process::Command::new("sh")
-            // `; :` keeps the shell from exec'ing sleep, so its command line stays this one.
-            .args(["-c", "sleep 30; :", arg0])
+            .args(["-c", "read x; :", arg0])
+            .stdin(std::process::Stdio::piped())
             .spawn()
             .unwrap();
         let pid = i32::try_from(child.id()).unwrap();
