@@ -473,6 +473,11 @@ impl Stun {
                     "-n",
                     "--listening-ip=127.0.0.1",
                     "--stun-only",
+                    // STUN over UDP only: with its TCP listener on (the same port number) coturn
+                    // retries a bind forever, and never answers on UDP, when another process
+                    // holds that TCP port; RFC 5780 would also take the port above.
+                    "--no-tcp",
+                    "--no-rfc5780",
                     "--no-cli",
                     "--no-tls",
                     "--no-dtls",
@@ -519,7 +524,17 @@ impl Stun {
     fn wait_answering(&self) {
         let mut req = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42];
         req.extend_from_slice(&[7u8; 12]);
+        let limit = Duration::from_secs(20);
         let what = format!("turnserver did not answer on {}", self.port);
-        super::http::wait_udp_answer(self.port, &req, &what, Duration::from_secs(20));
+        if std::panic::catch_unwind(|| {
+            super::http::wait_udp_answer(self.port, &req, &what, limit);
+        })
+        .is_err()
+        {
+            panic!(
+                "{what} (waited {limit:?}); its log:\n{}",
+                self.log.lock().expect("lock").join("\n")
+            );
+        }
     }
 }
