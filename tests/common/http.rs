@@ -81,25 +81,41 @@ pub fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
     })
 }
 
-/// Polls `ready` until it holds, failing the test with "`what` …" after `limit`. For servers
-/// that announce nothing when they are up (a real daemon started by a test).
-pub fn wait_until(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) {
+/// Polls `ready` every 10 ms until it holds (true) or `limit` has passed (false).
+pub fn poll_until(limit: Duration, mut ready: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
     while !ready() {
-        assert!(Instant::now() < deadline, "{what} (waited {limit:?})");
+        if Instant::now() >= deadline {
+            return false;
+        }
         std::thread::sleep(Duration::from_millis(10));
     }
+    true
+}
+
+/// Polls `ready` until it holds, failing the test with "`what` …" after `limit`. For servers
+/// that announce nothing when they are up (a real daemon started by a test).
+pub fn wait_until(what: &str, limit: Duration, ready: impl FnMut() -> bool) {
+    assert!(poll_until(limit, ready), "{what} (waited {limit:?})");
 }
 
 /// Sends `request` over UDP to 127.0.0.1:`port` until something answers (an NTP or STUN server
-/// is up), failing the test with "`what` …" after `limit`.
-pub fn wait_udp_answer(port: u16, request: &[u8], what: &str, limit: Duration) {
+/// is up): whether one did within `limit`.
+pub fn udp_answers(port: u16, request: &[u8], limit: Duration) -> bool {
     let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
     sock.set_read_timeout(Some(Duration::from_millis(100)))
         .expect("timeout");
     let mut buf = [0u8; 512];
-    wait_until(what, limit, || {
+    poll_until(limit, || {
         let _ = sock.send_to(request, ("127.0.0.1", port));
         sock.recv_from(&mut buf).is_ok()
-    });
+    })
+}
+
+/// [`udp_answers`], failing the test with "`what` …" if nothing did.
+pub fn wait_udp_answer(port: u16, request: &[u8], what: &str, limit: Duration) {
+    assert!(
+        udp_answers(port, request, limit),
+        "{what} (waited {limit:?})"
+    );
 }
