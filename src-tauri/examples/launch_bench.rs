@@ -185,9 +185,16 @@ fn bare_chromium(chromium: &str, tmp: &Path, i: usize, url: &str) -> f64 {
     let profile = tmp.join(format!("bare-{i}"));
     let port_file = profile.join("DevToolsActivePort");
     let start = Instant::now();
-    let mut child = bare_command(chromium, tmp, &profile, "--remote-debugging-port=0", url)
-        .spawn()
-        .expect("chromium");
+    let mut child = bare_command(
+        chromium,
+        tmp,
+        &profile,
+        "--remote-debugging-port=0",
+        url,
+        &[],
+    )
+    .spawn()
+    .expect("chromium");
     // Same readiness test as Holdfast: the port file, polled at 1 ms.
     while !std::fs::read_to_string(&port_file).is_ok_and(|s| s.lines().count() >= 2) {
         std::thread::sleep(Duration::from_millis(1));
@@ -202,13 +209,9 @@ fn bare_chromium(chromium: &str, tmp: &Path, i: usize, url: &str) -> f64 {
     t
 }
 
-/// Bare headless Chromium on a fresh profile with one DevTools switch, opening `url`.
-fn bare_command(chromium: &str, tmp: &Path, profile: &Path, devtools: &str, url: &str) -> Command {
-    bare_command_with(chromium, tmp, profile, devtools, url, &[])
-}
-
-/// The same with `extra` switches.
-fn bare_command_with(
+/// Bare headless Chromium on a fresh profile with one DevTools switch and `extra` switches,
+/// opening `url`.
+fn bare_command(
     chromium: &str,
     tmp: &Path,
     profile: &Path,
@@ -250,7 +253,7 @@ fn spawn_piped(
 ) {
     let (commands_rx, commands_tx) = std::io::pipe().expect("pipe");
     let (messages_rx, messages_tx) = std::io::pipe().expect("pipe");
-    let mut cmd = bare_command_with(
+    let mut cmd = bare_command(
         chromium,
         tmp,
         profile,
