@@ -3,6 +3,8 @@
 //! Run by `bench/relay.sh` (which provides a keyring session and the release binary).
 //!
 //! Usage: relay_bench HOLDFAST_BIN
+//! (BENCH_TUNNELS: sequential tunnels for the latency, 400; BENCH_BURSTS: rounds of the
+//! 1,000-tunnel burst, 5; BENCH_BULK_MIB: the bulk download, 1024)
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -161,24 +163,35 @@ async fn bulk(path: &Path, origin: u16, bytes: u64) -> f64 {
     bytes as f64 / t.elapsed().as_secs_f64() / 1e6
 }
 
-/// Opens `n` tunnels at once; returns (seconds, errors, the open streams).
-async fn concurrent(path: &Path, origin: u16, n: usize) -> (f64, usize, Vec<TcpStream>) {
+/// Opens `n` tunnels at once; returns (seconds until the last was through, errors, the open
+/// streams, the median tunnel's seconds).
+async fn concurrent(path: &Path, origin: u16, n: usize) -> (f64, usize, Vec<TcpStream>, f64) {
     let t = Instant::now();
     let tasks: Vec<_> = (0..n)
         .map(|_| {
             let p = path.clone();
-            tokio::spawn(async move { tunnel(&p, origin).await })
+            tokio::spawn(async move { tunnel(&p, origin).await.map(|s| (s, t.elapsed())) })
         })
         .collect();
     let mut open = Vec::new();
     let mut errors = 0;
+    let mut each = Vec::new();
     for task in tasks {
         match task.await {
-            Ok(Ok(s)) => open.push(s),
+            Ok(Ok((s, took))) => {
+                open.push(s);
+                each.push(took.as_secs_f64());
+            }
             _ => errors += 1,
         }
     }
-    (t.elapsed().as_secs_f64(), errors, open)
+    each.sort_by(|a, b| a.total_cmp(b));
+    let median = if each.is_empty() {
+        0.0
+    } else {
+        quantile(&each, 0.5)
+    };
+    (t.elapsed().as_secs_f64(), errors, open, median)
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -344,7 +357,12 @@ async fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(400);
-    let bulk_bytes: u64 = 1 << 30;
+    let bulk_bytes: u64 = std::env::var("BENCH_BULK_MIB")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or(1024)
+        .max(1)
+        << 20;
 
     // Warm up every path.
     for p in &paths {
@@ -381,7 +399,10 @@ async fn main() {
         if h.0 - s.0 <= 0.1 { "PASS" } else { "FAIL" }
     );
 
-    println!("bulk download through one tunnel (1 GiB, best of 3):");
+    println!(
+        "bulk download through one tunnel ({} MiB, best of 3):",
+        bulk_bytes >> 20
+    );
     let mut tput = Vec::new();
     for p in &paths {
         let mut best: f64 = 0.0;
@@ -404,27 +425,49 @@ async fn main() {
         if bulk_ok { "PASS" } else { "FAIL" }
     );
 
-    println!("1000 tunnels opened at once (each CONNECT + one round trip):");
-    let mut times = Vec::new();
-    let mut conc_ok = true;
-    for p in &paths[..2] {
-        let (secs, errors, open) = concurrent(p, origin, 1000).await;
-        println!("  {:<9} {:.3} s, {errors} errors", p.name, secs);
-        if errors > 0 {
-            conc_ok = false;
-        }
-        times.push(secs);
-        drop(open);
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    let ratio = times[1] / times[0];
-    conc_ok &= ratio <= 1.5;
+    // One burst takes ~0.1–0.2 s and a single one swings by a third with whatever else the two
+    // cores do: several rounds, the order of the two paths alternating, every round printed
+    // (with its median tunnel, so that a stall shows), and the median ratio taken.
+    let bursts: usize = std::env::var("BENCH_BURSTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5)
+        .max(1);
     println!(
-        "  holdfast/straight {:.2}x; target ≤ 1.5x with 0 errors: {}",
-        ratio,
+        "1000 tunnels opened at once (each CONNECT + one round trip), {bursts} rounds, order alternating:"
+    );
+    let mut ratios = Vec::new();
+    let mut errors_total = 0;
+    for round in 0..bursts {
+        let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        let mut secs = [0.0f64; 2];
+        let mut median = [0.0f64; 2];
+        for i in order {
+            let (s, errors, open, m) = concurrent(&paths[i], origin, 1000).await;
+            (secs[i], median[i]) = (s, m);
+            errors_total += errors;
+            drop(open);
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        ratios.push(secs[1] / secs[0]);
+        println!(
+            "  round {}: straight {:.3} s (median tunnel {:.3}), holdfast {:.3} s ({:.3}), {:.2}x",
+            round + 1,
+            secs[0],
+            median[0],
+            secs[1],
+            median[1],
+            secs[1] / secs[0]
+        );
+    }
+    let over = ratios.iter().filter(|r| **r > 1.5).count();
+    let ratio = med(&mut ratios);
+    let conc_ok = ratio <= 1.5 && errors_total == 0;
+    println!(
+        "  holdfast/straight median {ratio:.2}x ({over} of {bursts} rounds over 1.5x), {errors_total} errors; target ≤ 1.5x with 0 errors: {}",
         if conc_ok { "PASS" } else { "FAIL" }
     );
-    let (secs, errors, open) = concurrent(&paths[2], origin, 1000).await;
+    let (secs, errors, open, _) = concurrent(&paths[2], origin, 1000).await;
     println!(
         "  privoxy   {:.3} s, {errors} errors (for comparison)",
         secs
@@ -433,7 +476,7 @@ async fn main() {
 
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = rss_kib(relay_pid);
-    let (_, errors, open) = concurrent(&paths[1], origin, 1000).await;
+    let (_, errors, open, _) = concurrent(&paths[1], origin, 1000).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let after = rss_kib(relay_pid);
     println!(
