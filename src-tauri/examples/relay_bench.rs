@@ -194,6 +194,19 @@ async fn concurrent(path: &Path, origin: u16, n: usize) -> (f64, usize, Vec<TcpS
     (t.elapsed().as_secs_f64(), errors, open, median)
 }
 
+/// CPU time used so far by every thread of process `pid`, in ms (`/proc/PID/task/*/schedstat`).
+fn cpu_ms(pid: u32) -> f64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0.0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum::<u64>() as f64
+        / 1e6
+}
+
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -442,8 +455,13 @@ async fn main() {
         let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
         let mut secs = [0.0f64; 2];
         let mut median = [0.0f64; 2];
+        let mut relay_cpu = 0.0;
         for i in order {
+            let cpu = cpu_ms(relay_pid);
             let (s, errors, open, m) = concurrent(&paths[i], origin, 1000).await;
+            if i == 1 {
+                relay_cpu = cpu_ms(relay_pid) - cpu;
+            }
             (secs[i], median[i]) = (s, m);
             errors_total += errors;
             drop(open);
@@ -451,7 +469,7 @@ async fn main() {
         }
         ratios.push(secs[1] / secs[0]);
         println!(
-            "  round {}: straight {:.3} s (median tunnel {:.3}), holdfast {:.3} s ({:.3}), {:.2}x",
+            "  round {}: straight {:.3} s (median tunnel {:.3}), holdfast {:.3} s ({:.3}; the relay's CPU {relay_cpu:.0} ms), {:.2}x",
             round + 1,
             secs[0],
             median[0],
