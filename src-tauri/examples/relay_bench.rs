@@ -207,6 +207,14 @@ fn cpu_ms(pid: u32) -> f64 {
         / 1e6
 }
 
+/// The number in environment variable `name`, else `default`.
+fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -366,16 +374,8 @@ async fn main() {
             auth: false,
         },
     ];
-    let n_lat: usize = std::env::var("BENCH_TUNNELS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(400);
-    let bulk_bytes: u64 = std::env::var("BENCH_BULK_MIB")
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .unwrap_or(1024)
-        .max(1)
-        << 20;
+    let n_lat: usize = env_number("BENCH_TUNNELS", 400);
+    let bulk_bytes: u64 = env_number::<u64>("BENCH_BULK_MIB", 1024).max(1) << 20;
 
     // Warm up every path.
     for p in &paths {
@@ -441,11 +441,7 @@ async fn main() {
     // One burst takes ~0.1–0.2 s and a single one swings by a third with whatever else the two
     // cores do: several rounds, the order of the two paths alternating, every round printed
     // (with its median tunnel, so that a stall shows), and the median ratio taken.
-    let bursts: usize = std::env::var("BENCH_BURSTS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5)
-        .max(1);
+    let bursts: usize = env_number::<usize>("BENCH_BURSTS", 5).max(1);
     println!(
         "1000 tunnels opened at once (each CONNECT + one round trip), {bursts} rounds, order alternating:"
     );
