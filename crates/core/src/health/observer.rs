@@ -24,6 +24,10 @@ use crate::store::Store;
 /// How long `open` waits for a tab to be attached.
 const ATTACH_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long `Observer::finish` waits for the observer to end with the browser and write its
+/// last records before it warns (and goes on waiting).
+pub(crate) const FINISH_WITHIN: Duration = Duration::from_secs(5);
+
 /// What the observer needs to know about its session.
 #[derive(Debug, Clone)]
 pub struct ObserverConfig {
@@ -259,7 +263,7 @@ impl Observer {
         if let Some(n) = self.done {
             return n;
         }
-        if let Ok(done) = tokio::time::timeout(Duration::from_secs(5), &mut self.task).await {
+        if let Ok(done) = tokio::time::timeout(FINISH_WITHIN, &mut self.task).await {
             return done.unwrap_or(0);
         }
         tracing::warn!("the session observer did not end with the browser");

@@ -725,11 +725,12 @@ impl<'a> Service<'a> {
 }
 
 /// How long a stop waits for the owner to end the session once the browser was killed. The
-/// owner still flushes the session's last health rows (its observer alone is given 5 s) and
-/// writes the store before it releases the lease: a wait of 5 s was shorter than that, and
-/// under load (the API's soak test, on two cores) a stop answered `browser_failed` for a
-/// session that was ending.
-const AFTER_KILL: Duration = Duration::from_secs(15);
+/// owner still flushes the session's last health rows (its observer alone is given
+/// `FINISH_WITHIN`) and writes the store before it releases the lease: a wait of 5 s was no
+/// longer than the flush alone, and under load (the API's soak test, on two cores) a stop
+/// answered `browser_failed` for a session that was ending. 10 s more for the rest.
+const AFTER_KILL: Duration =
+    crate::health::observer::FINISH_WITHIN.saturating_add(Duration::from_secs(10));
 
 /// Waits until nobody holds the lease of `dir`, up to `limit`.
 async fn wait_released(dir: &std::path::Path, limit: Duration) -> Result<bool> {
