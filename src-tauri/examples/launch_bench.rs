@@ -179,6 +179,13 @@ fn main() {
         hm / plm,
         hm / flm
     );
+    // The launch has the browser fetch (its own egress check) before its line: no launch that
+    // does can beat the moment bare Chromium first fetches, so this is its floor.
+    println!(
+        "  floor: bare chromium's own first fetch / its first answer: {:.2}x ({:.2}x with the same features off)",
+        xm / pm,
+        flm / plm
+    );
 }
 
 fn bare_chromium(chromium: &str, tmp: &Path, i: usize, url: &str) -> f64 {

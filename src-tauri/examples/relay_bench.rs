@@ -1,5 +1,7 @@
 //! Relay benchmark: straight to an authenticated tinyproxy, through a `holdfast relay` process,
-//! and through privoxy in front of the same tinyproxy, side by side in one run.
+//! and through privoxy in front of the same tinyproxy, side by side in one run; beside them a
+//! bare hop (this binary re-run as `--hop`: a process that only copies bytes both ways,
+//! nothing parsed, nothing checked), the least any relay process in the path can add.
 //! Run by `bench/relay.sh` (which provides a keyring session and the release binary).
 //!
 //! Usage: relay_bench HOLDFAST_BIN
@@ -89,6 +91,45 @@ async fn origin() -> u16 {
     port
 }
 
+/// The bare hop: accepts on a port of its own (printed on stdout) and copies bytes both ways
+/// to `upstream`, a task per connection, as tokio's own example proxy does.
+async fn hop(upstream: u16) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    // The relay's own backlog, so that neither drops the burst's SYNs.
+    let l = socket.listen(4096).unwrap();
+    println!("{}", l.local_addr().unwrap().port());
+    loop {
+        let Ok((mut client, _)) = l.accept().await else {
+            continue;
+        };
+        tokio::spawn(async move {
+            let _ = client.set_nodelay(true);
+            let Ok(mut up) = TcpStream::connect(("127.0.0.1", upstream)).await else {
+                return;
+            };
+            let _ = up.set_nodelay(true);
+            let _ = tokio::io::copy_bidirectional(&mut client, &mut up).await;
+        });
+    }
+}
+
+/// Starts this binary as a bare hop in front of `upstream`; the process and its port.
+fn start_hop(upstream: u16) -> (Child, u16) {
+    let mut child = Command::new(std::env::current_exe().expect("own path"))
+        .args(["--hop", &upstream.to_string()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("bare hop");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().expect("stdout")),
+        &mut line,
+    )
+    .expect("the hop's port");
+    (child, line.trim().parse().expect("a port"))
+}
+
 #[derive(Clone)]
 struct Path {
     name: &'static str,
@@ -129,6 +170,27 @@ async fn tunnel(path: &Path, origin: u16) -> std::io::Result<TcpStream> {
     let mut b = [0u8; 1];
     s.read_exact(&mut b).await?;
     Ok(s)
+}
+
+/// Ends tunnels from the origin's side (any byte other than a command closes it), and waits
+/// until each has closed all the way back: the proxies then only follow a close, so no socket
+/// of theirs is left in TIME_WAIT. (tinyproxy binds every connection to the origin to its
+/// egress address; once ~12,000 of those ports sat in TIME_WAIT, its binds slowed every path
+/// of a run's fifth and later bursts to 1–2 s — a measure of the kernel, not of the relay.)
+async fn end(open: Vec<TcpStream>) {
+    let closing: Vec<_> = open
+        .into_iter()
+        .map(|mut s| {
+            tokio::spawn(async move {
+                let _ = s.write_all(b"q").await;
+                let mut rest = [0u8; 64];
+                while matches!(s.read(&mut rest).await, Ok(n) if n > 0) {}
+            })
+        })
+        .collect();
+    for c in closing {
+        let _ = c.await;
+    }
 }
 
 fn quantile(sorted: &[f64], q: f64) -> f64 {
@@ -265,6 +327,10 @@ async fn main() {
     let holdfast = std::env::args()
         .nth(1)
         .expect("usage: relay_bench HOLDFAST_BIN");
+    if holdfast == "--hop" {
+        let upstream = std::env::args().nth(2).and_then(|p| p.parse().ok());
+        return hop(upstream.expect("--hop PORT")).await;
+    }
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let mut kids = Kill(Vec::new());
@@ -356,6 +422,9 @@ async fn main() {
         .parse()
         .unwrap();
     kids.0.push(relay);
+    let (hop_child, hop_port) = start_hop(tiny);
+    let hop_pid = hop_child.id();
+    kids.0.push(hop_child);
 
     let paths = [
         Path {
@@ -373,6 +442,11 @@ async fn main() {
             port: privoxy,
             auth: false,
         },
+        Path {
+            name: "bare hop",
+            port: hop_port,
+            auth: true,
+        },
     ];
     let n_lat: usize = env_number("BENCH_TUNNELS", 400);
     let bulk_bytes: u64 = env_number::<u64>("BENCH_BULK_MIB", 1024).max(1) << 20;
@@ -384,7 +458,7 @@ async fn main() {
     println!(
         "new tunnel latency (CONNECT + one round trip, {n_lat} sequential, interleaved rounds):"
     );
-    let mut lat = vec![(Vec::new(), Vec::new()); 3];
+    let mut lat = vec![(Vec::new(), Vec::new()); paths.len()];
     for _ in 0..4 {
         for (i, p) in paths.iter().enumerate() {
             let (p50, p99) = latency(p, origin, n_lat / 4).await;
@@ -396,12 +470,18 @@ async fn main() {
         v.sort_by(|a, b| a.total_cmp(b));
         v[v.len() / 2]
     };
-    let mut l: Vec<(f64, f64)> = lat.iter_mut().map(|(a, b)| (med(a), med(b))).collect();
+    let l: Vec<(f64, f64)> = lat.iter_mut().map(|(a, b)| (med(a), med(b))).collect();
     for (i, p) in paths.iter().enumerate() {
         println!("  {:<9} p50 {:.3} ms  p99 {:.3} ms", p.name, l[i].0, l[i].1);
     }
-    let (s, h, x) = (l[0], l[1], l.remove(2));
+    let (s, h, x, b) = (l[0], l[1], l[2], l[3]);
     println!("  added over straight: holdfast p50 +{:.3} ms p99 +{:.3} ms; privoxy p50 +{:.3} ms p99 +{:.3} ms", h.0 - s.0, h.1 - s.1, x.0 - s.0, x.1 - s.1);
+    println!(
+        "  a bare hop (bytes copied, nothing else) adds p50 +{:.3} ms p99 +{:.3} ms: holdfast's own work beyond it p50 {:+.3} ms",
+        b.0 - s.0,
+        b.1 - s.1,
+        h.0 - b.0
+    );
     let lat_ok = h.0 - s.0 <= x.0 - s.0 && h.1 - s.1 <= 1.0;
     println!(
         "  target: holdfast adds no more than privoxy at p50, p99 ≤ +1 ms: {}",
@@ -417,14 +497,14 @@ async fn main() {
         bulk_bytes >> 20
     );
     let mut tput = Vec::new();
-    for p in &paths {
+    for p in &paths[..3] {
         let mut best: f64 = 0.0;
         for _ in 0..3 {
             best = best.max(bulk(p, origin, bulk_bytes).await);
         }
         tput.push(best);
     }
-    for (i, p) in paths.iter().enumerate() {
+    for (i, p) in paths[..3].iter().enumerate() {
         println!(
             "  {:<9} {:>8.0} MB/s  {:.2}x straight",
             p.name,
@@ -439,41 +519,62 @@ async fn main() {
     );
 
     // One burst takes ~0.1–0.2 s and a single one swings by a third with whatever else the two
-    // cores do: several rounds, the order of the two paths alternating, every round printed
+    // cores do: several rounds, the order of the paths rotating, every round printed
     // (with its median tunnel, so that a stall shows), and the median ratio taken.
     let bursts: usize = env_number::<usize>("BENCH_BURSTS", 5).max(1);
     println!(
-        "1000 tunnels opened at once (each CONNECT + one round trip), {bursts} rounds, order alternating:"
+        "1000 tunnels opened at once (each CONNECT + one round trip), {bursts} rounds, order rotating:"
     );
     let mut ratios = Vec::new();
-    let mut errors_total = 0;
+    let mut hop_ratios = Vec::new();
+    let mut errors_by_path = [0usize; 4];
+    // Straight, holdfast and the bare hop (paths 0, 1, 3), the order rotating each round.
+    let sides = [0usize, 1, 3];
     for round in 0..bursts {
-        let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
-        let mut secs = [0.0f64; 2];
-        let mut median = [0.0f64; 2];
-        let mut relay_cpu = 0.0;
-        for i in order {
-            let cpu = cpu_ms(relay_pid);
+        // Each round's tunnels go to an origin port of their own (see `end`).
+        let origin = self::origin().await;
+        let mut secs = [0.0f64; 4];
+        let mut median = [0.0f64; 4];
+        let mut cpu = [0.0f64; 4];
+        for k in 0..sides.len() {
+            let i = sides[(round + k) % sides.len()];
+            let pid = if i == 1 { relay_pid } else { hop_pid };
+            let before = cpu_ms(pid);
             let (s, errors, open, m) = concurrent(&paths[i], origin, 1000).await;
-            if i == 1 {
-                relay_cpu = cpu_ms(relay_pid) - cpu;
-            }
+            cpu[i] = cpu_ms(pid) - before;
             (secs[i], median[i]) = (s, m);
-            errors_total += errors;
-            drop(open);
+            errors_by_path[i] += errors;
+            end(open).await;
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
         ratios.push(secs[1] / secs[0]);
+        hop_ratios.push(secs[3] / secs[0]);
         println!(
-            "  round {}: straight {:.3} s (median tunnel {:.3}), holdfast {:.3} s ({:.3}; the relay's CPU {relay_cpu:.0} ms), {:.2}x",
+            "  round {}: straight {:.3} s (median tunnel {:.3}), holdfast {:.3} s ({:.3}; the relay's CPU {:.0} ms) {:.2}x, bare hop {:.3} s ({:.3}; its CPU {:.0} ms) {:.2}x",
             round + 1,
             secs[0],
             median[0],
             secs[1],
             median[1],
-            secs[1] / secs[0]
+            cpu[1],
+            secs[1] / secs[0],
+            secs[3],
+            median[3],
+            cpu[3],
+            secs[3] / secs[0]
         );
     }
+    println!(
+        "  bare hop/straight median {:.2}x: what an extra process in the path costs at least",
+        med(&mut hop_ratios)
+    );
+    if errors_by_path[0] + errors_by_path[3] > 0 {
+        println!(
+            "  errors on the other paths: straight {}, bare hop {}",
+            errors_by_path[0], errors_by_path[3]
+        );
+    }
+    let errors_total = errors_by_path[1];
     let over = ratios.iter().filter(|r| **r > 1.5).count();
     let ratio = med(&mut ratios);
     let conc_ok = ratio <= 1.5 && errors_total == 0;
@@ -486,7 +587,7 @@ async fn main() {
         "  privoxy   {:.3} s, {errors} errors (for comparison)",
         secs
     );
-    drop(open);
+    end(open).await;
 
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = rss_kib(relay_pid);
