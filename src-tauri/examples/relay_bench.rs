@@ -44,13 +44,17 @@ fn wait_port(port: u16) {
     }
 }
 
-/// Origin: `p` → `p` (a round trip); `b` + u64 → that many bytes.
-async fn origin() -> u16 {
-    // Room for the whole burst: the origin must not be what drops the SYNs of 1,000 tunnels
-    // (a bound listener's backlog is 128).
+/// A loopback listener with room for the whole burst (the relay's own backlog): the bench's
+/// servers must not be what drops the SYNs of 1,000 tunnels (a bound listener's backlog is 128).
+fn burst_listener() -> tokio::net::TcpListener {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let l = socket.listen(4096).unwrap();
+    socket.listen(4096).unwrap()
+}
+
+/// Origin: `p` → `p` (a round trip); `b` + u64 → that many bytes.
+async fn origin() -> u16 {
+    let l = burst_listener();
     let port = l.local_addr().unwrap().port();
     tokio::spawn(async move {
         loop {
@@ -94,10 +98,7 @@ async fn origin() -> u16 {
 /// The bare hop: accepts on a port of its own (printed on stdout) and copies bytes both ways
 /// to `upstream`, a task per connection, as tokio's own example proxy does.
 async fn hop(upstream: u16) {
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    // The relay's own backlog, so that neither drops the burst's SYNs.
-    let l = socket.listen(4096).unwrap();
+    let l = burst_listener();
     println!("{}", l.local_addr().unwrap().port());
     loop {
         let Ok((mut client, _)) = l.accept().await else {
@@ -477,7 +478,7 @@ async fn main() {
     let (s, h, x, b) = (l[0], l[1], l[2], l[3]);
     println!("  added over straight: holdfast p50 +{:.3} ms p99 +{:.3} ms; privoxy p50 +{:.3} ms p99 +{:.3} ms", h.0 - s.0, h.1 - s.1, x.0 - s.0, x.1 - s.1);
     println!(
-        "  a bare hop (bytes copied, nothing else) adds p50 +{:.3} ms p99 +{:.3} ms: holdfast's own work beyond it p50 {:+.3} ms",
+        "  a bare hop (bytes copied, nothing else) adds p50 {:+.3} ms p99 {:+.3} ms: holdfast's own work beyond it p50 {:+.3} ms",
         b.0 - s.0,
         b.1 - s.1,
         h.0 - b.0
